@@ -1,0 +1,484 @@
+"""The computational graph: nodes, grad mode, the ``apply`` funnel and the backward engine.
+
+Forward propagation calls :func:`apply` for every primitive. When gradients are wanted,
+``apply`` stores on the op's node what backward needs (its inputs, the edges to the nodes
+that produced them, the output's shape) and hangs the node on the output tensor as
+``grad_fn``. :func:`run_backward` then walks the nodes in reverse creation order and applies
+the chain rule: each node turns the cotangent of its output into cotangents of its inputs
+with its ``vjp``.
+
+Every node gets a sequence number when it is recorded. A node's inputs were recorded before
+it, so visiting nodes from the highest number down is a topological order: no recursion, no
+set iteration, and the same program always sums the same numbers in the same order.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import weakref
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+
+from ..backend import asarray, ndarray, xp
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .tensor import Tensor
+
+# Set by tensor.py once the Tensor class exists (tensor.py imports this module).
+Tensor: Any = None
+_make: Any = None  # _make(data, node=None) -> Tensor, the fast constructor
+
+_counter = itertools.count()
+xp_ones_like = xp.ones_like
+xp_zeros_like = xp.zeros_like
+
+# ---------------------------------------------------------------------------------------------
+# Grad mode
+# ---------------------------------------------------------------------------------------------
+
+# NOTE: grad mode is a plain module global rather than thread-local state: reading it is on
+# the path of every op, and chainrule runs one graph per process today.
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops are recorded for backward right now."""
+    return _grad_enabled
+
+
+class set_grad_enabled:
+    """Context manager (and decorator) that turns graph recording on or off.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0], requires_grad=True)
+    >>> with cr.set_grad_enabled(False):
+    ...     y = x * 2
+    >>> y.requires_grad
+    False
+    """
+
+    def __init__(self, mode: bool) -> None:
+        global _grad_enabled
+        self.prev = _grad_enabled
+        self.mode = bool(mode)
+        _grad_enabled = self.mode
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        _grad_enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        global _grad_enabled
+        _grad_enabled = self.prev
+
+    def __call__(self, fn: Callable) -> Callable:
+        mode = self.mode
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+
+        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+        wrapper.__doc__ = fn.__doc__
+        return wrapper
+
+
+class _GradMode:
+    mode = True
+
+    def __init__(self) -> None:
+        self.prev = True
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self.prev = _grad_enabled
+        _grad_enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        global _grad_enabled
+        _grad_enabled = self.prev
+
+    def __call__(self, fn: Callable) -> Callable:
+        cls = type(self)
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with cls():
+                return fn(*args, **kwargs)
+
+        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+        wrapper.__doc__ = fn.__doc__
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Context manager (and decorator) under which no op is recorded.
+
+    >>> import chainrule as cr
+    >>> w = cr.tensor([1.0, 2.0], requires_grad=True)
+    >>> with cr.no_grad():
+    ...     y = w * 3
+    >>> y.requires_grad, y.grad_fn is None
+    (False, True)
+    """
+
+    mode = False
+
+
+class enable_grad(_GradMode):
+    """Context manager (and decorator) that records ops even inside ``no_grad``."""
+
+    mode = True
+
+
+# ---------------------------------------------------------------------------------------------
+# Nodes
+# ---------------------------------------------------------------------------------------------
+
+
+class GraphError(RuntimeError):
+    """Raised when the graph cannot be differentiated as asked (released, modified, ...)."""
+
+
+class Node:
+    """One recorded op: its parameters, what backward needs, and edges to its inputs' nodes.
+
+    Subclasses (the primitives) define ``forward(*arrays) -> array`` on raw arrays and
+    ``vjp(g) -> tuple`` on tensors, returning one cotangent (or None) per input. They read
+    their saved inputs from ``self.inputs`` and, if ``saves_output``, the output with
+    :meth:`saved_output`. ``saves`` lists the inputs the vjp reads, so that an in-place change
+    to one of them is caught at backward.
+    """
+
+    __slots__ = ("inputs", "next", "seq", "shape", "dtype", "versions", "out", "retain",
+                 "hooks", "__weakref__")
+    name = "node"
+    saves: tuple[int, ...] = ()
+    saves_output = False
+    broadcasts = False  # cotangents of broadcast inputs are summed back to their shapes
+    is_view = False  # output shares memory (and so its version counter) with input 0
+
+    def forward(self, *xs: ndarray) -> ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def vjp(self, g: Tensor) -> tuple[Tensor | None, ...]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- inspection -----------------------------------------------------------------------
+    def params(self) -> dict[str, Any]:
+        """The op's parameters (axis, shape, index, ...), by name."""
+        out: dict[str, Any] = {}
+        for cls in type(self).__mro__:
+            if cls is Node:
+                break
+            for k in getattr(cls, "__slots__", ()):
+                out[k] = getattr(self, k, None)
+        return out
+
+    @property
+    def next_functions(self) -> tuple[tuple[Node | None, int], ...]:
+        """PyTorch-style edges: ``((node_or_None, 0), ...)``, one per input."""
+        return tuple((n, 0) for n in self.next)
+
+    def __repr__(self) -> str:
+        p = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
+        return f"<{type(self).__name__}Backward{'(' + p + ')' if p else ''}>"
+
+    # -- backward support -----------------------------------------------------------------
+    def needs_grad(self, i: int) -> bool:
+        """Whether input ``i`` wants a cotangent (the vjp may skip the others)."""
+        return self.next[i] is not None
+
+    def saved_output(self) -> Tensor:
+        """The op's output, as a tensor whose grad_fn is this node (for higher order)."""
+        if self.out is None:
+            raise _released_error(self)
+        data, vc = self.out
+        if vc[0] != 0:
+            raise GraphError(
+                f"{self.name}: its output (shape {tuple(data.shape)}) was modified by an "
+                f"in-place operation after {self.name} saved it for backward (version "
+                f"{vc[0]}, expected 0). Use an out-of-place op (y = y + 1, not y += 1) or "
+                "clone() the output before changing it."
+            )
+        return _make(data, self if _grad_enabled else None)
+
+    def _check_saved(self) -> None:
+        if self.inputs is None:
+            raise _released_error(self)
+        for i, v in zip(self.saves, self.versions):
+            t = self.inputs[i]
+            if t._vc[0] != v:
+                raise GraphError(
+                    f"{self.name}: input {i} (shape {tuple(t.shape)}, {t.dtype}) was modified by "
+                    f"an in-place operation after {self.name} saved it for backward (its "
+                    f"version is {t._vc[0]}, expected {v}). Use an out-of-place op "
+                    "(x = x + 1, not x += 1) or clone() the tensor before changing it."
+                )
+
+    def release(self) -> None:
+        self.inputs = None
+        self.out = None
+
+
+def _released_error(node: Node) -> GraphError:
+    return GraphError(
+        f"{node.name}: trying to backward through the graph a second time: its saved values "
+        "were freed by the first backward. Pass retain_graph=True to the first backward() "
+        "(or autograd.grad) if you need to backpropagate through it again."
+    )
+
+
+class AccumulateGrad(Node):
+    """The node of a leaf tensor that requires grad: adds incoming cotangents to ``.grad``."""
+
+    __slots__ = ("variable",)
+    name = "AccumulateGrad"
+
+    def __init__(self, t: Tensor) -> None:
+        # NOTE: weak reference: the leaf owns this node, so a strong one would be a cycle.
+        self.variable = weakref.ref(t)
+        self.seq = next(_counter)
+        self.next = ()
+        self.inputs = None
+        self.out = None
+        self.retain = None
+        self.hooks = None
+        self.shape = t._data.shape
+        self.dtype = t._data.dtype
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
+
+    def accumulate(self, g: Tensor, create_graph: bool) -> None:
+        t = self.variable()
+        if t is None:
+            return
+        if t.grad is None:
+            # NOTE: a copy, because vjps may hand the same array to several inputs.
+            t.grad = g if create_graph else _make(g._data.copy())
+        elif create_graph or t.grad._node is not None:
+            t.grad = t.grad + g
+        else:
+            gd = t.grad._data
+            if gd.flags.writeable and gd.shape == g._data.shape:
+                gd += g._data
+                t.grad._vc[0] += 1
+            else:
+                t.grad = _make(gd + g._data)
+
+
+# ---------------------------------------------------------------------------------------------
+# The funnel every op goes through
+# ---------------------------------------------------------------------------------------------
+
+
+def apply(node: Node, *inputs: Tensor) -> Tensor:
+    """Run ``node.forward`` on the inputs' arrays and record the node if gradients are wanted."""
+    try:
+        data = node.forward(*[t._data for t in inputs])
+    except (ValueError, TypeError, IndexError) as e:
+        raise _forward_error(node, inputs, e) from None
+    if data.__class__ is not ndarray:
+        data = asarray(data)
+    out = _make(data)
+    if node.is_view:
+        out._vc = inputs[0]._vc
+        out._base = inputs[0]
+    if not _grad_enabled:
+        return out
+    for t in inputs:
+        if t._node is not None:
+            break
+    else:
+        return out
+    if data.dtype.kind != "f":  # integer / bool results carry no gradient
+        return out
+    node.inputs = inputs
+    node.next = tuple([t._node for t in inputs])
+    node.seq = next(_counter)
+    node.shape = data.shape
+    node.dtype = data.dtype
+    node.versions = tuple([inputs[i]._vc[0] for i in node.saves]) if node.saves else ()
+    node.out = (data, out._vc) if node.saves_output else None
+    node.retain = None
+    node.hooks = None
+    out._node = node
+    return out
+
+
+def _forward_error(node: Node, inputs: Sequence[Tensor], e: Exception) -> Exception:
+    shapes = ", ".join(f"{tuple(t.shape)} {t.dtype}" for t in inputs)
+    msg = str(e)
+    if "broadcast" in msg:
+        hint = ("shapes must be equal or 1 in each dimension, counting from the right; "
+                "use reshape/unsqueeze to align them")
+        return ValueError(f"{node.name}: cannot broadcast input shapes [{shapes}]: {hint}")
+    return type(e)(f"{node.name}: invalid input [{shapes}]: {msg}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The backward engine
+# ---------------------------------------------------------------------------------------------
+
+
+def run_backward(
+    roots: Sequence[Tensor],
+    grad_roots: Sequence[Tensor],
+    retain_graph: bool,
+    create_graph: bool,
+    targets: Sequence[Tensor] | None = None,
+    accumulate: bool = True,
+) -> list[Tensor | None]:
+    """Backpropagate ``grad_roots`` from ``roots`` through the graph.
+
+    With ``accumulate`` the cotangents reaching leaves are added to their ``.grad``; with
+    ``targets`` only those tensors' cotangents are collected (and returned, in order), and
+    nodes that lead to none of them are skipped.
+    """
+    global _grad_enabled
+    table: dict[Node, Tensor] = {}
+    heap: list[tuple[int, Node]] = []
+    for r, g in zip(roots, grad_roots):
+        node = r._node
+        if node is None:
+            raise GraphError(
+                f"backward: output of shape {tuple(r.shape)} does not require grad and has no "
+                "grad_fn: none of the tensors it was computed from has requires_grad=True "
+                "(or it was computed under no_grad())."
+            )
+        if node in table:
+            table[node] = table[node] + g
+        else:
+            table[node] = g
+            heapq.heappush(heap, (-node.seq, node))
+
+    wanted: dict[Node, int] | None = None
+    needed: set[Node] | None = None
+    captured: list[Tensor | None] = []
+    if targets is not None:
+        wanted = {}
+        for i, t in enumerate(targets):
+            n = t._node
+            if n is None:
+                raise GraphError(
+                    f"grad: input {i} (shape {tuple(t.shape)}) does not require grad, so no "
+                    "gradient can be computed for it. Create it with requires_grad=True."
+                )
+            wanted.setdefault(n, i)
+        needed = _nodes_leading_to(list(table), wanted)
+        captured = [None] * len(targets)
+
+    prev = _grad_enabled
+    _grad_enabled = create_graph
+    try:
+        while heap:
+            node = heapq.heappop(heap)[1]
+            g = table.pop(node)
+            if node.hooks:
+                for hook in node.hooks:
+                    r = hook(g)
+                    if r is not None:
+                        g = r
+            if wanted is not None and node in wanted:
+                for i, t in enumerate(targets):  # type: ignore[arg-type]
+                    if t._node is node:
+                        captured[i] = g
+            if node.retain is not None:
+                t = node.retain()
+                if t is not None:
+                    t.grad = g if create_graph else _make(g._data)
+            if node.__class__ is AccumulateGrad:
+                if accumulate and (needed is None or node in needed):
+                    node.accumulate(g, create_graph)
+                continue
+            if needed is not None and node not in needed:
+                continue
+            if node.inputs is None:
+                raise _released_error(node)
+            if node.saves:
+                node._check_saved()
+            grads = node.vjp(g)
+            for nxt, gi in zip(node.next, grads):
+                if nxt is None or gi is None:
+                    continue
+                if gi._data.shape != nxt.shape:
+                    gi = _fit_cotangent(node, nxt, gi)
+                if gi._data.dtype != nxt.dtype:
+                    gi = gi.to(nxt.dtype)
+                prev_g = table.get(nxt)
+                if prev_g is None:
+                    table[nxt] = gi
+                    heapq.heappush(heap, (-nxt.seq, nxt))
+                else:
+                    table[nxt] = prev_g + gi
+            if not retain_graph:
+                node.release()
+    finally:
+        _grad_enabled = prev
+    return captured
+
+
+def _fit_cotangent(node: Node, nxt: Node, gi: Tensor) -> Tensor:
+    from .functional import sum_to
+
+    if node.broadcasts:
+        try:
+            return sum_to(gi, nxt.shape)
+        except ValueError:
+            pass
+    raise GraphError(
+        f"{node.name}: its vjp returned a gradient of shape {tuple(gi.shape)} for an input of "
+        f"shape {tuple(nxt.shape)}; this is a bug in {type(node).__name__}.vjp"
+    )
+
+
+def _nodes_leading_to(roots: list[Node], wanted: dict[Node, int]) -> set[Node]:
+    """The nodes reachable from ``roots`` from which some wanted node can be reached."""
+    seen: dict[Node, None] = {}
+    stack = list(roots)
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen[n] = None
+        stack.extend(m for m in n.next if m is not None and m not in seen)
+    needed: set[Node] = set()
+    for n in sorted(seen, key=lambda n: n.seq):  # inputs before consumers
+        if n in wanted or any(m in needed for m in n.next if m is not None):
+            needed.add(n)
+    return needed
+
+
+# ---------------------------------------------------------------------------------------------
+# Inspection
+# ---------------------------------------------------------------------------------------------
+
+
+def nodes(t: Tensor | Node) -> list[Node]:
+    """All nodes behind ``t`` (leaves' AccumulateGrad nodes included), inputs first.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+    >>> [n.name for n in cr.graph.nodes((x * x).sum())]
+    ['AccumulateGrad', 'mul', 'sum']
+    """
+    root = t if isinstance(t, Node) else t._node
+    if root is None:
+        return []
+    seen: dict[Node, None] = {}
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen[n] = None
+        stack.extend(m for m in n.next if m is not None)
+    return sorted(seen, key=lambda n: n.seq)
+
+
+def iter_edges(t: Tensor) -> Iterator[tuple[Node, int, Node]]:
+    """``(consumer, input_index, producer)`` for every edge of the graph behind ``t``."""
+    for n in nodes(t):
+        for i, m in enumerate(n.next):
+            if m is not None:
+                yield n, i, m
