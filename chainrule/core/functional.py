@@ -38,11 +38,25 @@ def _scalar_dtype(x: Any, like: Any) -> Any:
     return like if like.kind in "iu" else B.int64
 
 
+_constants: dict[tuple, Tensor] = {}
+
+
 def _as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
     if isinstance(x, Tensor):
         return x
     if like is not None and isinstance(x, (builtins.int, builtins.float, builtins.bool)):
-        return _make(xp.asarray(x, dtype=_scalar_dtype(x, like._data.dtype)))
+        dt = _scalar_dtype(x, like._data.dtype)
+        key = (x.__class__, x, dt)
+        c = _constants.get(key)
+        if c is None:
+            # NOTE: Python numbers become cached read-only 0-d constants: building a fresh
+            # array for every `1 - s` in a vjp costs more than the arithmetic on small tensors.
+            arr = xp.asarray(x, dtype=dt)
+            arr.flags.writeable = False
+            c = _make(arr)
+            if len(_constants) < 1024:
+                _constants[key] = c
+        return c
     return _make(_to_array(x))
 
 
@@ -50,14 +64,14 @@ def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     """Two operands as tensors, promoted the way PyTorch promotes them."""
     if isinstance(a, Tensor):
         if not isinstance(b, Tensor):
-            return a, _as_tensor(b, a)
+            b = _as_tensor(b, a)
     elif isinstance(b, Tensor):
-        return _as_tensor(a, b), b
+        a = _as_tensor(a, b)
     else:
         a = _as_tensor(a)
-        return a, _as_tensor(b, a)
+        b = _as_tensor(b, a)
     da, db = a._data.dtype, b._data.dtype
-    if da != db:
+    if da is not db and da != db:
         ka, kb = da.kind, db.kind
         if ka == "f" and kb != "f":
             b = cast(b, da)
@@ -74,7 +88,7 @@ def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
 
 def _float(x: Any, op: str) -> Tensor:
     """Input of a floating-point function: ints and bools become the default float dtype."""
-    if not isinstance(x, Tensor):
+    if x.__class__ is not Tensor and not isinstance(x, Tensor):
         x = _as_tensor(x)
     if x._data.dtype.kind != "f":
         return cast(x, get_default_dtype())
@@ -128,7 +142,8 @@ def add(a: Any, b: Any, alpha: Any = 1) -> Tensor:
     """
     if alpha != 1:
         b = mul(b, alpha)
-    a, b = _pair(a, b)
+    if a.__class__ is not Tensor or b.__class__ is not Tensor or a._data.dtype is not b._data.dtype:
+        a, b = _pair(a, b)
     return apply(E.Add(), a, b)
 
 
@@ -136,7 +151,8 @@ def sub(a: Any, b: Any, alpha: Any = 1) -> Tensor:
     """a - b, broadcasting."""
     if alpha != 1:
         b = mul(b, alpha)
-    a, b = _pair(a, b)
+    if a.__class__ is not Tensor or b.__class__ is not Tensor or a._data.dtype is not b._data.dtype:
+        a, b = _pair(a, b)
     return apply(E.Sub(), a, b)
 
 
@@ -148,13 +164,15 @@ def mul(a: Any, b: Any) -> Tensor:
     tensor([[3., 4.],
             [6., 8.]])
     """
-    a, b = _pair(a, b)
+    if a.__class__ is not Tensor or b.__class__ is not Tensor or a._data.dtype is not b._data.dtype:
+        a, b = _pair(a, b)
     return apply(E.Mul(), a, b)
 
 
 def div(a: Any, b: Any) -> Tensor:
     """a / b (true division: integer inputs give floats)."""
-    a, b = _pair(a, b)
+    if a.__class__ is not Tensor or b.__class__ is not Tensor or a._data.dtype is not b._data.dtype:
+        a, b = _pair(a, b)
     if a._data.dtype.kind != "f":
         a, b = cast(a, get_default_dtype()), cast(b, get_default_dtype())
     return apply(E.Div(), a, b)
@@ -1013,6 +1031,16 @@ def _install_methods(cls: type) -> None:
     g = globals()
     for name in _METHODS:
         setattr(cls, name, g[name])
+    # The operators whose first operand is the tensor call the functions directly (one frame
+    # less on the hottest path).
+    cls.__add__ = add  # type: ignore[attr-defined]
+    cls.__sub__ = sub  # type: ignore[attr-defined]
+    cls.__mul__ = mul  # type: ignore[attr-defined]
+    cls.__truediv__ = div  # type: ignore[attr-defined]
+    cls.__matmul__ = matmul  # type: ignore[attr-defined]
+    cls.__pow__ = pow  # type: ignore[attr-defined]
+    cls.__neg__ = neg  # type: ignore[attr-defined]
+    cls.__getitem__ = getitem  # type: ignore[attr-defined]
     cls.negative = g["neg"]  # type: ignore[attr-defined]
     cls.multiply = g["mul"]  # type: ignore[attr-defined]
     cls.divide = g["div"]  # type: ignore[attr-defined]

@@ -149,8 +149,8 @@ class Node:
     to one of them is caught at backward.
     """
 
-    __slots__ = ("inputs", "next", "seq", "shape", "dtype", "versions", "out", "retain",
-                 "hooks", "__weakref__")
+    __slots__ = ("inputs", "next", "seq", "shape", "dtype", "versions", "out", "hooks",
+                 "__weakref__")
     name = "node"
     saves: tuple[int, ...] = ()
     saves_output = False
@@ -241,7 +241,6 @@ class AccumulateGrad(Node):
         self.next = ()
         self.inputs = None
         self.out = None
-        self.retain = None
         self.hooks = None
         self.shape = t._data.shape
         self.dtype = t._data.dtype
@@ -273,37 +272,62 @@ class AccumulateGrad(Node):
 
 
 def apply(node: Node, *inputs: Tensor) -> Tensor:
-    """Run ``node.forward`` on the inputs' arrays and record the node if gradients are wanted."""
+    """Run ``node.forward`` on the inputs' arrays and record the node if gradients are wanted.
+
+    The single funnel of every op: graph recording happens here and nowhere else.
+    """
+    n = len(inputs)
     try:
-        data = node.forward(*[t._data for t in inputs])
+        if n == 1:
+            data = node.forward(inputs[0]._data)
+        elif n == 2:
+            data = node.forward(inputs[0]._data, inputs[1]._data)
+        else:
+            data = node.forward(*[t._data for t in inputs])
     except (ValueError, TypeError, IndexError) as e:
         raise _forward_error(node, inputs, e) from None
     if data.__class__ is not ndarray:
         data = asarray(data)
-    out = _make(data)
+    out = _new(Tensor)
+    out._data = data
+    out._node = None
+    out.grad = None
     if node.is_view:
         out._vc = inputs[0]._vc
         out._base = inputs[0]
+    else:
+        out._vc = [0]
+        out._base = None
     if not _grad_enabled:
         return out
-    for t in inputs:
-        if t._node is not None:
-            break
+    if n == 1:
+        if inputs[0]._node is None:
+            return out
+        node.next = (inputs[0]._node,)
+    elif n == 2:
+        a, b = inputs[0]._node, inputs[1]._node
+        if a is None and b is None:
+            return out
+        node.next = (a, b)
     else:
-        return out
+        nxt = tuple([t._node for t in inputs])
+        if nxt.count(None) == n:
+            return out
+        node.next = nxt
     if data.dtype.kind != "f":  # integer / bool results carry no gradient
         return out
     node.inputs = inputs
-    node.next = tuple([t._node for t in inputs])
     node.seq = next(_counter)
     node.shape = data.shape
     node.dtype = data.dtype
     node.versions = tuple([inputs[i]._vc[0] for i in node.saves]) if node.saves else ()
     node.out = (data, out._vc) if node.saves_output else None
-    node.retain = None
     node.hooks = None
     out._node = node
     return out
+
+
+_new = object.__new__
 
 
 def _forward_error(node: Node, inputs: Sequence[Tensor], e: Exception) -> Exception:
@@ -375,18 +399,11 @@ def run_backward(
             node = heapq.heappop(heap)[1]
             g = table.pop(node)
             if node.hooks:
-                for hook in node.hooks:
-                    r = hook(g)
-                    if r is not None:
-                        g = r
+                g = _run_hooks(node, g, create_graph)
             if wanted is not None and node in wanted:
                 for i, t in enumerate(targets):  # type: ignore[arg-type]
                     if t._node is node:
                         captured[i] = g
-            if node.retain is not None:
-                t = node.retain()
-                if t is not None:
-                    t.grad = g if create_graph else _make(g._data)
             if node.__class__ is AccumulateGrad:
                 if accumulate and (needed is None or node in needed):
                     node.accumulate(g, create_graph)
@@ -403,7 +420,7 @@ def run_backward(
                     continue
                 if gi._data.shape != nxt.shape:
                     gi = _fit_cotangent(node, nxt, gi)
-                if gi._data.dtype != nxt.dtype:
+                if gi._data.dtype is not nxt.dtype and gi._data.dtype != nxt.dtype:
                     gi = gi.to(nxt.dtype)
                 prev_g = table.get(nxt)
                 if prev_g is None:
@@ -416,6 +433,33 @@ def run_backward(
     finally:
         _grad_enabled = prev
     return captured
+
+
+class RetainGrad:
+    """The hook behind ``Tensor.retain_grad()``: stores the gradient on the (weakly held) tensor."""
+
+    __slots__ = ("ref",)
+
+    def __init__(self, t: Tensor) -> None:
+        self.ref = weakref.ref(t)
+
+
+def _run_hooks(node: Node, g: Tensor, create_graph: bool) -> Tensor:
+    for hook in node.hooks:  # type: ignore[union-attr]
+        if hook.__class__ is RetainGrad:
+            t = hook.ref()
+            if t is not None:
+                t.grad = g if create_graph else _make(g._data)
+            continue
+        r = hook(g)
+        if r is not None:
+            if r.shape != g.shape:
+                raise GraphError(
+                    f"hook {hook!r} returned a gradient of shape {tuple(r.shape)}, expected "
+                    f"{tuple(g.shape)}"
+                )
+            g = r
+    return g
 
 
 def _fit_cotangent(node: Node, nxt: Node, gi: Tensor) -> Tensor:

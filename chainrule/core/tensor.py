@@ -171,7 +171,8 @@ class Tensor:
     @property
     def retains_grad(self) -> bool:
         n = self._node
-        return n is not None and n.__class__ is not AccumulateGrad and n.retain is not None
+        return n is not None and n.__class__ is not AccumulateGrad and any(
+            h.__class__ is graph.RetainGrad for h in (n.hooks or ()))
 
     def size(self, dim: int | None = None) -> Any:
         if dim is None:
@@ -324,13 +325,13 @@ class Tensor:
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor after backward (a no-op on leaves)."""
-        import weakref
-
         n = self._node
         if n is None:
             raise GraphError("retain_grad: can't retain_grad on a tensor that has requires_grad=False")
-        if n.__class__ is not AccumulateGrad:
-            n.retain = weakref.ref(self)
+        if n.__class__ is not AccumulateGrad and not self.retains_grad:
+            if n.hooks is None:
+                n.hooks = []
+            n.hooks.insert(0, graph.RetainGrad(self))
 
     def detach(self) -> Tensor:
         """The same values, cut from the graph (shares memory and version counter)."""

@@ -1,0 +1,39 @@
+"""import: wall time of ``python -c "import numpy"`` and ``python -c "import chainrule"``.
+
+Each sample is a fresh interpreter (same executable, environment and working directory), so
+both include interpreter start-up; the medians' difference is what importing chainrule costs
+on top of NumPy. ``python -c pass`` is timed too, for reference.
+"""
+
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from _timing import row
+
+NAME = "import"
+ROOT = Path(__file__).resolve().parent.parent
+STATEMENTS = {"chainrule": "import chainrule", "numpy": "import numpy", "python": "pass"}
+
+
+def _spawn(statement):
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", statement], cwd=ROOT, check=True)
+    return time.perf_counter() - t0
+
+
+def run(quick=False):
+    for statement in STATEMENTS.values():  # warm the file cache
+        _spawn(statement)
+    samples = {name: [] for name in STATEMENTS}
+    for _ in range(5 if quick else 11):  # interleaved, like compare()
+        for name, statement in STATEMENTS.items():
+            samples[name].append(_spawn(statement))
+    startup = samples.pop("python")
+    med = {name: statistics.median(s) for name, s in samples.items()}
+    extra_ms = 1e3 * (med["chainrule"] - med["numpy"])
+    return [row(NAME, "fresh interpreter", "ms", 1e-3, samples, stat=statistics.median,
+                note=f"chainrule - numpy = {extra_ms:+.0f} ms", extra_ms=extra_ms,
+                python_startup_ms=1e3 * statistics.median(startup), startup_samples=startup)]
