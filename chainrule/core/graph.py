@@ -320,7 +320,15 @@ def apply(node: Node, *inputs: Tensor) -> Tensor:
     node.seq = next(_counter)
     node.shape = data.shape
     node.dtype = data.dtype
-    node.versions = tuple([inputs[i]._vc[0] for i in node.saves]) if node.saves else ()
+    saves = node.saves
+    if not saves:
+        node.versions = ()
+    elif saves == (0, 1):
+        node.versions = (inputs[0]._vc[0], inputs[1]._vc[0])
+    elif saves == (0,):
+        node.versions = (inputs[0]._vc[0],)
+    else:
+        node.versions = tuple([inputs[i]._vc[0] for i in saves])
     node.out = (data, out._vc) if node.saves_output else None
     node.hooks = None
     out._node = node
@@ -429,7 +437,8 @@ def run_backward(
                 else:
                     table[nxt] = prev_g + gi
             if not retain_graph:
-                node.release()
+                node.inputs = None  # release what the node saved (see Node.release)
+                node.out = None
     finally:
         _grad_enabled = prev
     return captured

@@ -371,11 +371,27 @@ class Tensor:
         backward(self, gradient, retain_graph, create_graph, inputs)
 
     # -- in-place -----------------------------------------------------------------------------
-    def _inplace(self, op: str, fn: Any, *others: Any) -> Tensor:
-        """Apply ``fn(self, *others)`` and write the result into this tensor's memory."""
+    def _inplace(self, op: str, fn: Any, *others: Any, ufunc: Any = None) -> Tensor:
+        """Apply ``fn(self, *others)`` and write the result into this tensor's memory.
+
+        ``ufunc`` (for ``+= -= *= /=``) computes straight into the memory when nothing needs
+        recording: the optimizer-update path, with no temporary.
+        """
         others_t = [o for o in others if isinstance(o, Tensor)]
         tracked = graph._grad_enabled and (
             self._node is not None or any(o._node is not None for o in others_t))
+        if ufunc is not None and not tracked and self._data.flags.writeable:
+            o = _F._as_tensor(others[0], self)._data
+            if o.dtype.kind == "f" and self._data.dtype.kind != "f":
+                pass  # an int tensor cannot hold a float result: the checks below say so
+            else:
+                try:
+                    ufunc(self._data, o, out=self._data, casting="same_kind")
+                except ValueError:
+                    pass  # a shape the in-place result cannot take: reported below
+                else:
+                    self._vc[0] += 1
+                    return self
         if tracked and self.is_leaf and self._node is not None:
             raise GraphError(
                 f"{op}: a leaf tensor that requires grad (shape {self.shape}) is being used in an "
@@ -416,16 +432,16 @@ class Tensor:
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
-        return self._inplace("add_", _F.add, other)
+        return self._inplace("add_", _F.add, other, ufunc=xp.add)
 
     def __isub__(self, other: Any) -> Tensor:
-        return self._inplace("sub_", _F.sub, other)
+        return self._inplace("sub_", _F.sub, other, ufunc=xp.subtract)
 
     def __imul__(self, other: Any) -> Tensor:
-        return self._inplace("mul_", _F.mul, other)
+        return self._inplace("mul_", _F.mul, other, ufunc=xp.multiply)
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return self._inplace("div_", _F.div, other)
+        return self._inplace("div_", _F.div, other, ufunc=xp.divide)
 
     def __ipow__(self, other: Any) -> Tensor:
         return self._inplace("pow_", _F.pow, other)
@@ -433,18 +449,18 @@ class Tensor:
     def add_(self, other: Any, alpha: Any = 1) -> Tensor:
         if alpha != 1:
             return self._inplace("add_", lambda a, b: _F.add(a, _F.mul(b, alpha)), other)
-        return self._inplace("add_", _F.add, other)
+        return self._inplace("add_", _F.add, other, ufunc=xp.add)
 
     def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
         if alpha != 1:
             return self._inplace("sub_", lambda a, b: _F.sub(a, _F.mul(b, alpha)), other)
-        return self._inplace("sub_", _F.sub, other)
+        return self._inplace("sub_", _F.sub, other, ufunc=xp.subtract)
 
     def mul_(self, other: Any) -> Tensor:
-        return self._inplace("mul_", _F.mul, other)
+        return self._inplace("mul_", _F.mul, other, ufunc=xp.multiply)
 
     def div_(self, other: Any) -> Tensor:
-        return self._inplace("div_", _F.div, other)
+        return self._inplace("div_", _F.div, other, ufunc=xp.divide)
 
     def pow_(self, other: Any) -> Tensor:
         return self._inplace("pow_", _F.pow, other)
