@@ -7,6 +7,6 @@
 [('AccumulateGrad', (2,)), ('exp', (2,)), ('mul', (2,)), ('sum', ())]
 """
 
-from .core.graph import AccumulateGrad, GraphError, Node, iter_edges, nodes
+from .core.graph import AccumulateGrad, GraphError, Node, iter_edges, nodes, record_inputs
 
-__all__ = ["Node", "AccumulateGrad", "GraphError", "nodes", "iter_edges"]
+__all__ = ["Node", "AccumulateGrad", "GraphError", "nodes", "iter_edges", "record_inputs"]

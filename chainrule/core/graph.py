@@ -39,6 +39,7 @@ xp_zeros_like = xp.zeros_like
 # NOTE: grad mode is a plain module global rather than thread-local state: reading it is on
 # the path of every op, and chainrule runs one graph per process today.
 _grad_enabled = True
+_keep_inputs = False  # set by record_inputs(): keep every op's inputs for inspection
 
 
 def is_grad_enabled() -> bool:
@@ -316,7 +317,9 @@ def apply(node: Node, *inputs: Tensor) -> Tensor:
         node.next = nxt
     if data.dtype.kind != "f":  # integer / bool results carry no gradient
         return out
-    node.inputs = inputs
+    # NOTE: inputs are kept only when the vjp reads them, as PyTorch keeps only saved tensors:
+    # holding every intermediate until backward grows the working set past the caches.
+    node.inputs = inputs if node.saves or _keep_inputs else None
     node.seq = next(_counter)
     node.shape = data.shape
     node.dtype = data.dtype
@@ -418,8 +421,6 @@ def run_backward(
                 continue
             if needed is not None and node not in needed:
                 continue
-            if node.inputs is None:
-                raise _released_error(node)
             if node.saves:
                 node._check_saved()
             grads = node.vjp(g)
@@ -505,6 +506,30 @@ def _nodes_leading_to(roots: list[Node], wanted: dict[Node, int]) -> set[Node]:
 # ---------------------------------------------------------------------------------------------
 # Inspection
 # ---------------------------------------------------------------------------------------------
+
+
+class record_inputs:
+    """Keep every op's input tensors on its node (``node.inputs``), for inspection.
+
+    Normally a node keeps only what its vjp needs; visualisation and explanation of the
+    forward pass want every value.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0], requires_grad=True)
+    >>> with cr.graph.record_inputs():
+    ...     y = x + 1
+    >>> y.grad_fn.inputs[1].item()
+    1.0
+    """
+
+    def __enter__(self) -> None:
+        global _keep_inputs
+        self.prev = _keep_inputs
+        _keep_inputs = True
+
+    def __exit__(self, *exc: object) -> None:
+        global _keep_inputs
+        _keep_inputs = self.prev
 
 
 def nodes(t: Tensor | Node) -> list[Node]:
