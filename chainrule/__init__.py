@@ -12,29 +12,27 @@ walks the graph in reverse and applies the chain rule.
 (1, 2)
 """
 
-from . import core  # noqa: F401  (registers Tensor with the graph first)
+from . import core  # first: registers Tensor with the graph
+from . import autograd, graph, testing
 from .core import functional as _F
-from .core.creation import (Generator, arange, as_tensor, default_generator, empty,
-                            empty_like, eye, from_numpy, full, full_like, linspace,
-                            manual_seed, ones, ones_like, rand, rand_like, randint, randn,
-                            randn_like, randperm, seed, tensor, zeros, zeros_like)
+from .core.creation import (Generator, arange, as_tensor, default_generator, empty, empty_like,
+                            eye, from_numpy, full, full_like, linspace, manual_seed, ones,
+                            ones_like, rand, rand_like, randint, randn, randn_like, randperm,
+                            seed, tensor, zeros, zeros_like)
 from .core.dtypes import (bool, double, float, float16, float32, float64, get_default_dtype,
-                          half, int, int8, int16, int32, int64, long, set_default_dtype,
-                          short, uint8)
-from .core.functional import (abs, add, allclose, amax, amin, argmax, argmin,
-                              broadcast_to, cast, cat, chunk, clamp, clip, clone, concat,
-                              concatenate, cos, div, dot, eq, equal, exp, expand, flatten,
-                              flip, gather, ge, gt, isfinite, isinf, isnan, le, log, log1p,
-                              log_softmax, logical_and, logical_not, logical_or, logsumexp, lt,
-                              masked_fill, matmul, max, maximum, mean, min, minimum, mm, mul,
-                              ne, neg, permute, pow, prod, relu, reshape, sigmoid, sign, sin,
-                              softmax, softplus, split, sqrt, square, squeeze, stack, std, sub,
-                              sum, sum_to, take_along_dim, tanh, transpose, unsqueeze, var,
-                              view, where)
-from .core.graph import (GraphError, enable_grad, is_grad_enabled, no_grad,
-                         set_grad_enabled)
+                          half, int, int8, int16, int32, int64, long, set_default_dtype, short,
+                          uint8)
+from .core.functional import (abs, add, allclose, amax, amin, argmax, argmin, broadcast_to, cast,
+                              cat, chunk, clamp, clip, clone, concat, concatenate, cos, div, dot,
+                              eq, equal, exp, expand, flatten, flip, gather, ge, gt, isfinite,
+                              isinf, isnan, le, log, log1p, log_softmax, logical_and,
+                              logical_not, logical_or, logsumexp, lt, masked_fill, matmul, max,
+                              maximum, mean, min, minimum, mm, mul, ne, neg, permute, pow, prod,
+                              relu, reshape, sigmoid, sign, sin, softmax, softplus, split, sqrt,
+                              square, squeeze, stack, std, sub, sum, sum_to, take_along_dim, tanh,
+                              transpose, unsqueeze, var, view, where)
+from .core.graph import GraphError, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .core.tensor import Tensor
-from . import autograd, graph, testing  # noqa: E402
 
 multiply, divide, subtract, negative = mul, div, sub, neg
 t = _F.t

@@ -29,7 +29,8 @@ def _outputs(res: Any) -> list[Tensor]:
         return [res]
     if isinstance(res, (tuple, list)):
         return [r for r in res if isinstance(r, Tensor) and r._data.dtype.kind == "f"]
-    raise TypeError(f"gradcheck: fn must return a tensor or a tuple of tensors, got {type(res).__name__}")
+    raise TypeError(
+        f"gradcheck: fn must return a tensor or a tuple of tensors, got {type(res).__name__}")
 
 
 def _prepare(inputs: Any) -> tuple[list[Any], list[int]]:
@@ -61,8 +62,8 @@ def _analytic_vjp(outs: list[Tensor], xs: list[Tensor], vs: list[Any]) -> list[A
     live = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
     if not live:
         return [xp.zeros(x.shape) for x in xs]
-    gs = grad([o for o, _ in live], xs, grad_outputs=[_make(v.astype(o._data.dtype)) for o, v in live],
-              retain_graph=True, allow_unused=True)
+    cot = [_make(v.astype(o._data.dtype)) for o, v in live]
+    gs = grad([o for o, _ in live], xs, grad_outputs=cot, retain_graph=True, allow_unused=True)
     res = []
     for x, g in zip(xs, gs):
         if g is None:
@@ -107,7 +108,7 @@ def gradcheck(fn: Callable, inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
     if n_in <= FULL_JACOBIAN_LIMIT and n_out <= FULL_JACOBIAN_LIMIT:
         return _check_full(fn, xs, diff, outs, eps, atol, rtol, raise_exception)
     rng = B.new_generator(seed)
-    for j, i in enumerate(diff):
+    for i in diff:
         for _ in range(n_directions):
             u = rng.standard_normal(xs[i].shape)
             vs = [rng.standard_normal(o.shape) for o in outs]

@@ -15,7 +15,7 @@ def f64(*shape, seed=0, requires_grad=True):
     return cr.tensor(rng.standard_normal(shape), requires_grad=requires_grad)
 
 
-# -- leaves and .grad ---------------------------------------------------------------------------
+# -- leaves and .grad -----------------------------------------------------------------------------
 
 
 def test_grad_accumulates_on_leaves_across_backward_calls():
@@ -100,7 +100,7 @@ def test_grad_modes():
     assert not f(x).requires_grad
 
 
-# -- backward and grad ---------------------------------------------------------------------------
+# -- backward and grad ----------------------------------------------------------------------------
 
 
 def test_backward_non_scalar_needs_gradient():
@@ -216,7 +216,7 @@ def test_hooks_and_retain_grad():
     handle.remove()
 
 
-# -- in-place changes -------------------------------------------------------------------------------
+# -- in-place changes -----------------------------------------------------------------------------
 
 
 def test_inplace_on_saved_input_is_detected():
@@ -315,7 +315,7 @@ def test_views_share_the_version_counter():
         y.backward()
 
 
-# -- graph structure and release -----------------------------------------------------------------
+# -- graph structure and release ------------------------------------------------------------------
 
 
 def test_deep_chain_backpropagates_without_recursion():

@@ -7,7 +7,6 @@ import pytest
 
 import chainrule as cr
 
-
 # -- construction and dtypes ----------------------------------------------------------------------
 
 
@@ -99,7 +98,7 @@ def test_attributes_and_conversions():
     assert "tensor(" in repr(x) and "grad_fn" in repr(x.requires_grad_() * 2)
 
 
-# -- indexing -----------------------------------------------------------------------------------------
+# -- indexing -------------------------------------------------------------------------------------
 
 
 def test_basic_indexing_values():
@@ -137,7 +136,7 @@ def test_index_errors_name_the_op():
         x[cr.tensor([0.5])]
 
 
-# -- errors that name the op and the shapes ---------------------------------------------------------
+# -- errors that name the op and the shapes -------------------------------------------------------
 
 
 def test_broadcast_error_names_op_and_shapes():

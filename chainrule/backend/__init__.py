@@ -37,7 +37,8 @@ def new_generator(seed: int | None = None) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def scatter_add(shape: tuple[int, ...], index: tuple, values: np.ndarray, basic: bool) -> np.ndarray:
+def scatter_add(shape: tuple[int, ...], index: tuple, values: np.ndarray,
+                basic: bool) -> np.ndarray:
     """zeros(shape) with ``values`` added at ``index`` (repeated indices accumulate)."""
     out = np.zeros(shape, dtype=values.dtype)
     if basic:

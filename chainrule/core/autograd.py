@@ -21,7 +21,8 @@ def _grad_roots(outputs: list[Tensor], grad_outputs: Any, op: str) -> list[Tenso
     grad_outputs = list(grad_outputs)
     if len(grad_outputs) != len(outputs):
         raise ValueError(
-            f"{op}: got {len(grad_outputs)} gradients for {len(outputs)} outputs; pass one per output"
+            f"{op}: got {len(grad_outputs)} gradients for {len(outputs)} outputs; "
+            "pass one per output"
         )
     roots = []
     for i, (o, g) in enumerate(zip(outputs, grad_outputs)):

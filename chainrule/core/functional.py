@@ -681,7 +681,8 @@ def t(x: Tensor) -> Tensor:
     """Transpose of a tensor with at most 2 dims."""
     x = _as_tensor(x)
     if x._data.ndim > 2:
-        raise ValueError(f"t: expects a tensor with <= 2 dims, got shape {tuple(x.shape)}; use transpose")
+        raise ValueError(
+            f"t: expects a tensor with <= 2 dims, got shape {tuple(x.shape)}; use transpose")
     return transpose(x, 0, -1) if x._data.ndim == 2 else x
 
 
@@ -1003,13 +1004,15 @@ def matmul(a: Any, b: Any) -> Tensor:
 
 def mm(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim != 2 or b.ndim != 2:
-        raise ValueError(f"mm: expects 2-D tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
+        raise ValueError(
+            f"mm: expects 2-D tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
     return matmul(a, b)
 
 
 def dot(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim != 1 or b.ndim != 1:
-        raise ValueError(f"dot: expects 1-D tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
+        raise ValueError(
+            f"dot: expects 1-D tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
     return matmul(a, b)
 
 

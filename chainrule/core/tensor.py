@@ -51,7 +51,8 @@ def _to_array(data: Any, dtype: Any = None) -> ndarray:
             data = _unwrap_nested(data)
         arr = xp.asarray(data)
         if arr.dtype == object:
-            raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} data: {data!r:.80}")
+            raise TypeError(
+                f"tensor: cannot make a tensor from {type(data).__name__} data: {data!r:.80}")
         if dt is not None:
             arr = arr.astype(dt)
         elif arr.dtype.kind == "f":
@@ -327,7 +328,8 @@ class Tensor:
         """Keep ``.grad`` for this non-leaf tensor after backward (a no-op on leaves)."""
         n = self._node
         if n is None:
-            raise GraphError("retain_grad: can't retain_grad on a tensor that has requires_grad=False")
+            raise GraphError(
+                "retain_grad: can't retain_grad on a tensor that has requires_grad=False")
         if n.__class__ is not AccumulateGrad and not self.retains_grad:
             if n.hooks is None:
                 n.hooks = []
@@ -347,7 +349,8 @@ class Tensor:
         """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
         n = self._node
         if n is None:
-            raise GraphError("register_hook: cannot register a hook on a tensor that doesn't require grad")
+            raise GraphError(
+                "register_hook: cannot register a hook on a tensor that doesn't require grad")
         if n.hooks is None:
             n.hooks = []
         n.hooks.append(hook)
@@ -420,7 +423,8 @@ class Tensor:
                 f"{op}: the result has shape {rd.shape} but the tensor being changed in place has "
                 f"shape {self.shape}; in-place ops cannot change a tensor's shape"
             )
-        if rd.dtype != self._data.dtype and not xp.can_cast(rd.dtype, self._data.dtype, "same_kind"):
+        if rd.dtype != self._data.dtype and not xp.can_cast(rd.dtype, self._data.dtype,
+                                                             "same_kind"):
             raise TypeError(
                 f"{op}: result type {rd.dtype} can't be cast to the tensor's dtype "
                 f"{self._data.dtype} in place; use an out-of-place op"
@@ -484,12 +488,10 @@ class Tensor:
         return self.fill_(0)
 
     def fill_(self, value: Any) -> Tensor:
-        return self._inplace("fill_", lambda a, v: _F.where(True, _F.cast(_F._as_tensor(v, a), a.dtype), a),
-                             value)
+        return self._inplace("fill_", _filled, value)
 
     def copy_(self, src: Any) -> Tensor:
-        return self._inplace("copy_", lambda a, s: _F.where(True, _F.cast(_F._as_tensor(s, a), a.dtype), a),
-                             src)
+        return self._inplace("copy_", _filled, src)
 
     def __setitem__(self, index: Any, value: Any) -> None:
         self._inplace("setitem", lambda a, v: _F.index_put(a, index, v), value)
@@ -569,6 +571,11 @@ class Tensor:
 
     def __getitem__(self, index: Any) -> Tensor:
         return _F.getitem(self, index)
+
+
+def _filled(a: Tensor, value: Any) -> Tensor:
+    """``value`` broadcast to ``a``'s shape and dtype (gradient flows to value, not to a)."""
+    return _F.where(True, _F.cast(_F._as_tensor(value, a), a.dtype), a)
 
 
 graph.Tensor = Tensor

@@ -1,9 +1,40 @@
 """The closed set of primitives: every differentiable op is one of these or built from them."""
 
-from .elementwise import (Abs, Add, Cast, Cos, Div, Exp, Log, Log1p, Maximum, Minimum, Mul,
-                          Neg, Pow, Relu, Sigmoid, Sin, Sqrt, Sub, Tanh, Where)
-from .structure import (Amax, BroadcastTo, Cat, GetItem, IndexAddZeros, IndexPut, Matmul,
-                        Permute, Prod, Reshape, Sum)
+from .elementwise import (
+                          Abs,
+                          Add,
+                          Cast,
+                          Cos,
+                          Div,
+                          Exp,
+                          Log,
+                          Log1p,
+                          Maximum,
+                          Minimum,
+                          Mul,
+                          Neg,
+                          Pow,
+                          Relu,
+                          Sigmoid,
+                          Sin,
+                          Sqrt,
+                          Sub,
+                          Tanh,
+                          Where,
+)
+from .structure import (
+                          Amax,
+                          BroadcastTo,
+                          Cat,
+                          GetItem,
+                          IndexAddZeros,
+                          IndexPut,
+                          Matmul,
+                          Permute,
+                          Prod,
+                          Reshape,
+                          Sum,
+)
 
 PRIMITIVES = (
     Add, Sub, Mul, Div, Pow, Maximum, Minimum, Where,

@@ -8,8 +8,8 @@ derivative it implements.
 from __future__ import annotations
 
 from ...backend import errstate, xp
-from ..graph import Node
 from .. import functional as F
+from ..graph import Node
 
 # ---------------------------------------------------------------------------------------------
 # Binary (NumPy broadcasting; the engine sums each cotangent back to its input's shape)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ... import backend as B
 from ...backend import scatter_add, xp
-from ..graph import Node
 from .. import functional as F
+from ..graph import Node
 
 
 def _keepdim_shape(in_shape, axis):
