@@ -7,9 +7,9 @@ Here ``loss.backward()`` applies the same chain rule through the recorded graph.
 """
 
 import numpy as np
+from tutorial_forward import forward
 
 import chainrule as cr
-from tutorial_forward import forward
 
 
 def one_step(learning_rate=0.1):
