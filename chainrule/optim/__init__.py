@@ -1,0 +1,25 @@
+"""Optimizers and learning-rate schedulers, with PyTorch's names and numbers.
+
+Each optimizer is a thin class over a pure update function on arrays (``sgd_update``,
+``adam_update``, ``rmsprop_update``) that changes the parameter and its state in place.
+
+>>> import chainrule as cr
+>>> w = cr.tensor([3.0], requires_grad=True)
+>>> opt = cr.optim.SGD([w], lr=0.25)
+>>> for _ in range(3):
+...     opt.zero_grad()
+...     loss = (w * w).sum()       # minimum at 0; grad = 2w, so each step halves w
+...     loss.backward()
+...     opt.step()
+>>> w
+tensor([0.375], requires_grad=True)
+"""
+
+from . import lr_scheduler
+from .adam import Adam, AdamW, adam_update
+from .optimizer import Optimizer, required
+from .rmsprop import RMSprop, rmsprop_update
+from .sgd import SGD, sgd_update
+
+__all__ = ["Optimizer", "required", "SGD", "Adam", "AdamW", "RMSprop", "lr_scheduler",
+           "sgd_update", "adam_update", "rmsprop_update"]
