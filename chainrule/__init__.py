@@ -33,7 +33,7 @@ from .core.functional import (abs, add, allclose, amax, amin, argmax, argmin, br
                               transpose, unsqueeze, var, view, where)
 from .core.graph import GraphError, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .core.tensor import Tensor
-from . import data, optim, serialization
+from . import data, nn, optim, serialization
 from .serialization import CheckpointError, load, save
 
 multiply, divide, subtract, negative = mul, div, sub, neg

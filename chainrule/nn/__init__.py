@@ -1,0 +1,39 @@
+"""Neural-network building blocks: modules, layers, losses, initialisers.
+
+>>> import chainrule as cr
+>>> from chainrule import nn
+>>> import chainrule.nn.functional as F
+>>> _ = cr.manual_seed(0)
+>>> model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+>>> loss = F.cross_entropy(model(cr.randn(5, 4)), cr.tensor([0, 1, 2, 0, 1]))
+>>> loss.backward()
+>>> model[0].weight.grad.shape
+(8, 4)
+"""
+
+from . import functional, init, utils
+from .layers import (
+    ELU,
+    GELU,
+    Dropout,
+    Flatten,
+    Identity,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Tanh,
+)
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .module import Module, ModuleList, Parameter, Sequential
+
+__all__ = [
+    "Module", "Parameter", "Sequential", "ModuleList",
+    "Linear", "Identity", "ReLU", "LeakyReLU", "GELU", "ELU", "SiLU", "Sigmoid", "Tanh",
+    "Softmax", "LogSoftmax", "Flatten", "Dropout",
+    "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",
+    "functional", "init", "utils",
+]

@@ -1,0 +1,779 @@
+"""Layers and losses as functions: ``import chainrule.nn.functional as F``.
+
+Everything here is a composite of core ops, so gradients (and higher-order gradients) come
+for free. The hot path of MLP training (``linear``, ``relu``, ``cross_entropy``) is written to
+record as few ops as possible: arguments are validated with cheap checks up front and the
+errors name the op, the shapes and the fix.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .. import backend as B
+from ..backend import ndarray, xp
+from ..core import creation
+from ..core import functional as _F
+from ..core.creation import Generator
+from ..core.graph import apply
+from ..core.primitives.elementwise import Add as _Add
+from ..core.primitives.structure import Matmul as _Matmul
+from ..core.primitives.structure import Permute as _Permute
+from ..core.tensor import Tensor, _make, _to_array
+
+__all__ = [
+    "linear", "relu", "leaky_relu", "gelu", "elu", "silu", "sigmoid", "tanh", "softmax",
+    "log_softmax", "dropout", "mse_loss", "l1_loss", "cross_entropy", "nll_loss",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "one_hot",
+]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else _make(_to_array(x))
+
+
+def _float_input(x: Any, op: str, what: str = "input") -> Tensor:
+    x = _tensor(x)
+    if x._data.dtype.kind != "f":
+        raise TypeError(
+            f"{op}: {what} must be a floating-point tensor, got {x.dtype} (shape "
+            f"{tuple(x.shape)}); convert it with .float()"
+        )
+    return x
+
+
+def _check_reduction(reduction: Any, op: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(
+            f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}"
+        )
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return _F.mean(loss)
+    if reduction == "sum":
+        return _F.sum(loss)
+    return loss
+
+
+def _same_shape_target(x: Tensor, target: Any, op: str) -> Tensor:
+    """The target as a tensor of x's dtype, with exactly x's shape."""
+    t = _tensor(target)
+    if t._data.shape != x._data.shape:
+        xs, ts = tuple(x.shape), tuple(t.shape)
+        try:
+            b = tuple(xp.broadcast_shapes(xs, ts))
+            why = (f"; they would broadcast to {b}, comparing every input with every target, "
+                   "which is almost never intended")
+        except ValueError:
+            why = ""
+        fix = (f" Reshape one of them, e.g. target.reshape{xs}." if t._data.size == x._data.size
+               else " They must have the same shape.")
+        raise ValueError(f"{op}: input shape {xs} and target shape {ts} differ{why}.{fix}")
+    if t._data.dtype is not x._data.dtype and t._data.dtype != x._data.dtype:
+        # NOTE: PyTorch refuses integer targets here ("Found dtype Long but expected Float");
+        # 0/1 labels as ints are the common case, so they are converted instead.
+        t = _F.cast(t, x._data.dtype)
+    return t
+
+
+_aranges: dict[int, ndarray] = {}
+
+
+def _arange(n: int) -> ndarray:
+    a = _aranges.get(n)
+    if a is None:
+        a = xp.arange(n)
+        a.flags.writeable = False
+        if len(_aranges) < 64:
+            _aranges[n] = a
+    return a
+
+
+# ---------------------------------------------------------------------------------------------
+# Linear
+# ---------------------------------------------------------------------------------------------
+
+_T2 = (1, 0)
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x W^T + b, for x of shape (..., in), W of shape (out, in) and b of shape (out,).
+
+    >>> import chainrule as cr
+    >>> import chainrule.nn.functional as F
+    >>> F.linear(cr.ones(2, 3), cr.ones(4, 3), cr.zeros(4)).tolist()
+    [[3.0, 3.0, 3.0, 3.0], [3.0, 3.0, 3.0, 3.0]]
+    """
+    return _linear(input, weight, bias, None)
+
+
+def _linear(x: Any, w: Tensor, b: Tensor | None, layer: str | None) -> Tensor:
+    # Fast path: a 2-D input of the weight's dtype. One matmul against the transposed view of
+    # the weight (a view: no copy) and one broadcast add, straight through the primitives.
+    try:
+        xd, wd = x._data, w._data
+        if (xd.ndim == 2 and wd.ndim == 2 and xd.shape[1] == wd.shape[1]
+                and xd.dtype is wd.dtype and wd.dtype.kind == "f"):
+            if b is None:
+                return apply(_Matmul(), x, apply(_Permute(_T2), w))
+            bd = b._data
+            if bd.dtype is wd.dtype and bd.shape == (wd.shape[0],):
+                return apply(_Add(), apply(_Matmul(), x, apply(_Permute(_T2), w)), b)
+    except AttributeError:
+        pass
+    return _linear_checked(x, w, b, layer)
+
+
+def _linear_checked(x: Any, w: Tensor, b: Tensor | None, layer: str | None) -> Tensor:
+    w = _tensor(w)
+    if w._data.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape "
+                         f"{tuple(w.shape)}")
+    out_f, in_f = w._data.shape
+    name = layer or f"linear (weight of shape {(out_f, in_f)})"
+    if not isinstance(x, (Tensor, ndarray)):
+        x = _make(_to_array(x, w._data.dtype))  # Python data has no dtype: take the weight's
+    x = _tensor(x)
+    if x._data.ndim == 0 or x._data.shape[-1] != in_f:
+        hint = ""
+        if x._data.ndim > 2 and x._data.size == x._data.shape[0] * in_f:
+            hint = "; flatten it first (x.flatten(1) or nn.Flatten())"
+        elif x._data.ndim == 2 and x._data.shape[0] == in_f:
+            hint = "; the features must be in the last dim (transpose the input?)"
+        raise ValueError(
+            f"{name}: expected input with last dim {in_f}, got shape {tuple(x.shape)}{hint}"
+        )
+    if x._data.dtype.kind != "f":
+        raise TypeError(
+            f"{name}: expected a floating-point input, got {x.dtype} (shape {tuple(x.shape)}); "
+            "convert it with x.float()"
+        )
+    if x._data.dtype != w._data.dtype:
+        raise TypeError(
+            f"{name}: input dtype {x.dtype} does not match the weight dtype {w.dtype}; convert "
+            f"the input (x.to({w.dtype.name!r})) or the layer (.to({x.dtype.name!r}))"
+        )
+    if b is not None:
+        b = _tensor(b)
+        if b._data.shape != (out_f,):
+            raise ValueError(f"{name}: bias must have shape ({out_f},), got {tuple(b.shape)}")
+        if b._data.dtype != w._data.dtype:
+            raise TypeError(f"{name}: bias dtype {b.dtype} does not match the weight dtype "
+                            f"{w.dtype}")
+    lead = x._data.shape[:-1]
+    x2 = x if x._data.ndim == 2 else _F.reshape(x, (-1, in_f))
+    out = apply(_Matmul(), x2, apply(_Permute(_T2), w))
+    if b is not None:
+        out = apply(_Add(), out, b)
+    return out if x._data.ndim == 2 else _F.reshape(out, lead + (out_f,))
+
+
+# ---------------------------------------------------------------------------------------------
+# Activations
+# ---------------------------------------------------------------------------------------------
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0); the gradient at 0 is 0.
+
+    NOTE: ``inplace`` is accepted for compatibility; the result is always a new tensor.
+
+    >>> import chainrule as cr
+    >>> import chainrule.nn.functional as F
+    >>> F.relu(cr.tensor([-1.0, 2.0]))
+    tensor([0., 2.])
+    """
+    return _F.relu(input)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x if x > 0 else negative_slope * x.
+
+    >>> import chainrule as cr
+    >>> import chainrule.nn.functional as F
+    >>> F.leaky_relu(cr.tensor([-2.0, 3.0]), 0.1)
+    tensor([-0.2,  3. ])
+    """
+    x = _float_input(input, "leaky_relu")
+    return _F.where(x._data > 0, x, _F.mul(x, negative_slope))
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x if x > 0 else alpha * (e^x - 1).
+
+    >>> import chainrule as cr
+    >>> import chainrule.nn.functional as F
+    >>> F.elu(cr.tensor([-1.0, 2.0]))
+    tensor([-0.6321,  2.    ])
+    """
+    x = _float_input(input, "elu")
+    pos = x._data > 0
+    # NOTE: exp sees min(x, 0) only, so a large positive x cannot overflow into the unused
+    # branch (whose zero gradient times inf would be nan). e^x - 1 rather than expm1: no
+    # expm1 primitive; the absolute error is one ulp of 1.
+    neg = _F.mul(_F.sub(_F.exp(_F.where(pos, 0.0, x)), 1.0), alpha)
+    return _F.where(pos, x, neg)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * sigmoid(x) (also called swish).
+
+    >>> import chainrule as cr
+    >>> import chainrule.nn.functional as F
+    >>> F.silu(cr.tensor([0.0, 1.0]))
+    tensor([0.    , 0.7311])
+    """
+    x = _float_input(input, "silu")
+    return _F.mul(x, _F.sigmoid(x))
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    """1 / (1 + e^-x).
+
+    >>> import chainrule as cr
+    >>> import chainrule.nn.functional as F
+    >>> F.sigmoid(cr.tensor([0.0]))
+    tensor([0.5])
+    """
+    return _F.sigmoid(input)
+
+
+def tanh(input: Tensor) -> Tensor:
+    """Hyperbolic tangent.
+
+    >>> import chainrule as cr
+    >>> import chainrule.nn.functional as F
+    >>> F.tanh(cr.tensor([0.0]))
+    tensor([0.])
+    """
+    return _F.tanh(input)
+
+
+# Numerical Recipes' erfc (Chebyshev fit): fractional error below 1.2e-7 for every z >= 0.
+_ERFC_COEFFS = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806,
+                0.09678418, 0.37409196, 1.00002368, -1.26551223)
+_SQRT1_2 = math.sqrt(0.5)
+_GELU_TANH_C = math.sqrt(2.0 / math.pi)
+
+
+def _normal_cdf(x: Tensor) -> Tensor:
+    """Phi(x) = P(N(0, 1) <= x), built from primitives via erfc.
+
+    NOTE: there is no erf primitive; erfc(z) for z >= 0 is the Numerical Recipes fit
+    t exp(-z^2 + P(t)), t = 1 / (1 + z/2), relative error < 1.2e-7 (float32 precision; in
+    float64 it is an approximation). It is smooth, so its gradient is the fit's derivative.
+    """
+    neg = x._data < 0
+    sign = xp.where(neg, -_SQRT1_2, _SQRT1_2).astype(x._data.dtype)
+    # z = |x| / sqrt(2), with abs written as x * sign so the derivative at 0 is the right-hand
+    # one, consistent with the branch chosen below (abs's subgradient 0 would lose phi(0)).
+    z = _F.mul(x, _make(sign))
+    t = _F.div(1.0, _F.add(_F.mul(z, 0.5), 1.0))
+    p = _F.mul(t, _ERFC_COEFFS[0])
+    for c in _ERFC_COEFFS[1:-1]:
+        p = _F.mul(_F.add(p, c), t)
+    p = _F.add(p, _ERFC_COEFFS[-1])
+    half_erfc = _F.mul(_F.mul(t, _F.exp(_F.sub(p, _F.mul(z, z)))), 0.5)  # Phi(-|x|)
+    return _F.where(neg, half_erfc, _F.sub(1.0, half_erfc))
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x * Phi(x), Phi the standard normal CDF; ``approximate='tanh'`` uses
+    0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+
+    >>> import chainrule as cr
+    >>> import chainrule.nn.functional as F
+    >>> F.gelu(cr.tensor([-1.0, 0.0, 1.0]))
+    tensor([-0.1587,  0.    ,  0.8413])
+    """
+    x = _float_input(input, "gelu")
+    if approximate == "none":
+        return _F.mul(x, _normal_cdf(x))
+    if approximate == "tanh":
+        inner = _F.mul(_F.add(x, _F.mul(_F.mul(_F.mul(x, x), x), 0.044715)), _GELU_TANH_C)
+        return _F.mul(_F.mul(x, 0.5), _F.add(_F.tanh(inner), 1.0))
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def _shift(xd: ndarray, dim: int) -> ndarray:
+    """The (constant) max along ``dim``, with non-finite maxima replaced by 0."""
+    if xd.shape[dim] == 0:
+        return xp.zeros(xd.shape[:dim] + (1,) + xd.shape[dim + 1:], xd.dtype)
+    m = xd.max(axis=dim, keepdims=True)
+    if not xp.isfinite(m).all():
+        m = xp.where(xp.isfinite(m), m, 0).astype(xd.dtype)
+    return m
+
+
+def _softmax_args(input: Any, dim: Any, dtype: Any, op: str) -> tuple[Tensor, int]:
+    x = _tensor(input)
+    if dtype is not None:
+        x = _F.cast(x, dtype)
+    x = _F._float(x, op)
+    if dim is None:
+        dim = 0 if x._data.ndim in (0, 1, 3) else 1  # PyTorch's legacy implicit choice
+    return x, _F._dim(dim, x._data.ndim, op)
+
+
+def softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+    """exp(x_i) / sum_j exp(x_j) along ``dim``, without overflow.
+
+    >>> import chainrule as cr
+    >>> import chainrule.nn.functional as F
+    >>> F.softmax(cr.tensor([[0.0, 0.0], [0.0, 1e4]]), dim=1)
+    tensor([[0.5, 0.5],
+            [0. , 1. ]])
+    """
+    x, d = _softmax_args(input, dim, dtype, "softmax")
+    if x._data.ndim == 0:
+        return _F.softmax(x, 0)
+    # NOTE: the max is subtracted as a constant: softmax is shift invariant, so this changes
+    # neither the value nor the gradient, and the max itself is not recorded.
+    e = _F.exp(_F.sub(x, _make(_shift(x._data, d))))
+    return _F.div(e, _F.sum(e, d, keepdim=True))
+
+
+def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+    """x_i - log(sum_j exp(x_j)) along ``dim``: log-probabilities, finite for large inputs.
+
+    >>> import chainrule as cr
+    >>> import chainrule.nn.functional as F
+    >>> F.log_softmax(cr.tensor([[0.0, 0.0]]), dim=1)
+    tensor([[-0.6931, -0.6931]])
+    """
+    x, d = _softmax_args(input, dim, dtype, "log_softmax")
+    if x._data.ndim == 0:
+        return _F.log_softmax(x, 0)
+    return _log_softmax(x, d)
+
+
+def _log_softmax(x: Tensor, d: int) -> Tensor:
+    # NOTE: z = x - max (the max a constant, see softmax) then z - log(sum(exp(z))): five
+    # recorded ops, the same value and gradient as the composite with a detached max.
+    z = _F.sub(x, _make(_shift(x._data, d)))
+    return _F.sub(z, _F.log(_F.sum(_F.exp(z), d, keepdim=True)))
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
+            generator: Generator | None = None) -> Tensor:
+    """x * mask / (1 - p) with mask ~ Bernoulli(1 - p) in training; x unchanged otherwise.
+
+    The mask comes from ``generator`` (default: the global one that cr.manual_seed resets).
+
+    >>> import chainrule as cr
+    >>> import chainrule.nn.functional as F
+    >>> g = cr.Generator().manual_seed(0)
+    >>> y = F.dropout(cr.ones(1000), 0.5, generator=g)
+    >>> sorted(set(y.tolist()))
+    [0.0, 2.0]
+    >>> F.dropout(cr.ones(3), 0.5, training=False).tolist()
+    [1.0, 1.0, 1.0]
+    """
+    if not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p!r}")
+    if not training or p == 0:
+        return input
+    x = _float_input(input, "dropout")
+    dt = x._data.dtype
+    if p == 1:
+        mask = xp.zeros(x._data.shape, dt)
+    else:
+        rng = (generator if generator is not None else creation.default_generator).rng
+        u = rng.random(x._data.shape, dtype=dt if dt in (B.float32, B.float64) else B.float32)
+        mask = (u >= p).astype(dt)
+        mask *= 1.0 / (1.0 - p)
+    return _F.mul(x, _make(mask))
+
+
+# ---------------------------------------------------------------------------------------------
+# Regression losses
+# ---------------------------------------------------------------------------------------------
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """mean((x - y)^2) (or the sum, or elementwise with reduction='none').
+
+    Unlike PyTorch, input and target must have the same shape (PyTorch warns and broadcasts).
+
+    >>> import chainrule as cr
+    >>> import chainrule.nn.functional as F
+    >>> F.mse_loss(cr.tensor([1.0, 2.0]), cr.tensor([1.0, 4.0]))
+    tensor(2.)
+    """
+    _check_reduction(reduction, "mse_loss")
+    x = _float_input(input, "mse_loss")
+    d = _F.sub(x, _same_shape_target(x, target, "mse_loss"))
+    return _reduce(_F.mul(d, d), reduction)
+
+
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """mean(|x - y|); the gradient at x == y is 0.
+
+    >>> import chainrule as cr
+    >>> import chainrule.nn.functional as F
+    >>> F.l1_loss(cr.tensor([1.0, 2.0]), cr.tensor([1.0, 4.0]))
+    tensor(1.)
+    """
+    _check_reduction(reduction, "l1_loss")
+    x = _float_input(input, "l1_loss")
+    return _reduce(_F.abs(_F.sub(x, _same_shape_target(x, target, "l1_loss"))), reduction)
+
+
+# ---------------------------------------------------------------------------------------------
+# Classification losses
+# ---------------------------------------------------------------------------------------------
+
+
+def _class_layout(x: Tensor, op: str) -> tuple[int, tuple[int, ...]]:
+    """Number of classes and the expected shape of a class-index target."""
+    s = x._data.shape
+    if len(s) == 0:
+        raise ValueError(
+            f"{op}: input must have a class dim: shape (C,), (N, C) or (N, C, d1, ...); got a "
+            "0-d tensor"
+        )
+    if len(s) == 1:
+        return s[0], ()
+    return s[1], (s[0],) + s[2:]
+
+
+def _rows(x: Tensor) -> Tensor:
+    """(N, C, d1, ...) -> (N * d1 * ..., C): one row of class scores per prediction."""
+    nd = x._data.ndim
+    C = x._data.shape[0 if nd == 1 else 1]
+    if nd == 2:
+        return x
+    if nd == 1:
+        return _F.reshape(x, (1, C))
+    return _F.reshape(_F.permute(x, (0,) + tuple(range(2, nd)) + (1,)), (-1, C))
+
+
+def _class_weight(weight: Any, C: int, dt: Any, op: str) -> ndarray | None:
+    if weight is None:
+        return None
+    w = weight._data if isinstance(weight, Tensor) else _to_array(weight)
+    if w.shape != (C,):
+        raise ValueError(
+            f"{op}: weight must have one entry per class, shape ({C},), got {tuple(w.shape)}"
+        )
+    return w.astype(dt, copy=False)
+
+
+def _index_target(target: Any, x: Tensor, C: int, shape: tuple[int, ...], ignore_index: int,
+                  op: str) -> tuple[ndarray, ndarray | None]:
+    """The class indices as a flat int array, and the mask of non-ignored entries (or None)."""
+    t = target._data if isinstance(target, Tensor) else _to_array(target)
+    if t.dtype.kind not in "iu":
+        probs = (" or class probabilities (a float tensor of the input's shape "
+                 f"{tuple(x.shape)})") if op == "cross_entropy" else ""
+        raise TypeError(
+            f"{op}: target must hold class indices as an integer tensor of shape {shape}"
+            f"{probs}, got {t.dtype} of shape {tuple(t.shape)}; convert labels with "
+            "target.long()"
+        )
+    if t.shape != shape:
+        kind = "unbatched input" if x._data.ndim == 1 else "input"
+        hint = ""
+        if t.size == math.prod(shape) and t.size:
+            hint = f"; reshape it with target.reshape{shape}"
+        elif t.ndim == x._data.ndim and t.shape[:1] == shape[:1]:
+            hint = ("; a one-hot target must be converted to indices with target.argmax(1) "
+                    "(or passed as float probabilities)") if op == "cross_entropy" else ""
+        raise ValueError(
+            f"{op}: for {kind} of shape {tuple(x.shape)} ({C} classes) the target must have "
+            f"shape {shape} (one class index per prediction), got {tuple(t.shape)}{hint}"
+        )
+    t = t.reshape(-1)
+    if t.size == 0:
+        return t, None
+    # NOTE: one reduction for the common case: seen as unsigned, negative indices are huge.
+    u = t.view(f"u{t.dtype.itemsize}") if t.dtype.kind == "i" else t
+    if u.max() < C and not 0 <= ignore_index < C:
+        return t, None  # all in range, nothing ignored
+    valid = t != ignore_index
+    bad = valid & ((t < 0) | (t >= C))
+    if bad.any():
+        k = int(xp.argmax(bad))
+        pos = tuple(int(i) for i in xp.unravel_index(k, shape)) if shape else ()
+        raise IndexError(
+            f"{op}: target holds class index {int(t[k])} (at position {pos}) but the input "
+            f"has {C} classes, so valid indices are 0..{C - 1} (ignore_index={ignore_index} "
+            "marks entries to skip); check the labels and the output size of the last layer"
+        )
+    return t, (None if valid.all() else valid)
+
+
+def _nll_rows(logp: Tensor, t: ndarray, valid: ndarray | None, w: ndarray | None,
+              reduction: str, smoothing: float, shape: tuple[int, ...]) -> Tensor:
+    """The negative log-likelihood of rows of log-probabilities (M, C) at indices t (M,)."""
+    M, C = logp._data.shape
+    dt = logp._data.dtype
+    rows = _arange(M)
+    if valid is not None:
+        # NOTE: ignored rows pick their largest entry, which is finite whenever the row has a
+        # finite entry, so multiplying by their zero weight cannot make nan from -inf.
+        t = xp.where(valid, t, logp._data.argmax(axis=1))
+    picked = _F.apply_getitem(logp, (rows, t), False)
+    if w is None and valid is None and smoothing == 0:  # the hot path: two more ops
+        if reduction == "mean":
+            return _F.mul(_F.sum(picked), -1.0 / M if M else math.nan)
+        if reduction == "sum":
+            return _F.neg(_F.sum(picked))
+        return _F.reshape(_F.neg(picked), shape)
+    wt = xp.ones(M, dt) if w is None else w[t]
+    if valid is not None:
+        wt = wt * valid
+    scale = 1.0
+    all_ignored = False
+    if reduction == "mean":
+        total = float(wt.sum())
+        all_ignored = total == 0
+        scale = 1.0 / total if not all_ignored else 0.0
+    loss = _F.mul(picked, _make((wt * (-(1.0 - smoothing) * scale)).astype(dt)))
+    if smoothing > 0:
+        smooth = _F.sum(logp if w is None else _F.mul(logp, _make(w)), 1)
+        if valid is not None:
+            smooth = _F.where(valid, smooth, 0.0)
+        loss = _F.add(loss, _F.mul(smooth, -smoothing / C * scale))
+    if reduction == "none":
+        return _F.reshape(loss, shape)
+    if all_ignored:
+        # NOTE: as in PyTorch, the mean over no entries is nan but its gradient is 0: the nan
+        # is added as a constant, so it does not flow back.
+        return _F.add(_F.sum(loss), math.nan)
+    return _F.sum(loss)
+
+
+def _check_smoothing(label_smoothing: Any, op: str) -> float:
+    if not isinstance(label_smoothing, (int, float)) or not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing!r}")
+    return float(label_smoothing)
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                  ignore_index: int = -100, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """-log softmax(x)[target], averaged: the loss of a classifier that outputs logits.
+
+    ``input`` is (N, C) (or (C,), or (N, C, d1, ...)); ``target`` holds class indices of
+    shape (N,) (or (), or (N, d1, ...)), or class probabilities of the input's shape. With
+    ``weight`` the mean is sum(w[t_i] l_i) / sum(w[t_i]); entries equal to ``ignore_index``
+    count for nothing; ``label_smoothing`` eps mixes the target with the uniform
+    distribution: (1 - eps) onehot + eps / C.
+
+    >>> import chainrule as cr
+    >>> import chainrule.nn.functional as F
+    >>> logits = cr.tensor([[2.0, 0.0], [0.0, 2.0]], requires_grad=True)
+    >>> loss = F.cross_entropy(logits, cr.tensor([0, 1]))
+    >>> round(loss.item(), 4)
+    0.1269
+    >>> loss.backward()                      # d loss / d logits = (softmax - onehot) / N
+    >>> logits.grad
+    tensor([[-0.0596,  0.0596],
+            [ 0.0596, -0.0596]])
+    """
+    op = "cross_entropy"
+    if reduction not in _REDUCTIONS:
+        _check_reduction(reduction, op)
+    if label_smoothing:
+        label_smoothing = _check_smoothing(label_smoothing, op)
+    x = input if input.__class__ is Tensor else _tensor(input)
+    if x._data.dtype.kind != "f":
+        raise TypeError(
+            f"{op}: input must be floating-point scores (logits), got {x.dtype} of shape "
+            f"{tuple(x.shape)}"
+        )
+    C, shape = _class_layout(x, op)
+    if not isinstance(target, Tensor):
+        target = _tensor(target)
+    if (target._data.dtype.kind == "f"
+            and target._data.shape == x._data.shape and x._data.ndim >= 1):
+        return _cross_entropy_probs(x, target, weight, reduction, label_smoothing, C)
+    t, valid = _index_target(target, x, C, shape, ignore_index, op)
+    x2 = _rows(x)
+    if weight is None and valid is None:
+        # The hot path: loss_i = logsumexp(x_i) - x_i[t_i], both shifted by the (constant)
+        # row max: eight recorded ops, and no broadcast in the backward pass. With label
+        # smoothing the picked logit becomes sum_c q_ic x_ic, q = (1 - eps) onehot + eps / C.
+        M = len(t)
+        z = _F.sub(x2, _make(_shift(x2._data, 1)))
+        lse = _F.log(_F.sum(_F.exp(z), 1))
+        if not label_smoothing:
+            picked = _F.apply_getitem(z, (_arange(M), t), False)
+        else:
+            q = xp.full((M, C), label_smoothing / C, x2._data.dtype)
+            q[_arange(M), t] += 1.0 - label_smoothing
+            picked = _F.sum(_F.mul(z, _make(q)), 1)
+        d = _F.sub(lse, picked)
+        if reduction == "mean":
+            return _F.mul(_F.sum(d), 1.0 / M if M else math.nan)
+        return _F.sum(d) if reduction == "sum" else _F.reshape(d, shape)
+    w = _class_weight(weight, C, x._data.dtype, op)
+    return _nll_rows(_log_softmax(x2, 1), t, valid, w, reduction, label_smoothing, shape)
+
+
+def _cross_entropy_probs(x: Tensor, q: Tensor, weight: Any, reduction: str, eps: float,
+                         C: int) -> Tensor:
+    """-sum_c w_c q_c log softmax(x)_c per prediction; the mean divides by the predictions."""
+    if q._data.dtype != x._data.dtype:
+        q = _F.cast(q, x._data.dtype)
+    if eps > 0:
+        q = _F.add(_F.mul(q, 1.0 - eps), eps / C)
+    logp = _log_softmax(_rows(x), 1)
+    prod = _F.mul(logp, _rows(q))
+    w = _class_weight(weight, C, x._data.dtype, "cross_entropy")
+    if w is not None:
+        prod = _F.mul(prod, _make(w))
+    loss = _F.neg(_F.sum(prod, 1))
+    if reduction == "none":
+        return _F.reshape(loss, _class_layout(x, "cross_entropy")[1])
+    return _reduce(loss, reduction)
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
+             ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+    """-x[target] averaged, for x holding log-probabilities (the output of log_softmax).
+
+    Shapes, ``weight`` and ``ignore_index`` as in :func:`cross_entropy`.
+
+    >>> import chainrule as cr
+    >>> import chainrule.nn.functional as F
+    >>> F.nll_loss(cr.tensor([[-0.1, -2.0], [-3.0, -0.5]]), cr.tensor([0, 1]))
+    tensor(0.3)
+    """
+    op = "nll_loss"
+    _check_reduction(reduction, op)
+    x = _float_input(input, op)
+    C, shape = _class_layout(x, op)
+    t, valid = _index_target(target, x, C, shape, ignore_index, op)
+    w = _class_weight(weight, C, x._data.dtype, op)
+    return _nll_rows(_rows(x), t, valid, w, reduction, 0.0, shape)
+
+
+def _clamped_log(p: Tensor) -> Tensor:
+    """max(log p, -100), as PyTorch's binary_cross_entropy; the gradient is 0 where clamped.
+
+    NOTE: p == 0 never reaches log (no -inf, no 0/0 in the backward pass); PyTorch instead
+    returns a huge finite gradient there, from a clamped denominator.
+    """
+    pd = p._data
+    pos = pd > 0
+    if pos.all():
+        out = _F.log(p)
+    else:
+        out = _F.log(_F.where(pos, p, 1.0))
+    keep = pos & (out._data >= -100)
+    return out if keep.all() else _F.where(keep, out, -100.0)
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                         reduction: str = "mean") -> Tensor:
+    """-(y log p + (1 - y) log(1 - p)), each log clamped to >= -100, for probabilities p.
+
+    >>> import chainrule as cr
+    >>> import chainrule.nn.functional as F
+    >>> F.binary_cross_entropy(cr.tensor([0.9, 0.2]), cr.tensor([1.0, 0.0]))
+    tensor(0.1643)
+    """
+    op = "binary_cross_entropy"
+    _check_reduction(reduction, op)
+    x = _float_input(input, op)
+    t = _same_shape_target(x, target, op)
+    xd = x._data
+    if xd.size:
+        lo, hi = xd.min(), xd.max()
+        if not (lo >= 0 and hi <= 1):
+            raise ValueError(
+                f"{op}: input must hold probabilities in [0, 1], got values from {lo:.4g} to "
+                f"{hi:.4g}; apply sigmoid first, or use binary_cross_entropy_with_logits (nn."
+                "BCEWithLogitsLoss), which takes raw scores and is more stable"
+            )
+    lp = _clamped_log(x)
+    l1p = _clamped_log(_F.sub(1.0, x))
+    loss = _F.neg(_F.add(_F.mul(t, lp), _F.mul(_F.sub(1.0, t), l1p)))
+    if weight is not None:
+        loss = _F.mul(loss, _broadcast_weight(weight, x, op, "weight"))
+    return _reduce(loss, reduction)
+
+
+def _broadcast_weight(weight: Any, x: Tensor, op: str, what: str) -> Tensor:
+    w = _tensor(weight)
+    try:
+        b = xp.broadcast_shapes(w._data.shape, x._data.shape)
+    except ValueError:
+        b = None
+    if b != x._data.shape:
+        raise ValueError(
+            f"{op}: {what} of shape {tuple(w.shape)} cannot be broadcast to the input shape "
+            f"{tuple(x.shape)}"
+        )
+    if w._data.dtype != x._data.dtype:
+        w = _F.cast(w, x._data.dtype)
+    return w
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
+                                     weight: Tensor | None = None, reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
+    """-(pw y log s(x) + (1 - y) log(1 - s(x))), s the sigmoid, computed stably as
+    (1 - y) x + (1 + (pw - 1) y) softplus(-x).
+
+    >>> import chainrule as cr
+    >>> import chainrule.nn.functional as F
+    >>> F.binary_cross_entropy_with_logits(cr.tensor([1e4, -1e4]), cr.tensor([1.0, 0.0]))
+    tensor(0.)
+    """
+    op = "binary_cross_entropy_with_logits"
+    _check_reduction(reduction, op)
+    x = _float_input(input, op)
+    t = _same_shape_target(x, target, op)
+    neg = x._data < 0
+    dt = x._data.dtype
+    # NOTE: softplus(-x) = log1p(exp(-|x|)) - min(x, 0), with exp's argument <= 0. |x| and
+    # min(x, 0) are x times constant masks that both take the x >= 0 branch at x = 0, so the
+    # derivative there is -1/2, the true one (abs's and relu's subgradient 0 would give 0).
+    neg_abs = _F.mul(x, _make(xp.where(neg, 1, -1).astype(dt)))
+    min0 = _F.mul(x, _make(neg.astype(dt)))
+    sp = _F.sub(_F.log1p(_F.exp(neg_abs)), min0)
+    if pos_weight is not None:
+        pw = _broadcast_weight(pos_weight, x, op, "pos_weight")
+        sp = _F.mul(sp, _F.add(_F.mul(_F.sub(pw, 1.0), t), 1.0))
+    loss = _F.add(_F.mul(_F.sub(1.0, t), x), sp)
+    if weight is not None:
+        loss = _F.mul(loss, _broadcast_weight(weight, x, op, "weight"))
+    return _reduce(loss, reduction)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """out[..., c] = 1 if tensor[...] == c else 0, an int64 tensor with a new last dim.
+
+    >>> import chainrule as cr
+    >>> import chainrule.nn.functional as F
+    >>> F.one_hot(cr.tensor([0, 2]), 3)
+    tensor([[1, 0, 0],
+            [0, 0, 1]])
+    """
+    t = tensor._data if isinstance(tensor, Tensor) else _to_array(tensor)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expects an integer tensor of class indices, got {t.dtype}; "
+                        "convert it with .long()")
+    if num_classes == -1:
+        if t.size == 0:
+            raise ValueError("one_hot: cannot infer num_classes from an empty tensor; pass it")
+        num_classes = int(t.max()) + 1
+    if t.size and (t.min() < 0 or t.max() >= num_classes):
+        raise IndexError(
+            f"one_hot: class values must be in 0..{num_classes - 1} for num_classes="
+            f"{num_classes}, got values from {int(t.min())} to {int(t.max())}"
+        )
+    return _make((t[..., None] == xp.arange(num_classes)).astype(B.int64))
