@@ -1,0 +1,318 @@
+"""Training recipes for the digits: the default (a modern MLP) and the tutorial's own program.
+
+The functions here train and return results; they never print. Progress goes to a
+``reporter`` object (the CLI's progress bar, or nothing), so the same code serves the
+command line, the tests and Python users.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.backend import xp
+
+CHECKPOINT = "checkpoint.safetensors"
+
+
+@dataclass
+class Config:
+    """Everything that defines a run; saved with the checkpoint so it can be resumed."""
+
+    task: str = "digits"
+    model: str = "mlp"
+    recipe: str = "default"
+    hidden: int = 256
+    epochs: int = 30
+    batch_size: int = 32
+    optimizer: str = "adam"
+    lr: float = 5e-3
+    weight_decay: float = 0.0
+    schedule: str = "onecycle"
+    label_smoothing: float = 0.1
+    dropout: float = 0.0
+    seed: int = 0
+    test_size: float = 0.3
+    dtype: str = "float32"
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Config:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass
+class EpochStats:
+    epoch: int
+    train_loss: float
+    train_acc: float
+    test_loss: float
+    test_acc: float
+    lr: float
+    seconds: float
+
+
+@dataclass
+class RunResult:
+    config: Config
+    history: list[EpochStats] = field(default_factory=list)
+    model: Any = None
+    data: Any = None
+    test_pred: Any = None  # array of predicted classes on the test split
+    test_prob: Any = None
+    out_dir: Path | None = None
+    stopped_early: bool = False
+
+    @property
+    def test_acc(self) -> float:
+        return self.history[-1].test_acc if self.history else float("nan")
+
+
+class Reporter:
+    """Receives progress; the CLI's subclass draws a progress bar. This one is silent."""
+
+    def start(self, config: Config, steps_per_epoch: int, start_epoch: int) -> None: ...
+
+    def step(self, loss: float, acc: float) -> None: ...
+
+    def epoch(self, stats: EpochStats) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+# ---------------------------------------------------------------------------------------------
+# The default recipe
+# ---------------------------------------------------------------------------------------------
+
+
+def build_model(cfg: Config) -> nn.Module:
+    """64 -> hidden -> 10 MLP with ReLU (and optional dropout)."""
+    if cfg.model != "mlp":
+        raise ValueError(f"unknown model {cfg.model!r}; available: mlp")
+    layers: list[nn.Module] = [nn.Linear(64, cfg.hidden), nn.ReLU()]
+    if cfg.dropout:
+        layers.append(nn.Dropout(cfg.dropout))
+    layers.append(nn.Linear(cfg.hidden, 10))
+    model = nn.Sequential(*layers)
+    return model.to(cr.float64) if cfg.dtype == "float64" else model
+
+
+def build_optimizer(cfg: Config, params: Any) -> Any:
+    opts = {
+        "adam": lambda: cr.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
+        "adamw": lambda: cr.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay or 1e-2),
+        "sgd": lambda: cr.optim.SGD(params, lr=cfg.lr, momentum=0.9,
+                                    weight_decay=cfg.weight_decay),
+        "rmsprop": lambda: cr.optim.RMSprop(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
+    }
+    if cfg.optimizer not in opts:
+        raise ValueError(f"unknown optimizer {cfg.optimizer!r}; available: {', '.join(opts)}")
+    return opts[cfg.optimizer]()
+
+
+def build_scheduler(cfg: Config, opt: Any, steps_per_epoch: int) -> Any:
+    total = cfg.epochs * steps_per_epoch
+    sched = cr.optim.lr_scheduler
+    if cfg.schedule == "onecycle":
+        return sched.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total)
+    if cfg.schedule == "cosine":
+        return sched.CosineAnnealingLR(opt, T_max=total)
+    if cfg.schedule in ("none", "constant"):
+        return None
+    raise ValueError(f"unknown schedule {cfg.schedule!r}; available: onecycle, cosine, none")
+
+
+def load_data(cfg: Config) -> Any:
+    from chainrule.data import load_digits
+
+    return load_digits(test_size=cfg.test_size, seed=cfg.seed, standardize=True, dtype=cfg.dtype)
+
+
+def evaluate(model: nn.Module, X: Any, y: Any, loss_fn: Any) -> tuple[float, float, Any, Any]:
+    """(loss, accuracy, predicted classes, probabilities) on arrays X, y."""
+    was_training = model.training
+    model.eval()
+    with cr.no_grad():
+        logits = model(cr.tensor(X))
+        loss = loss_fn(logits, cr.tensor(y)).item()
+        prob = cr.softmax(logits, dim=1).numpy()
+    model.train(was_training)
+    pred = prob.argmax(axis=1)
+    return loss, float((pred == y).mean()), pred, prob
+
+
+def train_default(cfg: Config, reporter: Reporter | None = None, out_dir: Path | None = None,
+                  resume: dict[str, Any] | None = None, stop_after: int | None = None,
+                  on_epoch: Callable[[RunResult, dict[str, Any]], None] | None = None) -> RunResult:
+    """Train the default recipe. ``resume`` is a loaded checkpoint to continue from.
+
+    The run is fully determined by ``cfg``: the same seed gives the same weights, and a run
+    resumed from an epoch's checkpoint ends exactly where an uninterrupted run would.
+    """
+    from chainrule.data import DataLoader, TensorDataset
+
+    reporter = reporter or Reporter()
+    cr.manual_seed(cfg.seed)
+    data = load_data(cfg)
+    model = build_model(cfg)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    shuffle = cr.Generator().manual_seed(cfg.seed)
+    loader = DataLoader(TensorDataset(cr.tensor(data.X_train), cr.tensor(data.y_train)),
+                        batch_size=cfg.batch_size, shuffle=True, generator=shuffle)
+    opt = build_optimizer(cfg, model.parameters())
+    sched = build_scheduler(cfg, opt, len(loader))
+    result = RunResult(cfg, model=model, data=data, out_dir=out_dir)
+    start = 0
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        opt.load_state_dict(resume["optimizer"])
+        if sched is not None and resume.get("scheduler"):
+            sched.load_state_dict(resume["scheduler"])
+        shuffle.set_state(resume["rng"]["shuffle"])
+        cr.default_generator.set_state(resume["rng"]["global"])
+        result.history = [EpochStats(**h) for h in json.loads(resume["history"])]
+        start = len(result.history)
+    reporter.start(cfg, len(loader), start)
+    for epoch in range(start, cfg.epochs):
+        t0 = time.perf_counter()
+        model.train()
+        total_loss, correct, seen = 0.0, 0, 0
+        for xb, yb in loader:
+            logits = model(xb)
+            loss = loss_fn(logits, yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if sched is not None:
+                sched.step()
+            n = len(yb)
+            lv = loss.item()
+            total_loss += lv * n
+            correct += int((logits.numpy().argmax(axis=1) == yb.numpy()).sum())
+            seen += n
+            reporter.step(lv, correct / seen)
+        test_loss, test_acc, pred, prob = evaluate(model, data.X_test, data.y_test, loss_fn)
+        stats = EpochStats(epoch + 1, total_loss / seen, correct / seen, test_loss, test_acc,
+                           float(opt.param_groups[0]["lr"]), time.perf_counter() - t0)
+        result.history.append(stats)
+        result.test_pred, result.test_prob = pred, prob
+        reporter.epoch(stats)
+        state = {
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict() if sched is not None else {},
+            "rng": {"shuffle": shuffle.get_state(), "global": cr.default_generator.get_state()},
+            "history": json.dumps([dataclasses.asdict(h) for h in result.history]),
+            "config": json.dumps(dataclasses.asdict(cfg)),
+            "data": {"mean": data.mean, "std": data.std},
+        }
+        if on_epoch is not None:
+            on_epoch(result, state)
+        if stop_after is not None and epoch + 1 >= stop_after and epoch + 1 < cfg.epochs:
+            result.stopped_early = True
+            break
+    reporter.finish()
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# The tutorial's own program
+# ---------------------------------------------------------------------------------------------
+
+TUTORIAL_EXPLANATION = """\
+Why the tutorial's recipe stalls (numbers measured on this run):
+  1. Unscaled initialisation. W1 ~ randn(64, 64) on inputs in [0, 1] gives hidden
+     pre-activations with standard deviation {z1_std:.1f}; {sat_init:.0%} of the hidden
+     sigmoids start with |z| > 4, where sigmoid'(z) = s(1 - s) < 0.018: their gradients
+     vanish and they barely learn ({sat_final:.0%} are still saturated at the end).
+  2. Sigmoid outputs with squared error. W2 ~ randn(64, 10) gives output pre-activations
+     with standard deviation {z2_std:.1f}: {out_init:.0%} of the outputs start saturated
+     ({out_final:.0%} at the end). Their gradient carries the factor s(1 - s) too, so a
+     confidently wrong output gets almost no gradient, exactly when it needs the largest
+     correction. Softmax with cross-entropy removes that factor.
+  3. One full-batch step per epoch ({epochs} steps in all) with the summed gradient and
+     a fixed learning rate; unstandardised inputs; biases that are never updated.
+What the default recipe changes: standardised inputs; PyTorch's scaled (Kaiming-uniform)
+initialisation; ReLU hidden units; softmax + cross-entropy (label smoothing 0.1);
+mini-batches of 32 (40 updates per epoch); Adam with a one-cycle learning rate; trained
+biases. It reaches about 98% test accuracy in 30 epochs (`chainrule train digits`)."""
+
+
+def _saturation(X: Any, W1: Any, W2: Any) -> dict[str, float]:
+    """Spread of the pre-activations, and the share of sigmoids with |z| > 4 (s' < 0.018)."""
+    z1 = X @ W1
+    a1 = 1 / (1 + xp.exp(-z1))
+    z2 = a1 @ W2
+    return {"z1_std": float(z1.std()), "sat": float((xp.abs(z1) > 4).mean()),
+            "z2_std": float(z2.std()), "out": float((xp.abs(z2) > 4).mean())}
+
+
+@dataclass
+class TutorialResult:
+    losses: list[float]
+    test_acc: float
+    W1: Any
+    W2: Any
+    test_pred: Any
+    y_test: Any
+    images: Any
+    initial: dict[str, float] = field(default_factory=dict)  # _saturation before training
+    final: dict[str, float] = field(default_factory=dict)  # and after
+
+    def explanation(self) -> str:
+        i, f = self.initial, self.final
+        return TUTORIAL_EXPLANATION.format(
+            z1_std=i["z1_std"], sat_init=i["sat"], sat_final=f["sat"], z2_std=i["z2_std"],
+            out_init=i["out"], out_final=f["out"], epochs=len(self.losses))
+
+
+def train_tutorial(seed: int = 0, epochs: int = 1000, learning_rate: float = 0.01,
+                   reporter: Reporter | None = None, log_every: int = 100) -> TutorialResult:
+    """The tutorial's digits program, step for step, with chainrule's autograd.
+
+    Seeding is the tutorial's: ``numpy.random.seed(seed)`` once, then its code in its order.
+    Its gradient is that of the *summed* squared error (it prints the mean): we backpropagate
+    the sum and report the mean, so the numbers equal the NumPy program's.
+    """
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import OneHotEncoder
+
+    xp.random.seed(seed)
+    digits = load_digits()
+    X = digits.data / 16.0
+    y = digits.target.reshape(-1, 1)
+    y_onehot = OneHotEncoder(sparse_output=False).fit_transform(y)
+    X_train, X_test, y_train, y_test = train_test_split(X, y_onehot, test_size=0.3)
+    W1 = cr.tensor(xp.random.randn(X_train.shape[1], 64), requires_grad=True)
+    W2 = cr.tensor(xp.random.randn(64, y_train.shape[1]), requires_grad=True)
+    b1 = cr.zeros(1, 64, dtype=cr.float64)  # never updated, as in the tutorial
+    b2 = cr.zeros(1, y_train.shape[1], dtype=cr.float64)
+    Xt, Yt = cr.tensor(X_train), cr.tensor(y_train)
+    initial = _saturation(X_train, W1.numpy(), W2.numpy())
+    reporter = reporter or Reporter()
+    losses = []
+    for _ in range(epochs):
+        a1 = cr.sigmoid(Xt @ W1 + b1)
+        output = cr.sigmoid(a1 @ W2 + b2)
+        err = 0.5 * (output - Yt) ** 2
+        losses.append(err.mean().item())
+        err.sum().backward()
+        with cr.no_grad():
+            W2 -= learning_rate * W2.grad
+            W1 -= learning_rate * W1.grad
+        W1.grad = W2.grad = None
+        reporter.step(losses[-1], float("nan"))
+    with cr.no_grad():
+        out = cr.sigmoid(cr.sigmoid(cr.tensor(X_test) @ W1 + b1) @ W2 + b2).numpy()
+    pred = out.argmax(axis=1)
+    labels = y_test.argmax(axis=1)
+    images = (X_test * 16.0).reshape(-1, 8, 8)
+    return TutorialResult(losses, float((pred == labels).mean()), W1.numpy(), W2.numpy(), pred,
+                          labels, images, initial, _saturation(X_train, W1.numpy(), W2.numpy()))

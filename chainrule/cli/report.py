@@ -1,0 +1,137 @@
+"""What a finished run writes and shows: metrics, history, plots, tables."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+from chainrule.backend import xp
+
+
+def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int = 10) -> Any:
+    cm = xp.zeros((n_classes, n_classes), dtype=xp.int64)
+    xp.add.at(cm, (xp.asarray(y_true), xp.asarray(y_pred)), 1)
+    return cm
+
+
+def per_class(cm: Any) -> list[dict[str, float]]:
+    """Precision, recall, F1 and support for each class of a confusion matrix."""
+    rows = []
+    for k in range(cm.shape[0]):
+        tp = cm[k, k]
+        predicted = cm[:, k].sum()
+        actual = cm[k, :].sum()
+        p = tp / predicted if predicted else 0.0
+        r = tp / actual if actual else 0.0
+        f1 = 2 * p * r / (p + r) if p + r else 0.0
+        rows.append({"class": k, "precision": float(p), "recall": float(r), "f1": float(f1),
+                     "support": int(actual)})
+    return rows
+
+
+def write_history(path: Path, history: Sequence[Any]) -> None:
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        fields = [fl.name for fl in dataclasses.fields(history[0])] if history else []
+        w.writerow(fields)
+        for h in history:
+            w.writerow([getattr(h, k) for k in fields])
+
+
+def write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2) + "\n")
+    tmp.replace(path)
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_curves(path: Path, history: Sequence[Any], title: str) -> None:
+    plt = _plt()
+    ep = [h.epoch for h in history]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    a.plot(ep, [h.train_loss for h in history], label="train")
+    a.plot(ep, [h.test_loss for h in history], label="test")
+    a.set_xlabel("epoch")
+    a.set_ylabel("loss")
+    a.set_title("Loss")
+    a.legend()
+    a.grid(alpha=0.3)
+    b.plot(ep, [100 * h.train_acc for h in history], label="train")
+    b.plot(ep, [100 * h.test_acc for h in history], label="test")
+    b.set_xlabel("epoch")
+    b.set_ylabel("accuracy (%)")
+    b.set_title(f"Accuracy (final test {100 * history[-1].test_acc:.2f}%)")
+    b.legend()
+    b.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_loss(path: Path, losses: Sequence[float], title: str) -> None:
+    plt = _plt()
+    fig, a = plt.subplots(figsize=(6, 4))
+    a.plot(range(len(losses)), losses)
+    a.set_xlabel("epoch")
+    a.set_ylabel("mean squared error / 2")
+    a.set_title(title)
+    a.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_confusion(path: Path, cm: Any, title: str = "Confusion matrix (test split)") -> None:
+    plt = _plt()
+    fig, a = plt.subplots(figsize=(6, 5.4))
+    im = a.imshow(cm, cmap="Blues")
+    n = cm.shape[0]
+    a.set_xticks(range(n))
+    a.set_yticks(range(n))
+    a.set_xlabel("predicted digit")
+    a.set_ylabel("true digit")
+    thresh = cm.max() / 2 if cm.max() else 1
+    for i in range(n):
+        for j in range(n):
+            if cm[i, j]:
+                a.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8,
+                       color="white" if cm[i, j] > thresh else "black")
+    fig.colorbar(im, ax=a, fraction=0.046)
+    a.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_misclassified(path: Path, images: Any, y_true: Any, y_pred: Any,
+                       max_images: int = 40) -> int:
+    """A grid of the test digits the model got wrong, titled 'true -> predicted'."""
+    plt = _plt()
+    wrong = xp.nonzero(xp.asarray(y_true) != xp.asarray(y_pred))[0][:max_images]
+    n = len(wrong)
+    cols = 10
+    rows = max(1, -(-n // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.3 + 0.5))
+    axes = xp.atleast_1d(axes).ravel()
+    for ax in axes:
+        ax.axis("off")
+    for ax, i in zip(axes, wrong):
+        ax.imshow(images[i], cmap="gray_r", vmin=0, vmax=16)
+        ax.set_title(f"{y_true[i]} -> {y_pred[i]}", fontsize=9, color="crimson")
+    fig.suptitle(f"Misclassified test digits ({n} shown): true -> predicted")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return n
