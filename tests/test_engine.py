@@ -402,3 +402,17 @@ def test_repeated_runs_give_identical_gradients():
         return x.grad.numpy()
 
     np.testing.assert_array_equal(run(), run())
+
+
+def test_deepcopy_and_pickle_of_leaves():
+    import copy
+    import pickle
+
+    t = cr.tensor([1.0, 2.0], requires_grad=True)
+    c = copy.deepcopy(t)
+    (c * 3).sum().backward()
+    assert t.grad is None and c.grad.tolist() == [3.0, 3.0]
+    u = pickle.loads(pickle.dumps(t))
+    assert u.requires_grad and u.is_leaf and u.tolist() == [1.0, 2.0]
+    with pytest.raises(GraphError, match="detach"):
+        copy.deepcopy(t * 2)

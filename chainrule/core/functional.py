@@ -554,6 +554,27 @@ def prod(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     return apply(S.Prod(None if axis is None or not axis else axis[0], keepdim), x)
 
 
+def _shift(xd: ndarray, axis: Any) -> ndarray:
+    """The max of ``xd`` over ``axis`` (kept as size-1 dims), non-finite maxima replaced by 0.
+
+    NOTE: softmax, log_softmax and logsumexp subtract it as a *constant* (it is not recorded):
+    they are shift invariant, so neither value nor gradient changes, exp's argument stays
+    <= 0, and the graph is four or five ops shorter than with a detached amax.
+    """
+    if xd.size == 0:
+        return xp.zeros(_keepdim_shape(xd.shape, axis), xd.dtype)
+    m = xd.max(axis=axis, keepdims=True)
+    if not xp.isfinite(m).all():
+        m = xp.where(xp.isfinite(m), m, 0).astype(xd.dtype)
+    return m
+
+
+def _keepdim_shape(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
+    axes = range(len(shape)) if axis is None else \
+        ((axis,) if isinstance(axis, builtins.int) else axis)
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
 def logsumexp(x: Any, dim: Any, keepdim: bool = False) -> Tensor:
     """log(sum(exp(x), dim)), finite for large inputs.
 
@@ -562,20 +583,16 @@ def logsumexp(x: Any, dim: Any, keepdim: bool = False) -> Tensor:
     10000.693...
     """
     x = _float(x, "logsumexp")
-    m = amax(x, dim, keepdim=True).detach()
-    # NOTE: shifting by the (detached) max keeps exp's argument <= 0; the shift cancels in
-    # the value and the gradient. An infinite max is replaced by 0 to avoid inf - inf.
-    m = where(isfinite(m), m, 0.0)
-    out = add(log(sum(exp(sub(x, m)), dim, keepdim=True)), m)
-    if not keepdim:
-        out = squeeze(out, _dims(dim, x._data.ndim, "logsumexp"))
-    return out
+    axes = _dims(dim, x._data.ndim, "logsumexp")
+    m = _make(_shift(x._data, axes))
+    out = add(log(sum(exp(sub(x, m)), axes, keepdim=True)), m)
+    return out if keepdim else squeeze(out, axes)
 
 
-def _softmax_dim(x: Tensor, dim: Any) -> int:
+def _softmax_dim(x: Tensor, dim: Any, op: str) -> int:
     if dim is None:  # PyTorch's legacy implicit choice
         dim = 0 if x._data.ndim in (0, 1, 3) else 1
-    return dim
+    return _dim(dim, x._data.ndim, op)
 
 
 def softmax(x: Any, dim: Any = None) -> Tensor:
@@ -586,17 +603,22 @@ def softmax(x: Any, dim: Any = None) -> Tensor:
     tensor([0., 1.])
     """
     x = _float(x, "softmax")
-    dim = _softmax_dim(x, dim)
-    # NOTE: subtracting the detached max changes nothing mathematically and keeps exp finite.
-    e = exp(sub(x, amax(x, dim, keepdim=True).detach()))
-    return div(e, sum(e, dim, keepdim=True))
+    d = _softmax_dim(x, dim, "softmax")
+    e = exp(sub(x, _make(_shift(x._data, d if x._data.ndim else None))))
+    return div(e, sum(e, d, keepdim=True))
 
 
 def log_softmax(x: Any, dim: Any = None) -> Tensor:
-    """x - logsumexp(x, dim): log-probabilities, finite for large inputs."""
+    """x - logsumexp(x, dim): log-probabilities, finite for large inputs.
+
+    >>> import chainrule as cr
+    >>> cr.log_softmax(cr.tensor([[0.0, 0.0]]), dim=1)
+    tensor([[-0.6931, -0.6931]])
+    """
     x = _float(x, "log_softmax")
-    dim = _softmax_dim(x, dim)
-    return sub(x, logsumexp(x, dim, keepdim=True))
+    d = _softmax_dim(x, dim, "log_softmax")
+    z = sub(x, _make(_shift(x._data, d if x._data.ndim else None)))
+    return sub(z, log(sum(exp(z), d, keepdim=True)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -754,9 +776,10 @@ def sum_to(x: Tensor, shape: tuple[int, ...]) -> Tensor:
         return x
     _check_broadcast(shape, xs, "sum_to")
     lead = len(xs) - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        i + lead for i, s in enumerate(shape) if s == 1 and xs[i + lead] != 1)
-    out = apply(S.Sum(axes, True), x) if axes else x
+    inner = tuple(i + lead for i, s in enumerate(shape) if s == 1 and xs[i + lead] != 1)
+    if not inner:  # only leading dims to remove: one sum, no reshape
+        return apply(S.Sum(tuple(range(lead)), False), x)
+    out = apply(S.Sum(tuple(range(lead)) + inner, True), x)
     return reshape(out, shape)
 
 

@@ -30,6 +30,19 @@ def _make(data: ndarray, node: Node | None = None) -> Tensor:
     return t
 
 
+def _rebuild(cls: type, data: ndarray, requires_grad: bool) -> Tensor:
+    """A fresh leaf of class ``cls`` (Tensor or a subclass) holding ``data``."""
+    t = _object_new(cls)
+    t._data = data
+    t._node = None
+    t._vc = [0]
+    t._base = None
+    t.grad = None
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
 def _check_grad_dtype(dt: Any, where: str) -> None:
     if dt.kind != "f":
         raise TypeError(
@@ -239,6 +252,22 @@ class Tensor:
 
     def __hash__(self) -> int:
         return id(self)
+
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        if not self.is_leaf:
+            raise GraphError(
+                "deepcopy: only leaf tensors can be deep-copied; this one was computed by an op "
+                "and carries a graph. Use x.detach().clone() for its values."
+            )
+        new = _rebuild(type(self), self._data.copy(), self._node is not None)
+        memo[id(self)] = new
+        if self.grad is not None:
+            new.grad = self.grad.__deepcopy__(memo)
+        return new
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # NOTE: values and requires_grad only: a graph (and its weak references) is not data.
+        return (_rebuild, (type(self), self._data, self.is_leaf and self._node is not None))
 
     def __repr__(self) -> str:
         body = xp.array2string(self._data, separator=", ", precision=4,

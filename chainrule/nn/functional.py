@@ -305,16 +305,6 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
-def _shift(xd: ndarray, dim: int) -> ndarray:
-    """The (constant) max along ``dim``, with non-finite maxima replaced by 0."""
-    if xd.shape[dim] == 0:
-        return xp.zeros(xd.shape[:dim] + (1,) + xd.shape[dim + 1:], xd.dtype)
-    m = xd.max(axis=dim, keepdims=True)
-    if not xp.isfinite(m).all():
-        m = xp.where(xp.isfinite(m), m, 0).astype(xd.dtype)
-    return m
-
-
 def _softmax_args(input: Any, dim: Any, dtype: Any, op: str) -> tuple[Tensor, int]:
     x = _tensor(input)
     if dtype is not None:
@@ -335,12 +325,7 @@ def softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
             [0. , 1. ]])
     """
     x, d = _softmax_args(input, dim, dtype, "softmax")
-    if x._data.ndim == 0:
-        return _F.softmax(x, 0)
-    # NOTE: the max is subtracted as a constant: softmax is shift invariant, so this changes
-    # neither the value nor the gradient, and the max itself is not recorded.
-    e = _F.exp(_F.sub(x, _make(_shift(x._data, d))))
-    return _F.div(e, _F.sum(e, d, keepdim=True))
+    return _F.softmax(x, d)
 
 
 def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
@@ -352,16 +337,7 @@ def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Ten
     tensor([[-0.6931, -0.6931]])
     """
     x, d = _softmax_args(input, dim, dtype, "log_softmax")
-    if x._data.ndim == 0:
-        return _F.log_softmax(x, 0)
-    return _log_softmax(x, d)
-
-
-def _log_softmax(x: Tensor, d: int) -> Tensor:
-    # NOTE: z = x - max (the max a constant, see softmax) then z - log(sum(exp(z))): five
-    # recorded ops, the same value and gradient as the composite with a detached max.
-    z = _F.sub(x, _make(_shift(x._data, d)))
-    return _F.sub(z, _F.log(_F.sum(_F.exp(z), d, keepdim=True)))
+    return _F.log_softmax(x, d)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
@@ -606,7 +582,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         # row max: eight recorded ops, and no broadcast in the backward pass. With label
         # smoothing the picked logit becomes sum_c q_ic x_ic, q = (1 - eps) onehot + eps / C.
         M = len(t)
-        z = _F.sub(x2, _make(_shift(x2._data, 1)))
+        z = _F.sub(x2, _make(_F._shift(x2._data, 1)))
         lse = _F.log(_F.sum(_F.exp(z), 1))
         if not label_smoothing:
             picked = _F.apply_getitem(z, (_arange(M), t), False)
@@ -619,7 +595,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
             return _F.mul(_F.sum(d), 1.0 / M if M else math.nan)
         return _F.sum(d) if reduction == "sum" else _F.reshape(d, shape)
     w = _class_weight(weight, C, x._data.dtype, op)
-    return _nll_rows(_log_softmax(x2, 1), t, valid, w, reduction, label_smoothing, shape)
+    return _nll_rows(_F.log_softmax(x2, 1), t, valid, w, reduction, label_smoothing, shape)
 
 
 def _cross_entropy_probs(x: Tensor, q: Tensor, weight: Any, reduction: str, eps: float,
@@ -629,7 +605,7 @@ def _cross_entropy_probs(x: Tensor, q: Tensor, weight: Any, reduction: str, eps:
         q = _F.cast(q, x._data.dtype)
     if eps > 0:
         q = _F.add(_F.mul(q, 1.0 - eps), eps / C)
-    logp = _log_softmax(_rows(x), 1)
+    logp = _F.log_softmax(_rows(x), 1)
     prod = _F.mul(logp, _rows(q))
     w = _class_weight(weight, C, x._data.dtype, "cross_entropy")
     if w is not None:

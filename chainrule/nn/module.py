@@ -60,22 +60,6 @@ class Parameter(Tensor):
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 
-    def __deepcopy__(self, memo: dict) -> Parameter:
-        # NOTE: the default deepcopy would copy the AccumulateGrad node with its weak reference
-        # still pointing at *this* parameter, so the copy's gradients would land here.
-        p = Parameter(_make(self._data.copy()), self.requires_grad)
-        memo[id(self)] = p
-        if self.grad is not None:
-            p.grad = _make(self.grad._data.copy())
-        return p
-
-    def __reduce_ex__(self, protocol: Any) -> Any:
-        return (_rebuild_parameter, (self._data, self.requires_grad))
-
-
-def _rebuild_parameter(data: Any, requires_grad: bool) -> Parameter:
-    return Parameter(_make(data), requires_grad)
-
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
     __slots__ = ()

@@ -101,11 +101,12 @@ def test_predict_reads_images_of_any_polarity_and_size(trained, tmp_path, capsys
 
 
 def test_image_conversion_matches_the_dataset_form():
-    from chainrule.cli.images import digit_from_image
+    import tempfile
+
     from PIL import Image
     from sklearn.datasets import load_digits
 
-    import tempfile
+    from chainrule.cli.images import digit_from_image
 
     img = load_digits().images[5]
     with tempfile.TemporaryDirectory() as d:

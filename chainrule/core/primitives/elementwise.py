@@ -285,7 +285,7 @@ class Relu(Node):
         return xp.maximum(x, 0)
 
     def vjp(self, g):  # d relu(x)/dx = [x > 0]   (0 at x = 0, as in PyTorch)
-        return (F.mul(g, F.gt(self.saved_output(), 0)),)
+        return (F.where(F.gt(self.saved_output(), 0), g, 0.0),)
 
 
 class Abs(Node):

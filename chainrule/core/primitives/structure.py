@@ -5,7 +5,7 @@ from __future__ import annotations
 from ... import backend as B
 from ...backend import scatter_add, xp
 from .. import functional as F
-from ..graph import Node
+from ..graph import Node, apply
 
 
 def _keepdim_shape(in_shape, axis):
@@ -32,9 +32,9 @@ class Sum(Node):
 
     def vjp(self, g):  # d sum(x)/dx_i = 1: broadcast g back over the summed axes
         shape = self.next[0].shape
-        if not self.keepdim:
-            g = F.reshape(g, _keepdim_shape(shape, self.axis))
-        return (F.broadcast_to(g, shape),)
+        if not self.keepdim and g._data.ndim != len(shape):
+            g = apply(Reshape(_keepdim_shape(shape, self.axis)), g)
+        return (apply(BroadcastTo(shape), g) if g._data.shape != shape else g,)
 
 
 class Amax(Node):
@@ -253,6 +253,11 @@ class Matmul(Node):
     def vjp(self, g):  # d(AB)/dA: g B^T, d(AB)/dB: A^T g
         a, b = self.inputs
         n = self.next
-        ga = F.matmul(g, F.transpose(b, -1, -2)) if n[0] is not None else None
-        gb = F.matmul(F.transpose(a, -1, -2), g) if n[1] is not None else None
+        ga = apply(Matmul(), g, _swap_last(b)) if n[0] is not None else None
+        gb = apply(Matmul(), _swap_last(a), g) if n[1] is not None else None
         return ga, gb
+
+
+def _swap_last(x):
+    nd = x._data.ndim
+    return apply(Permute(tuple(range(nd - 2)) + (nd - 1, nd - 2)), x)
