@@ -304,8 +304,7 @@ def softplus(x: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """
     x = _float(x, "softplus")
     bx = mul(x, beta) if beta != 1 else x
-    # NOTE: relu(z) + log1p(exp(-|z|)) never overflows: exp's argument is <= 0.
-    out = add(relu(bx), log1p(exp(neg(abs(bx)))))
+    out = apply(E.Softplus(), bx)
     out = div(out, beta) if beta != 1 else out
     return where(gt(bx, threshold), x, out)
 
@@ -464,8 +463,14 @@ def var(x: Any, dim: Any = None, unbiased: bool | None = None, keepdim: bool = F
 
 def std(x: Any, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False,
         correction: Any = None) -> Tensor:
-    """Standard deviation: sqrt(var)."""
-    return sqrt(var(x, dim, unbiased, keepdim, correction))
+    """Standard deviation: sqrt(var); its gradient is 0 where the variance is 0 (as PyTorch)."""
+    v = var(x, dim, unbiased, keepdim, correction)
+    if not (v._data == 0).any():
+        return sqrt(v)
+    # NOTE: sqrt'(0) is infinite and (x - mean) is 0 there: 0 * inf. Route the zero-variance
+    # entries around sqrt so their gradient is 0 and everything stays finite.
+    pos = gt(v, 0)
+    return where(pos, sqrt(where(pos, v, 1.0)), 0.0)
 
 
 def amax(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
@@ -549,6 +554,8 @@ def prod(x: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     """Product over one ``dim`` (all elements by default); exact gradients with zeros."""
     x = _as_tensor(x)
     axis = None if dim is None else _dims(dim, x._data.ndim, "prod")
+    if axis == ():  # a 0-d tensor: dim 0 / -1 is the tensor itself
+        axis = None
     if axis is not None and len(axis) != 1:
         raise ValueError(f"prod: dim must be a single int, got {dim!r}")
     return apply(S.Prod(None if axis is None or not axis else axis[0], keepdim), x)
@@ -933,7 +940,9 @@ def _normalize_index(index: Any, op: str) -> tuple[tuple, bool]:
                 i = i.astype(B.int64)
         if isinstance(i, ndarray):
             basic = False
-            if i.dtype == B.bool_:
+            if i.dtype == B.bool_ and i.ndim == 0:
+                out.append(i)  # x[True] adds an axis of length 1, x[False] one of length 0
+            elif i.dtype == B.bool_:
                 out.extend(xp.nonzero(i))
             elif i.dtype.kind in "iu":
                 out.append(i)

@@ -69,7 +69,8 @@ class Div(Node):
         a, b = self.inputs
         n = self.next
         ga = F.div(g, b) if n[0] is not None else None
-        gb = F.neg(F.div(F.mul(g, a), F.mul(b, b))) if n[1] is not None else None
+        # NOTE: -(g (a / b)) / b, not -g a / b^2: b^2 overflows or underflows long before a / b.
+        gb = F.neg(F.div(F.mul(g, F.div(a, b)), b)) if n[1] is not None else None
         return ga, gb
 
 
@@ -90,7 +91,13 @@ class Pow(Node):
             if n[1] is None and b._data.ndim == 0 and b._data == 2:
                 ga = F.mul(g, F.mul(a, 2.0))  # NOTE: x ** 2, the common case: skip a ** 1
             else:
-                ga = F.mul(g, F.mul(b, F.pow(a, F.sub(b, 1))))
+                e = b
+                if ((b._data == 0) & (a._data == 0)).any():
+                    # NOTE: d a^0/da = 0, also at a = 0: use a^0 there instead of a^-1 = inf,
+                    # so the product is 0 * 1, not 0 * inf (only there: elsewhere the mixed
+                    # second derivative needs the true a^(b-1)).
+                    e = F.where(F.logical_and(F.eq(b, 0), F.eq(a, 0)), 1.0, b)
+                ga = F.mul(g, F.mul(b, F.pow(a, F.sub(e, 1))))
         gb = None
         if n[1] is not None:
             # NOTE: where a == 0 (and b >= 0) the limit of a^b log(a) is 0, as in PyTorch.
@@ -272,6 +279,21 @@ class Sigmoid(Node):
         s = self.saved_output()
         # NOTE: (g s)(1 - s), in the tutorial's order, so its programs reproduce bit for bit.
         return (F.mul(F.mul(g, s), F.sub(1.0, s)),)
+
+
+class Softplus(Node):
+    # NOTE: a primitive for exactness at every point: the composite max(x, 0) +
+    # log1p(exp(-|x|)) is stable but its kinks at 0 cancel only to first order, so its second
+    # derivative at 0 came out 0 instead of 1/4. logaddexp never overflows.
+    __slots__ = ()
+    name = "softplus"
+    saves = (0,)
+
+    def forward(self, x):
+        return xp.logaddexp(0, x).astype(x.dtype, copy=False)
+
+    def vjp(self, g):  # d log(1 + e^x)/dx = sigmoid(x)
+        return (F.mul(g, F.sigmoid(self.inputs[0])),)
 
 
 class Relu(Node):

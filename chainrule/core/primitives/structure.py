@@ -230,7 +230,19 @@ class IndexPut(Node):
     def vjp(self, g):  # d/dx = 1 outside the index, 0 inside; d/dv = g at the index
         n = self.next
         gx = F.index_put(g, self.index, 0.0) if n[0] is not None else None
-        gv = F.apply_getitem(g, self.index, self.basic) if n[1] is not None else None
+        gv = None
+        if n[1] is not None:
+            gv = F.apply_getitem(g, self.index, self.basic)
+            if not self.basic:
+                # NOTE: with a repeated index only the last write survives (NumPy's order), so
+                # only it gets a gradient: number the writes, scatter the numbers, and keep
+                # the writes whose number is the one that landed.
+                order = xp.arange(gv._data.size).reshape(gv._data.shape)
+                landed = xp.full(g._data.shape, -1)
+                landed[self.index] = order
+                won = landed[self.index] == order
+                if not won.all():
+                    gv = F.where(won, gv, 0.0)
         return gx, gv
 
 
