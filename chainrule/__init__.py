@@ -33,8 +33,25 @@ from .core.functional import (abs, add, allclose, amax, amin, argmax, argmin, br
                               transpose, unsqueeze, var, view, where)
 from .core.graph import GraphError, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .core.tensor import Tensor
-from . import data, nn, optim, serialization
-from .serialization import CheckpointError, load, save
+
+# NOTE: the training layers load on first use (cr.nn, cr.optim, cr.data, cr.save): `import
+# chainrule` then costs the engine alone, and `from chainrule import nn` works as usual.
+_SUBMODULES = ("nn", "optim", "data", "serialization", "cli")
+_FROM_SERIALIZATION = ("save", "load", "CheckpointError")
+
+
+def __getattr__(name: str):  # type: ignore[no-untyped-def]
+    import importlib
+
+    if name in _SUBMODULES:
+        return importlib.import_module(f"chainrule.{name}")
+    if name in _FROM_SERIALIZATION:
+        return getattr(importlib.import_module("chainrule.serialization"), name)
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_SUBMODULES) | set(_FROM_SERIALIZATION))
 
 multiply, divide, subtract, negative = mul, div, sub, neg
 t = _F.t

@@ -25,11 +25,21 @@ class Generator:
     """
 
     def __init__(self, seed: int | None = None) -> None:
-        self.rng = B.new_generator(seed)
+        self._rng: Any = None  # NOTE: created on first use: numpy.random costs 12 ms to import
         self._seed = seed
 
+    @property
+    def rng(self) -> Any:
+        if self._rng is None:
+            self._rng = B.new_generator(self._seed)
+        return self._rng
+
+    @rng.setter
+    def rng(self, value: Any) -> None:
+        self._rng = value
+
     def manual_seed(self, seed: int) -> Generator:
-        self.rng = B.new_generator(int(seed))
+        self._rng = B.new_generator(int(seed))
         self._seed = int(seed)
         return self
 
