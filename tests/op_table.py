@@ -39,7 +39,8 @@ from hypothesis.extra import numpy as hnp
 
 import chainrule as cr
 from chainrule.core import functional as F
-from chainrule.core.primitives import PRIMITIVES
+from chainrule.core.graph import apply
+from chainrule.core.primitives import PRIMITIVES, SigmoidGrad
 
 Shape = tuple[int, ...]
 Shapes = tuple[Shape, ...]
@@ -347,6 +348,10 @@ ROWS: tuple[Row, ...] = (
     binary("sub_alpha", lambda a, b: cr.sub(a, b, alpha=0.5), ("Sub", "sub", "Mul")),
     binary("mul", lambda a, b: a * b, ("Mul", "mul")),
     binary("div", lambda a, b: a / b, ("Div", "div"), (REAL, NONZERO)),
+    # sigmoid's backward as one op (g s (1 - s)); reached through sigmoid's vjp, called here
+    # directly so that its own vjp (second order of sigmoid) is checked on its own.
+    binary("sigmoid_grad", lambda g, s: apply(SigmoidGrad(), g, s), ("SigmoidGrad",),
+           (REAL, _away(0.05, 0.95, ()))),
     binary("pow", lambda a, b: a ** b, ("Pow", "pow"), (POSITIVE, REAL)),
     binary("maximum", lambda a, b: cr.maximum(a, b), ("Maximum", "maximum"),
            (LATTICE_A, LATTICE_B)),

@@ -8,6 +8,8 @@ from . import graph
 from .graph import GraphError, run_backward
 from .tensor import Tensor, _make
 
+_ones_like = graph.xp_ones_like
+
 
 def _as_list(x: Any) -> list:
     if isinstance(x, Tensor):
@@ -27,6 +29,9 @@ def _grad_roots(outputs: list[Tensor], grad_outputs: Any, op: str) -> list[Tenso
     roots = []
     for i, (o, g) in enumerate(zip(outputs, grad_outputs)):
         if g is None:
+            if o._data.shape == ():  # the usual case: a scalar loss
+                roots.append(_make(_ones_like(o._data)))
+                continue
             if o._data.size != 1:
                 raise GraphError(
                     f"{op}: a gradient can only be created implicitly for a scalar output, but "

@@ -62,6 +62,15 @@ def _as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
 
 def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     """Two operands as tensors, promoted the way PyTorch promotes them."""
+    # Fast path: a float tensor next to a Python float seen before (the constants of vjps).
+    if a.__class__ is Tensor and b.__class__ is builtins.float:
+        c = _constants.get((builtins.float, b, a._data.dtype))
+        if c is not None and a._data.dtype.kind == "f":
+            return a, c
+    elif b.__class__ is Tensor and a.__class__ is builtins.float:
+        c = _constants.get((builtins.float, a, b._data.dtype))
+        if c is not None and b._data.dtype.kind == "f":
+            return c, b
     if isinstance(a, Tensor):
         if not isinstance(b, Tensor):
             b = _as_tensor(b, a)

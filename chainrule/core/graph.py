@@ -405,10 +405,11 @@ def run_backward(
 
     prev = _grad_enabled
     _grad_enabled = create_graph
+    pop, get, hpop, hpush = table.pop, table.get, heapq.heappop, heapq.heappush
     try:
         while heap:
-            node = heapq.heappop(heap)[1]
-            g = table.pop(node)
+            node = hpop(heap)[1]
+            g = pop(node)
             if node.hooks:
                 g = _run_hooks(node, g, create_graph)
             if wanted is not None and node in wanted:
@@ -431,10 +432,10 @@ def run_backward(
                     gi = _fit_cotangent(node, nxt, gi)
                 if gi._data.dtype is not nxt.dtype and gi._data.dtype != nxt.dtype:
                     gi = gi.to(nxt.dtype)
-                prev_g = table.get(nxt)
+                prev_g = get(nxt)
                 if prev_g is None:
                     table[nxt] = gi
-                    heapq.heappush(heap, (-nxt.seq, nxt))
+                    hpush(heap, (-nxt.seq, nxt))
                 else:
                     table[nxt] = prev_g + gi
             if not retain_graph:

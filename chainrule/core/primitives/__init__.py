@@ -1,13 +1,14 @@
 """The closed set of primitives: every differentiable op is one of these or built from them."""
 
 from .elementwise import (Abs, Add, Cast, Cos, Div, Exp, Log, Log1p, Maximum, Minimum, Mul,
-                          Neg, Pow, Relu, Sigmoid, Sin, Softplus, Sqrt, Sub, Tanh, Where)
+                          Neg, Pow, Relu, Sigmoid, SigmoidGrad, Sin, Softplus, Sqrt, Sub, Tanh,
+                          Where)
 from .structure import (Amax, BroadcastTo, Cat, GetItem, IndexAddZeros, IndexPut, Matmul,
                         Permute, Prod, Reshape, Sum)
 
 PRIMITIVES = (
     Add, Sub, Mul, Div, Pow, Maximum, Minimum, Where,
-    Neg, Exp, Log, Log1p, Sqrt, Sin, Cos, Tanh, Sigmoid, Softplus, Relu, Abs, Cast,
+    Neg, Exp, Log, Log1p, Sqrt, Sin, Cos, Tanh, Sigmoid, SigmoidGrad, Softplus, Relu, Abs, Cast,
     Sum, Amax, Prod, Reshape, Permute, BroadcastTo, Cat, GetItem, IndexAddZeros, IndexPut,
     Matmul,
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ...backend import errstate, xp
 from .. import functional as F
-from ..graph import Node
+from ..graph import Node, apply
 
 # ---------------------------------------------------------------------------------------------
 # Binary (NumPy broadcasting; the engine sums each cotangent back to its input's shape)
@@ -276,9 +276,33 @@ class Sigmoid(Node):
             return 1.0 / (1.0 + xp.exp(-x))
 
     def vjp(self, g):  # d s(x)/dx = s(x) (1 - s(x))
-        s = self.saved_output()
-        # NOTE: (g s)(1 - s), in the tutorial's order, so its programs reproduce bit for bit.
-        return (F.mul(F.mul(g, s), F.sub(1.0, s)),)
+        return (apply(SigmoidGrad(), g, self.saved_output()),)
+
+
+class SigmoidGrad(Node):
+    """``g s (1 - s)``: sigmoid's backward as one op (itself differentiable, for higher order).
+
+    NOTE: a primitive for speed: one node and one pass instead of three in every backward
+    through a sigmoid (measured on the tutorial's digits loop). Computed as (g s)(1 - s), the
+    tutorial's order, so its programs reproduce bit for bit.
+    """
+
+    __slots__ = ()
+    name = "sigmoid_grad"
+    saves = (0, 1)
+    broadcasts = True
+
+    def forward(self, g, s):
+        out = g * s
+        out *= 1.0 - s
+        return out
+
+    def vjp(self, h):  # d/dg = s (1 - s), d/ds = g (1 - 2 s)
+        g, s = self.inputs
+        n = self.next
+        gg = apply(SigmoidGrad(), h, s) if n[0] is not None else None
+        gs = F.mul(F.mul(h, g), F.sub(1.0, F.mul(s, 2.0))) if n[1] is not None else None
+        return gg, gs
 
 
 class Softplus(Node):
