@@ -40,7 +40,7 @@ from hypothesis.extra import numpy as hnp
 import chainrule as cr
 from chainrule.core import functional as F
 from chainrule.core.graph import apply
-from chainrule.core.primitives import PRIMITIVES, SigmoidGrad
+from chainrule.core.primitives import PRIMITIVES, SigmoidGrad, TanhGrad
 
 Shape = tuple[int, ...]
 Shapes = tuple[Shape, ...]
@@ -352,6 +352,8 @@ ROWS: tuple[Row, ...] = (
     # directly so that its own vjp (second order of sigmoid) is checked on its own.
     binary("sigmoid_grad", lambda g, s: apply(SigmoidGrad(), g, s), ("SigmoidGrad",),
            (REAL, _away(0.05, 0.95, ()))),
+    binary("tanh_grad", lambda g, t: apply(TanhGrad(), g, t), ("TanhGrad",),
+           (REAL, _away(-0.95, 0.95, ()))),
     binary("pow", lambda a, b: a ** b, ("Pow", "pow"), (POSITIVE, REAL)),
     binary("maximum", lambda a, b: cr.maximum(a, b), ("Maximum", "maximum"),
            (LATTICE_A, LATTICE_B)),

@@ -91,6 +91,7 @@ TORCH: dict[str, Callable[..., Any]] = {
     "mul": lambda a, b: a * b,
     "div": lambda a, b: a / b,
     "sigmoid_grad": lambda g, s: torch.ops.aten.sigmoid_backward(g, s),
+    "tanh_grad": lambda g, t: torch.ops.aten.tanh_backward(g, t),
     # NOTE: torch.pow's second derivative in (a, b) is wrong at b == 0 (its d/da formula is
     # masked to 0 there, which loses d2/da db = 1/a); exp(b log a) is the same function for a > 0
     "pow": lambda a, b: torch.exp(b * torch.log(a)),

@@ -2,13 +2,14 @@
 
 from .elementwise import (Abs, Add, Cast, Cos, Div, Exp, Log, Log1p, Maximum, Minimum, Mul,
                           Neg, Pow, Relu, Sigmoid, SigmoidGrad, Sin, Softplus, Sqrt, Sub, Tanh,
-                          Where)
+                          TanhGrad, Where)
 from .structure import (Amax, BroadcastTo, Cat, GetItem, IndexAddZeros, IndexPut, Matmul,
                         Permute, Prod, Reshape, Sum)
 
 PRIMITIVES = (
     Add, Sub, Mul, Div, Pow, Maximum, Minimum, Where,
-    Neg, Exp, Log, Log1p, Sqrt, Sin, Cos, Tanh, Sigmoid, SigmoidGrad, Softplus, Relu, Abs, Cast,
+    Neg, Exp, Log, Log1p, Sqrt, Sin, Cos, Tanh, TanhGrad, Sigmoid, SigmoidGrad, Softplus, Relu,
+    Abs, Cast,
     Sum, Amax, Prod, Reshape, Permute, BroadcastTo, Cat, GetItem, IndexAddZeros, IndexPut,
     Matmul,
 )
