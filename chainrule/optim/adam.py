@@ -9,7 +9,6 @@ from .optimizer import (
     Optimizer,
     ParamsT,
     _effective_grad,
-    _grad_shape_error,
     _lerp_,
     _new_state_like,
     _pair,
@@ -113,13 +112,7 @@ class Adam(Optimizer):
         weight_decay, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
         decoupled = group["decoupled_weight_decay"]
         state = self.state
-        for p in group["params"]:
-            g = p.grad
-            if g is None:
-                continue
-            data, gd = p._data, g._data
-            if gd.shape != data.shape:
-                raise _grad_shape_error(self, p, g)
+        for p, data, gd in self._with_grads(group):
             st = state[p]
             if not st:
                 st["step"] = 0.0

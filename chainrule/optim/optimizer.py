@@ -16,7 +16,7 @@ import copy
 import functools
 import warnings
 from collections import defaultdict
-from typing import Any, Callable, ClassVar, Iterable
+from typing import Any, Callable, ClassVar, Iterable, Iterator
 
 from ..backend import ndarray, xp
 from ..core.creation import from_numpy
@@ -213,6 +213,17 @@ class Optimizer:
         return loss
 
     step._tracks_calls = True  # type: ignore[attr-defined]
+
+    def _with_grads(self, group: dict[str, Any]) -> Iterator[tuple[Tensor, ndarray, ndarray]]:
+        """(parameter, its array, its gradient's array) for the group's parameters that have a
+        gradient, checking that each gradient has its parameter's shape."""
+        for p in group["params"]:
+            g = p.grad
+            if g is None:
+                continue
+            if g._data.shape != p._data.shape:
+                raise _grad_shape_error(self, p, g)
+            yield p, p._data, g._data
 
     def _update_group(self, group: dict[str, Any]) -> None:
         raise NotImplementedError(f"{type(self).__name__} must implement _update_group or step")

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..backend import ndarray, xp
 from ..core.creation import from_numpy
-from .optimizer import Optimizer, ParamsT, _effective_grad, _grad_shape_error, _pair
+from .optimizer import Optimizer, ParamsT, _effective_grad, _pair
 
 __all__ = ["SGD", "sgd_update"]
 
@@ -95,13 +95,7 @@ class SGD(Optimizer):
         weight_decay, nesterov = group["weight_decay"], group["nesterov"]
         maximize = group["maximize"]
         state = self.state
-        for p in group["params"]:
-            g = p.grad
-            if g is None:
-                continue
-            data, gd = p._data, g._data
-            if gd.shape != data.shape:
-                raise _grad_shape_error(self, p, g)
+        for p, data, gd in self._with_grads(group):
             if momentum != 0:
                 st = state[p]
                 buf = st.get("momentum_buffer")
