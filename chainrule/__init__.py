@@ -31,12 +31,16 @@ from .core.functional import (abs, add, allclose, amax, amin, argmax, argmin, br
                               relu, reshape, sigmoid, sign, sin, softmax, softplus, split, sqrt,
                               square, squeeze, stack, std, sub, sum, sum_to, take_along_dim, tanh,
                               transpose, unsqueeze, var, view, where)
-from .core.graph import GraphError, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .core.compat import (Size, accelerator, are_deterministic_algorithms_enabled, backends, cuda,
+                          device, get_default_device, is_floating_point, is_tensor, mps, numel,
+                          set_default_device, use_deterministic_algorithms)
+from .core.graph import (GraphError, enable_grad, inference_mode, is_grad_enabled, no_grad,
+                         set_grad_enabled)
 from .core.tensor import Tensor
 
 # NOTE: the training layers load on first use (cr.nn, cr.optim, cr.data, cr.save): `import
 # chainrule` then costs the engine alone, and `from chainrule import nn` works as usual.
-_SUBMODULES = ("nn", "optim", "data", "serialization", "cli")
+_SUBMODULES = ("nn", "optim", "data", "serialization", "cli", "utils", "viz")
 _FROM_SERIALIZATION = ("save", "load", "CheckpointError")
 
 
@@ -47,11 +51,19 @@ def __getattr__(name: str):  # type: ignore[no-untyped-def]
         return importlib.import_module(f"chainrule.{name}")
     if name in _FROM_SERIALIZATION:
         return getattr(importlib.import_module("chainrule.serialization"), name)
-    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+    # A PyTorch name chainrule lacks: a stand-in (cr.jit, cr.linalg: namespaces whose members
+    # raise) or a NotImplementedError saying what to use instead (see core/compat.py).
+    from .core.compat import module_missing
+
+    res = module_missing(name, __dir__())
+    if isinstance(res, BaseException):
+        raise res
+    return res
 
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_SUBMODULES) | set(_FROM_SERIALIZATION))
+
 
 multiply, divide, subtract, negative = mul, div, sub, neg
 t = _F.t

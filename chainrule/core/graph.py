@@ -87,6 +87,11 @@ class set_grad_enabled:
 class _GradMode:
     mode = True
 
+    def __new__(cls, *args: Any) -> Any:
+        if len(args) == 1 and callable(args[0]) and not isinstance(args[0], bool):
+            return cls()(args[0])  # bare decorator: @no_grad, as PyTorch allows
+        return object.__new__(cls)
+
     def __init__(self) -> None:
         self.prev = True
 
@@ -129,6 +134,34 @@ class enable_grad(_GradMode):
     """Context manager (and decorator) that records ops even inside ``no_grad``."""
 
     mode = True
+
+
+class inference_mode(_GradMode):
+    """``no_grad`` under PyTorch's other name (chainrule has no separate inference mode).
+
+    ``inference_mode(False)`` changes nothing, as in PyTorch.
+    """
+
+    def __init__(self, mode: bool = True) -> None:
+        self.prev = True
+        self.enabled = bool(mode)
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self.prev = _grad_enabled
+        if self.enabled:
+            _grad_enabled = False
+
+    def __call__(self, fn: Callable) -> Callable:
+        enabled = self.enabled
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with inference_mode(enabled):
+                return fn(*args, **kwargs)
+
+        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+        wrapper.__doc__ = fn.__doc__
+        return wrapper
 
 
 # ---------------------------------------------------------------------------------------------
@@ -446,6 +479,29 @@ def run_backward(
     return captured
 
 
+class RemovableHandle:
+    """What every ``register_*hook`` returns: ``handle.remove()`` unregisters the hook.
+
+    Also a context manager: ``with x.register_hook(h): ...`` removes it on exit.
+    """
+
+    __slots__ = ("_remove",)
+
+    def __init__(self, remove: Callable[[], None]) -> None:
+        self._remove: Callable[[], None] | None = remove
+
+    def remove(self) -> None:
+        if self._remove is not None:
+            self._remove()
+            self._remove = None
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
 class RetainGrad:
     """The hook behind ``Tensor.retain_grad()``: stores the gradient on the (weakly held) tensor."""
 
@@ -456,20 +512,29 @@ class RetainGrad:
 
 
 def _run_hooks(node: Node, g: Tensor, create_graph: bool) -> Tensor:
+    retain = None
     for hook in node.hooks:  # type: ignore[union-attr]
         if hook.__class__ is RetainGrad:
-            t = hook.ref()
-            if t is not None:
-                t.grad = g if create_graph else _make(g._data)
+            retain = hook  # NOTE: as in PyTorch, .grad of retain_grad() sees the hooks' result
             continue
         r = hook(g)
         if r is not None:
+            if not isinstance(r, Tensor):
+                raise TypeError(
+                    f"hook {hook!r} (registered with register_hook on a tensor of shape "
+                    f"{tuple(g.shape)}) returned a {type(r).__name__}; a hook returns a tensor "
+                    "(the new gradient) or None"
+                )
             if r.shape != g.shape:
                 raise GraphError(
                     f"hook {hook!r} returned a gradient of shape {tuple(r.shape)}, expected "
                     f"{tuple(g.shape)}"
                 )
             g = r
+    if retain is not None:
+        t = retain.ref()
+        if t is not None:
+            t.grad = g if create_graph else _make(g._data)
     return g
 
 

@@ -107,8 +107,28 @@ class Tensor:
     _base: Tensor | None
     grad: Tensor | None
 
-    def __init__(self, data: Any = (), dtype: Any = None, requires_grad: bool = False) -> None:
-        self._data = _to_array(data, dtype)
+    def __init__(self, *args: Any, dtype: Any = None, requires_grad: bool = False,
+                 device: Any = None) -> None:
+        """``Tensor(data)`` or, as PyTorch's legacy constructor, ``Tensor(*sizes)`` (zeros).
+
+        As in PyTorch, the result has the default float dtype unless ``dtype`` says otherwise
+        (``cr.tensor`` is the factory that keeps the data's dtype).
+        """
+        if len(args) == 1 and isinstance(args[0], _Size):
+            args = tuple(args[0])
+        if args and all(isinstance(a, int) and not isinstance(a, bool) for a in args):
+            self._data = xp.zeros(args, get_default_dtype() if dtype is None
+                                  else normalize_dtype(dtype))
+        else:
+            if len(args) > 1:
+                raise TypeError(
+                    f"Tensor(*args): expected data or integer sizes, got {len(args)} arguments; "
+                    "use cr.tensor(data) to make a tensor from data")
+            data = args[0] if args else ()
+            arr = _to_array(data, dtype)
+            if dtype is None and arr.dtype.kind != "f":
+                arr = arr.astype(get_default_dtype())
+            self._data = arr
         self._node = None
         self._vc = [0]
         self._base = None
@@ -130,8 +150,14 @@ class Tensor:
         return self._data.dtype
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> Any:
+        """Always the CPU: ``device(type='cpu')`` (equal to the string ``"cpu"``)."""
+        return _CPU
+
+    is_cuda = False
+    is_sparse = False
+    is_quantized = False
+    is_meta = False
 
     @property
     def requires_grad(self) -> bool:
@@ -198,6 +224,14 @@ class Tensor:
 
     def numel(self) -> int:
         return int(self._data.size)
+
+    nelement = numel
+
+    def ndimension(self) -> int:
+        return self._data.ndim
+
+    def get_device(self) -> int:
+        return -1  # PyTorch's answer for a CPU tensor
 
     def element_size(self) -> int:
         return int(self._data.itemsize)
@@ -292,9 +326,9 @@ class Tensor:
             elif isinstance(a, str) and a.split(":")[0] in ("cpu",):
                 continue
             elif isinstance(a, str) and a.split(":")[0] in ("cuda", "mps"):
-                raise NotImplementedError(
-                    f"to: device {a!r} is not supported yet; chainrule runs on the CPU ('cpu')"
-                )
+                from .compat import CPU_ONLY, UnsupportedError
+
+                raise UnsupportedError(f"to({a!r}) is not supported: {CPU_ONLY}")
             else:
                 dtype = a
         if dtype is None:
@@ -336,6 +370,66 @@ class Tensor:
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f"
 
+    def is_contiguous(self) -> bool:
+        return True
+
+    # -- new tensors like this one ------------------------------------------------------------
+    def _new(self, arr: ndarray, requires_grad: bool) -> Tensor:
+        t = _make(arr)
+        if requires_grad:
+            t.requires_grad_(True)
+        return t
+
+    def new_tensor(self, data: Any, dtype: Any = None, requires_grad: bool = False,
+                   device: Any = None) -> Tensor:
+        """A new tensor from ``data``, with this tensor's dtype unless ``dtype`` is given."""
+        return self._new(_to_array(data, self.dtype if dtype is None else dtype), requires_grad)
+
+    def new_zeros(self, *size: Any, dtype: Any = None, requires_grad: bool = False,
+                  device: Any = None) -> Tensor:
+        return self.new_full(_F._shape_arg(size, "new_zeros"), 0, dtype=dtype,
+                             requires_grad=requires_grad)
+
+    def new_ones(self, *size: Any, dtype: Any = None, requires_grad: bool = False,
+                 device: Any = None) -> Tensor:
+        return self.new_full(_F._shape_arg(size, "new_ones"), 1, dtype=dtype,
+                             requires_grad=requires_grad)
+
+    def new_empty(self, *size: Any, dtype: Any = None, requires_grad: bool = False,
+                  device: Any = None) -> Tensor:
+        return self.new_full(_F._shape_arg(size, "new_empty"), 0, dtype=dtype,
+                             requires_grad=requires_grad)
+
+    def new_full(self, size: Any, fill_value: Any, dtype: Any = None,
+                 requires_grad: bool = False, device: Any = None) -> Tensor:
+        dt = self.dtype if dtype is None else normalize_dtype(dtype)
+        shape = (size,) if isinstance(size, int) else tuple(size)
+        return self._new(xp.full(shape, fill_value, dt), requires_grad)
+
+    # -- random fills (initialisers: w.data.normal_(0, 0.02)) ------------------------------
+    def normal_(self, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
+        """Fill with samples of N(mean, std^2), in place, from the global (or given) generator."""
+        rng = _rng(generator)
+        return self._fill_random(
+            "normal_", lambda shape: rng.normal(mean, std, shape))
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
+        """Fill with samples of U(a, b), in place."""
+        rng = _rng(generator)
+        return self._fill_random("uniform_", lambda shape: rng.uniform(a, b, shape))
+
+    def _fill_random(self, op: str, draw: Any) -> Tensor:
+        if self._data.dtype.kind != "f":
+            raise TypeError(f"{op}: needs a floating-point tensor, got {self.dtype}")
+        if graph._grad_enabled and self._node is not None:
+            raise GraphError(
+                f"{op}: a tensor that requires grad (shape {self.shape}) is being filled in "
+                "place; do it under `with cr.no_grad():` (or on .data)"
+            )
+        self._data[...] = draw(self._data.shape)
+        self._vc[0] += 1
+        return self
+
     # -- autograd ---------------------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if not self.is_leaf:
@@ -374,23 +468,39 @@ class Tensor:
         self._node = None
         return self
 
-    def register_hook(self, hook: Any) -> Any:
-        """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
+    def register_hook(self, hook: Any) -> graph.RemovableHandle:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one.
+
+        On a leaf the hook runs before the gradient is added to ``.grad`` (which then gets
+        the hook's result); hooks run in registration order, ``retain_grad()`` after them.
+        Returns a handle whose ``.remove()`` unregisters the hook.
+
+        >>> import chainrule as cr
+        >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+        >>> h = x.register_hook(lambda g: g * 10)
+        >>> (x * x).sum().backward(); x.grad
+        tensor([20., 40.])
+        >>> h.remove()
+        """
         n = self._node
         if n is None:
             raise GraphError(
-                "register_hook: cannot register a hook on a tensor that doesn't require grad")
+                "register_hook: cannot register a hook on a tensor that doesn't require grad; "
+                "create it with requires_grad=True (or register after an op that does)")
+        if not callable(hook):
+            raise TypeError(f"register_hook: the hook must be callable, got {type(hook).__name__}")
         if n.hooks is None:
             n.hooks = []
-        n.hooks.append(hook)
         hooks = n.hooks
+        hooks.append(hook)
 
-        class _Handle:
-            def remove(self) -> None:
-                if hook in hooks:
-                    hooks.remove(hook)
+        def remove() -> None:
+            for i, h in enumerate(hooks):
+                if h is hook:
+                    del hooks[i]
+                    return
 
-        return _Handle()
+        return graph.RemovableHandle(remove)
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Sequence[Tensor] | None = None) -> None:
@@ -562,6 +672,31 @@ class Tensor:
     def __rmatmul__(self, o: Any) -> Tensor:
         return _F.matmul(o, self)
 
+    def __mod__(self, o: Any) -> Tensor:
+        return _remainder(self, o)
+
+    def __rmod__(self, o: Any) -> Tensor:
+        return _remainder(o, self)
+
+    def __floordiv__(self, o: Any) -> Tensor:
+        return _floor_divide(self, o)
+
+    def __rfloordiv__(self, o: Any) -> Tensor:
+        return _floor_divide(o, self)
+
+    def remainder(self, o: Any) -> Tensor:
+        return _remainder(self, o)
+
+    def fmod(self, o: Any) -> Tensor:
+        a, b = _F._pair(self, o)
+        if a._data.dtype.kind == "f" and graph._grad_enabled and (a._node or b._node):
+            q = _make(xp.trunc(a._data / b._data))  # piecewise constant: no gradient
+            return a - q * b
+        return _make(xp.asarray(xp.fmod(a._data, b._data)))
+
+    def floor_divide(self, o: Any) -> Tensor:
+        return _floor_divide(self, o)
+
     def __neg__(self) -> Tensor:
         return _F.neg(self)
 
@@ -602,6 +737,27 @@ class Tensor:
         return _F.getitem(self, index)
 
 
+def _remainder(a: Any, b: Any) -> Tensor:
+    """a % b with the sign of b (Python's and PyTorch's rule); d/da = 1, d/db = -floor(a/b)."""
+    a, b = _F._pair(a, b)
+    if a._data.dtype.kind == "f" and graph._grad_enabled and (a._node or b._node):
+        q = _make(xp.floor_divide(a._data, b._data))  # piecewise constant: no gradient
+        return a - q * b
+    return _make(xp.asarray(xp.remainder(a._data, b._data)))
+
+
+def _floor_divide(a: Any, b: Any) -> Tensor:
+    """floor(a / b); piecewise constant, so it carries no gradient (as in PyTorch)."""
+    a, b = _F._pair(a, b)
+    return _make(xp.asarray(xp.floor_divide(a._data, b._data)))
+
+
+def _rng(generator: Any) -> Any:
+    from .creation import default_generator
+
+    return (generator or default_generator).rng
+
+
 def _filled(a: Tensor, value: Any) -> Tensor:
     """``value`` broadcast to ``a``'s shape and dtype (gradient flows to value, not to a)."""
     return _F.where(True, _F.cast(_F._as_tensor(value, a), a.dtype), a)
@@ -610,6 +766,18 @@ def _filled(a: Tensor, value: Any) -> Tensor:
 graph.Tensor = Tensor
 graph._make = _make
 
+from .compat import Size as _Size  # noqa: E402
+from .compat import device as _device  # noqa: E402
+
+_CPU = _device("cpu")
+
 from . import functional as _F  # noqa: E402  (functional needs Tensor defined)
 
 _F._install_methods(Tensor)
+
+from .compat import install_tensor_stubs  # noqa: E402
+
+# NOTE: PyTorch methods chainrule lacks (x.cuda(), x.sort(), x.sin_()) are class attributes
+# that raise a clear NotImplementedError, not a Tensor.__getattr__: in CPython 3.11 a class
+# with __getattr__ loses the specialised attribute access of every `t._data` (4x slower).
+install_tensor_stubs(Tensor)

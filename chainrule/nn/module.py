@@ -13,12 +13,17 @@ from collections import OrderedDict, namedtuple
 from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
 from ..core import graph
+from ..core.graph import RemovableHandle
+from ..core.hooks import module_backward_hook_call
 from ..core.dtypes import normalize_dtype
 from ..core.tensor import Tensor, _make, _to_array
 
 __all__ = ["Parameter", "Module", "Sequential", "ModuleList"]
 
 M = TypeVar("M", bound="Module")
+
+_hook_ids = itertools.count()
+_HOOK_STORES = ("_forward_pre_hooks", "_forward_hooks", "_backward_hooks", "_backward_pre_hooks")
 
 
 class Parameter(Tensor):
@@ -118,8 +123,132 @@ class Module:
             "Module subclass; calling the module calls it"
         )
 
+    _hooked = False  # True on an instance with hooks (its __dict__ then says so)
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._hooked:
+            return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    # -- hooks ------------------------------------------------------------------------------
+    def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
+        d = self.__dict__
+        for hook, with_kwargs in list(d.get("_forward_pre_hooks", {}).values()):
+            if with_kwargs:
+                r = hook(self, args, kwargs)
+                if r is not None:
+                    if not (isinstance(r, tuple) and len(r) == 2):
+                        raise RuntimeError(
+                            f"forward pre-hook {hook!r} of {type(self).__name__} was registered "
+                            "with with_kwargs=True: it must return None or (args, kwargs), got "
+                            f"{type(r).__name__}"
+                        )
+                    args, kwargs = r
+            else:
+                r = hook(self, args)
+                if r is not None:
+                    args = r if isinstance(r, tuple) else (r,)
+        call = None
+        bw = d.get("_backward_hooks")
+        bw_pre = d.get("_backward_pre_hooks")
+        if (bw or bw_pre) and graph._grad_enabled:
+            call = module_backward_hook_call(self, list(bw.values()) if bw else [],
+                                             list(bw_pre.values()) if bw_pre else [])
+            args = call.setup_inputs(args)
+        out = self.forward(*args, **kwargs)
+        for hook, with_kwargs in list(d.get("_forward_hooks", {}).values()):
+            r = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
+            if r is not None:
+                out = r
+        if call is not None:
+            out = call.setup_outputs(out)
+        return out
+
+    def _add_hook(self, store: str, key: int, hook: Any, value: Any,
+                  prepend: bool) -> RemovableHandle:
+        if not callable(hook):
+            raise TypeError(f"{store.strip('_')}: the hook must be callable, got "
+                            f"{type(hook).__name__}")
+        d = self.__dict__
+        hooks = d.get(store) or {}
+        d[store] = {key: value, **hooks} if prepend else {**hooks, key: value}
+        d["_hooked"] = True
+
+        def remove() -> None:
+            cur = d.get(store)
+            if cur is not None:
+                cur.pop(key, None)
+            d["_hooked"] = any(d.get(s) for s in _HOOK_STORES)
+
+        return RemovableHandle(remove)
+
+    def register_forward_pre_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args)`` before every ``forward``; it may return new args.
+
+        With ``with_kwargs=True`` it is ``hook(module, args, kwargs) -> (args, kwargs)``.
+        Returns a handle whose ``.remove()`` unregisters it.
+
+        >>> import chainrule as cr
+        >>> from chainrule import nn
+        >>> m = nn.Identity()
+        >>> h = m.register_forward_pre_hook(lambda mod, args: (args[0] * 2,))
+        >>> m(cr.tensor([1.0]))
+        tensor([2.])
+        >>> h.remove(); m(cr.tensor([1.0]))
+        tensor([1.])
+        """
+        return self._add_hook("_forward_pre_hooks", next(_hook_ids), hook,
+                              (hook, with_kwargs), prepend)
+
+    def register_forward_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                              with_kwargs: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after every ``forward``; it may return a new
+        output. With ``with_kwargs=True`` it is ``hook(module, args, kwargs, output)``.
+
+        >>> import chainrule as cr
+        >>> from chainrule import nn
+        >>> seen = []
+        >>> m = nn.Linear(2, 3)
+        >>> h = m.register_forward_hook(lambda mod, args, out: seen.append(out.shape))
+        >>> _ = m(cr.ones(4, 2)); seen
+        [(4, 3)]
+        """
+        return self._add_hook("_forward_hooks", next(_hook_ids), hook, (hook, with_kwargs),
+                              prepend)
+
+    def register_full_backward_hook(self, hook: Callable[..., Any],
+                                    prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to the
+        module's inputs are computed; it may return a new ``grad_input``.
+
+        ``grad_input`` has one entry per positional argument (None for non-tensors and for
+        tensors that need no gradient), ``grad_output`` one per output. The hooks of a call
+        run once, when the gradients of all its inputs are complete (when no input requires
+        grad: with the outputs' gradients, and ``grad_input`` all None).
+
+        >>> import chainrule as cr
+        >>> from chainrule import nn
+        >>> m = nn.Linear(3, 1)
+        >>> h = m.register_full_backward_hook(
+        ...     lambda mod, gin, gout: print(gin[0].shape, gout[0].shape))
+        >>> m(cr.ones(2, 3, requires_grad=True)).sum().backward()
+        (2, 3) (2, 1)
+        """
+        return self._add_hook("_backward_hooks", next(_hook_ids), hook, hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook: Callable[..., Any],
+                                        prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` when the gradients with respect to the module's
+        outputs are known; it may return a new ``grad_output``."""
+        return self._add_hook("_backward_pre_hooks", next(_hook_ids), hook, hook, prepend)
+
+    def register_backward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        raise NotImplementedError(
+            "register_backward_hook (PyTorch's deprecated hook, which sees the gradients of the "
+            "module's last op only) is not supported; use register_full_backward_hook(hook), "
+            "called with the gradients with respect to the module's inputs and outputs"
+        )
 
     # -- registration -----------------------------------------------------------------------
     def _stores(self, name: str, value: Any) -> dict:
@@ -504,9 +633,9 @@ class Module:
             elif isinstance(a, str) and a.split(":")[0] == "cpu":
                 continue
             elif isinstance(a, str) and a.split(":")[0] in ("cuda", "mps"):
-                raise NotImplementedError(
-                    f"to: device {a!r} is not supported; chainrule runs on the CPU ('cpu')"
-                )
+                from ..core.compat import CPU_ONLY, UnsupportedError
+
+                raise UnsupportedError(f"Module.to({a!r}) is not supported: {CPU_ONLY}")
             else:
                 dtype = a
         if kwargs:
@@ -537,6 +666,11 @@ class Module:
 
     def cpu(self: M) -> M:
         return self
+
+    def cuda(self: M, device: Any = None) -> M:
+        from ..core.compat import CPU_ONLY, UnsupportedError
+
+        raise UnsupportedError(f"Module.cuda() is not supported: {CPU_ONLY}")
 
     def type(self: M, dst_type: Any) -> M:
         return self.to(dst_type)

@@ -1,0 +1,35 @@
+"""``cr.autograd``: gradients as functions, custom Functions, and gradient checking.
+
+>>> import chainrule as cr
+>>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+>>> cr.autograd.grad((x * x).sum(), x)
+(tensor([2., 4.]),)
+"""
+
+from typing import Any
+
+from ..core.autograd import backward, grad
+from ..core.function import Function, FunctionCtx, once_differentiable
+from ..core.graph import enable_grad, inference_mode, no_grad, set_grad_enabled
+from ..testing import GradcheckError, gradcheck, gradgradcheck
+from . import function
+
+__all__ = ["backward", "grad", "gradcheck", "gradgradcheck", "GradcheckError", "Function",
+           "FunctionCtx", "once_differentiable", "functional", "function", "Variable",
+           "no_grad", "enable_grad", "set_grad_enabled", "inference_mode"]
+
+
+def Variable(data: Any, requires_grad: bool = False, volatile: bool = False) -> Any:
+    """PyTorch 0.3's ``Variable(t)``: today just the tensor (with ``requires_grad`` set)."""
+    if requires_grad:
+        data.requires_grad_(True)
+    return data
+
+
+def __getattr__(name: str) -> Any:
+    # NOTE: cr.autograd.functional loads on first use (import cost of `import chainrule`).
+    if name == "functional":
+        import importlib
+
+        return importlib.import_module("chainrule.autograd.functional")
+    raise AttributeError(f"module 'chainrule.autograd' has no attribute {name!r}")
