@@ -41,6 +41,8 @@ import chainrule as cr
 from chainrule.core import functional as F
 from chainrule.core.graph import apply
 from chainrule.core.primitives import PRIMITIVES, SigmoidGrad, TanhGrad
+from chainrule.core.primitives import conv as C
+from chainrule.nn import functional as NF
 
 Shape = tuple[int, ...]
 Shapes = tuple[Shape, ...]
@@ -268,6 +270,174 @@ def _iadd(y: Any, b: Any) -> None:
 
 def _idiv(y: Any, b: Any) -> None:
     y /= b
+
+
+# ---------------------------------------------------------------------------------------------
+# Convolution, pooling and batch norm: geometry shared with the torch oracle
+# ---------------------------------------------------------------------------------------------
+# A geometry is (stride, ((top, bottom), (left, right)) padding, dilation, groups), the
+# parameters of the Conv2d primitives. Shapes stay tiny (sides <= 5, a few channels), so that
+# full Jacobians stay cheap.
+
+Geom = tuple[tuple[int, int], tuple[tuple[int, int], tuple[int, int]], tuple[int, int], int]
+
+CONV_PLAIN: Geom = ((1, 1), ((1, 1), (1, 1)), (1, 1), 1)  # padding 1, the CNN's convolution
+CONV_STRIDED: Geom = ((2, 1), ((1, 1), (0, 0)), (1, 2), 1)  # stride, dilation, no bias
+CONV_INPUT_GRAD: Geom = ((2, 1), ((1, 1), (1, 1)), (1, 2), 2)  # grouped transposed conv
+CONV_WEIGHT_GRAD: Geom = ((1, 2), ((0, 0), (1, 1)), (2, 1), 2)
+WEIGHT_GRAD_KERNEL = (2, 2)
+
+
+def conv_out_hw(x_hw: tuple[int, int], kernel: tuple[int, int], geom: Geom) -> tuple[int, int]:
+    stride, pad, dil, _ = geom
+    return tuple(C.out_size(n, k, s, p[0], p[1], d)  # type: ignore[return-value]
+                 for n, k, s, p, d in zip(x_hw, kernel, stride, pad, dil))
+
+
+def conv_in_hw(g_hw: tuple[int, int], kernel: tuple[int, int], geom: Geom) -> tuple[int, int]:
+    """The largest input size whose convolution has output size g_hw (stride leaves rows
+    that no window reaches: their gradient is 0)."""
+    stride, pad, dil, _ = geom
+    return tuple((o - 1) * s + s - 1 + d * (k - 1) + 1 - p[0] - p[1]  # type: ignore[return-value]
+                 for o, k, s, p, d in zip(g_hw, kernel, stride, pad, dil))
+
+
+def same_padding(kernel: tuple[int, int], dil: tuple[int, int] = (1, 1)) -> tuple:
+    return tuple((d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for k, d in zip(kernel, dil))
+
+
+def conv_x_w(n: int, cg: int, og: int, groups: int, kernel: tuple[int, int],
+             hw: tuple[int, int]) -> tuple[Shape, Shape]:
+    return (n, cg * groups) + hw, (og * groups, cg) + kernel
+
+
+def conv_shapes(geom: Geom, bias: bool, same: bool = False) -> st.SearchStrategy[Shapes]:
+    """(x, w[, b]) shapes: a kernel of sides 1-3 that fits the padded input (sides <= 4)."""
+    stride, pad, dil, groups = geom
+
+    @st.composite
+    def build(draw: Any) -> Shapes:
+        n, cg, og = (draw(st.integers(1, 2)) for _ in range(3))
+        kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+        pads = same_padding(kernel, dil) if same else pad
+        hw = tuple(draw(st.integers(max(1, d * (k - 1) + 1 - p[0] - p[1]),
+                                    max(1, d * (k - 1) + 1 - p[0] - p[1], 4)))
+                   for k, p, d in zip(kernel, pads, dil))
+        x, w = conv_x_w(n, cg, og, groups, kernel, hw)  # type: ignore[arg-type]
+        return (x, w, (w[0],)) if bias else (x, w)
+
+    return build()
+
+
+def input_grad_sample(n: int, cg: int, og: int, kernel: tuple[int, int],
+                      g_hw: tuple[int, int], geom: Geom = CONV_INPUT_GRAD,
+                      check: bool = True) -> Shapes:
+    """(g, w) for the transposed convolution of geometry ``geom``."""
+    groups = geom[3]
+    assert not check or min(conv_in_hw(g_hw, kernel, geom)) >= 1, "no input size gives this"
+    return (n, og * groups) + g_hw, (og * groups, cg) + kernel
+
+
+def conv_input_grad_shapes(geom: Geom) -> st.SearchStrategy[Shapes]:
+    """(g, w) shapes for the transposed convolution (the input it goes back to non-empty)."""
+    return st.tuples(*(st.integers(1, 2) for _ in range(3)),
+                     st.tuples(st.integers(1, 3), st.integers(1, 3)),
+                     st.tuples(st.integers(1, 3), st.integers(1, 3))).map(
+        lambda t: input_grad_sample(*t, geom=geom, check=False)).filter(  # type: ignore[misc]
+        lambda gw: min(conv_in_hw(gw[0][2:], gw[1][2:], geom)) >= 1)
+
+
+def weight_grad_sample(n: int, cg: int, og: int, x_hw: tuple[int, int],
+                       geom: Geom = CONV_WEIGHT_GRAD,
+                       kernel: tuple[int, int] = WEIGHT_GRAD_KERNEL) -> Shapes:
+    """(x, g) for the correlation of geometry ``geom`` giving a weight of ``kernel`` size."""
+    groups = geom[3]
+    g_hw = conv_out_hw(x_hw, kernel, geom)
+    assert min(g_hw) >= 1, "the kernel does not fit the padded input"
+    return (n, cg * groups) + x_hw, (n, og * groups) + g_hw
+
+
+def conv_weight_grad_shapes(geom: Geom, kernel: tuple[int, int]) -> st.SearchStrategy[Shapes]:
+    """(x, g) shapes for the correlation that gives the weight gradient."""
+    lo = [max(1, d * (k - 1) + 1 - p[0] - p[1]) for k, p, d in zip(kernel, geom[1], geom[2])]
+    return st.tuples(*(st.integers(1, 2) for _ in range(3)),
+                     st.tuples(st.integers(lo[0], lo[0] + 3),
+                               st.integers(lo[1], lo[1] + 3))).map(
+        lambda t: weight_grad_sample(*t, geom=geom, kernel=kernel))  # type: ignore[misc]
+
+
+def conv_input_grad(g: Any, w: Any) -> Any:
+    """The transposed convolution (conv2d's input gradient), straight from the primitive."""
+    geom = CONV_INPUT_GRAD
+    in_hw = conv_in_hw(tuple(g.shape[2:]), tuple(w.shape[2:]), geom)
+    return apply(C.Conv2dInputGrad(*geom, in_hw), g, w)
+
+
+def conv_weight_grad(x: Any, g: Any) -> Any:
+    """The correlation of x with g (conv2d's weight gradient), straight from the primitive."""
+    return apply(C.Conv2dWeightGrad(*CONV_WEIGHT_GRAD, WEIGHT_GRAD_KERNEL), x, g)
+
+
+# Pooling geometries: (kernel, stride, padding, dilation)
+POOL_OVERLAP = ((3, 3), (2, 2), (1, 1), (1, 1))
+POOL_DILATED = ((2, 2), (1, 2), (1, 0), (2, 1))
+
+
+def pool_shapes(kernel: tuple[int, int], stride: tuple[int, int], pad: tuple[int, int],
+                dil: tuple[int, int]) -> st.SearchStrategy[Shapes]:
+    # NOTE: at least pad + 1 rows and columns, so that no window lies entirely in the padding
+    lo = [max(1, d * (k - 1) + 1 - 2 * p, p + 1) for k, p, d in zip(kernel, pad, dil)]
+    return st.tuples(st.integers(1, 2), st.integers(1, 2), st.integers(lo[0], lo[0] + 3),
+                     st.integers(lo[1], lo[1] + 3)).map(lambda t: (t,))
+
+
+def pool_ref(shape: Shape) -> np.ndarray:
+    """A fixed input without ties (a shuffled lattice): the max-pool rows' argmax pattern."""
+    n = prod(shape)
+    return ((np.arange(n) * 7919) % max(n, 1) * 0.25).reshape(shape).astype(np.float64)
+
+
+def pool_in_shape(g_shape: Shape, geom: tuple) -> Shape:
+    kernel, stride, pad, dil = geom
+    return g_shape[:2] + conv_in_hw(g_shape[2:], kernel, (stride, (pad[0:1] * 2, pad[1:] * 2),
+                                                          dil, 1))  # type: ignore[arg-type]
+
+
+def max_pool_grad(g: Any) -> Any:
+    """max_pool2d's input gradient at the fixed input pool_ref: g scattered to the argmaxes."""
+    geom = POOL_OVERLAP
+    kernel, stride, pad, dil = geom
+    ref = pool_ref(pool_in_shape(tuple(g.shape), geom)).astype(g.numpy().dtype)
+    node = C.MaxPool2d(kernel, stride, pad, dil)
+    node.forward(ref)
+    return apply(C.MaxPool2dGrad(kernel, stride, pad, dil, ref.shape[2:], node._index), g)
+
+
+def avg_pool_grad(g: Any) -> Any:
+    geom = POOL_OVERLAP
+    kernel, stride, pad, _ = geom
+    in_hw = pool_in_shape(tuple(g.shape), geom)[2:]
+    return apply(C.AvgPool2dGrad(kernel, stride, pad, float(kernel[0] * kernel[1]), in_hw), g)
+
+
+def bn_shapes(affine: bool) -> st.SearchStrategy[Shapes]:
+    """(x[, w, b]) shapes: (N, C), (N, C, L) or (N, C, H, W) with N * L * ... >= 2."""
+    def build(shape: Shape) -> Shapes:
+        if prod(shape) // shape[1] < 2:
+            shape = (shape[0] + 1,) + shape[1:]
+        return (shape, (shape[1],), (shape[1],)) if affine else (shape,)
+
+    return hnp.array_shapes(min_dims=2, max_dims=4, min_side=1, max_side=3).map(build)
+
+
+def running_stats(c: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fixed running mean and variance for the eval-mode batch-norm row."""
+    return np.linspace(-0.5, 0.5, c), np.linspace(0.5, 2.0, c)
+
+
+def bn_eval(x: Any, w: Any, b: Any) -> Any:
+    rm, rv = running_stats(x.shape[1])
+    return NF.batch_norm(x, cr.tensor(rm), cr.tensor(rv), w, b, training=False, eps=1e-3)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -680,6 +850,63 @@ ROWS: tuple[Row, ...] = (
     binary("dot", lambda a, b: cr.dot(a, b), ("dot", "matmul"),
            samples=(((1,), (1,)), ((3,), (3,))), generated=matmul_shapes("(k),(k)->()", 0),
            kind="linalg"),
+    # -- convolution, pooling, batch norm (NCHW) --------------------------------------------------
+    Row("conv2d", lambda x, w, b: NF.conv2d(x, w, b, padding=1), 3, ("Conv2d",),
+        (REAL, REAL, REAL),
+        (((1, 1, 1, 1), (1, 1, 1, 1), (1,)), ((2, 2, 3, 3), (3, 2, 3, 3), (3,)),
+         ((1, 3, 2, 4), (2, 3, 1, 3), (2,))), conv_shapes(CONV_PLAIN, True), True, "conv"),
+    Row("conv2d_strided_dilated",
+        lambda x, w: NF.conv2d(x, w, stride=(2, 1), padding=(1, 0), dilation=(1, 2)), 2,
+        ("Conv2d",), (REAL, REAL),
+        (((1, 1, 3, 3), (1, 1, 2, 2)), ((2, 2, 4, 5), (3, 2, 3, 2))),
+        conv_shapes(CONV_STRIDED, False), True, "conv"),
+    Row("conv2d_groups_same",
+        lambda x, w, b: NF.conv2d(x, w, b, padding="same", groups=2), 3, ("Conv2d",),
+        (REAL, REAL, REAL),
+        (((1, 2, 3, 3), (2, 1, 2, 2), (2,)), ((2, 4, 3, 4), (4, 2, 3, 2), (4,))),
+        conv_shapes(((1, 1), ((0, 0), (0, 0)), (1, 1), 2), True, same=True), True, "conv"),
+    # conv2d's two backward ops, called directly so that their own vjps (conv2d's second
+    # order) are checked on their own: a transposed convolution and a correlation.
+    Row("conv2d_input_grad", conv_input_grad, 2, ("Conv2dInputGrad",), (REAL, REAL),
+        (input_grad_sample(1, 1, 1, (3, 3), (1, 1)), input_grad_sample(2, 2, 2, (2, 3), (2, 3)),
+         input_grad_sample(1, 1, 2, (3, 2), (3, 2))),
+        conv_input_grad_shapes(CONV_INPUT_GRAD), True, "conv"),
+    Row("conv2d_weight_grad", conv_weight_grad, 2, ("Conv2dWeightGrad",), (REAL, REAL),
+        (weight_grad_sample(1, 1, 1, (3, 1)), weight_grad_sample(2, 2, 1, (4, 3)),
+         weight_grad_sample(1, 1, 2, (3, 4))),
+        conv_weight_grad_shapes(CONV_WEIGHT_GRAD, WEIGHT_GRAD_KERNEL), True, "conv"),
+    # max pooling away from ties (DISTINCT): the gradient is a fixed scatter there, so the
+    # second order is checked too (it is 0 for x, and MaxPool2dGrad's vjp for the cotangent)
+    Row("max_pool2d", lambda x: NF.max_pool2d(x, 2), 1, ("MaxPool2d",), (DISTINCT,),
+        (((1, 1, 2, 2),), ((2, 3, 4, 4),), ((1, 2, 5, 3),)),
+        pool_shapes((2, 2), (2, 2), (0, 0), (1, 1)), True, "pool"),
+    Row("max_pool2d_overlap_pad", lambda x: NF.max_pool2d(x, 3, 2, 1), 1, ("MaxPool2d",),
+        (DISTINCT,), (((1, 1, 1, 2),), ((2, 2, 4, 5),)), pool_shapes(*POOL_OVERLAP), True,
+        "pool"),
+    Row("max_pool2d_dilated", lambda x: NF.max_pool2d(x, 2, (1, 2), (1, 0), (2, 1)), 1,
+        ("MaxPool2d",), (DISTINCT,), (((1, 1, 3, 2),), ((2, 2, 4, 5),)),
+        pool_shapes(*POOL_DILATED), True, "pool"),
+    Row("max_pool2d_grad", max_pool_grad, 1, ("MaxPool2dGrad",), (REAL,),
+        (((1, 1, 1, 1),), ((2, 2, 2, 3),)), None, True, "pool"),
+    Row("avg_pool2d", lambda x: NF.avg_pool2d(x, 2), 1, ("AvgPool2d",), (REAL,),
+        (((1, 1, 2, 2),), ((2, 3, 4, 5),)), pool_shapes((2, 2), (2, 2), (0, 0), (1, 1)), True,
+        "pool"),
+    Row("avg_pool2d_pad_exclude", lambda x: NF.avg_pool2d(x, 3, 2, 1, count_include_pad=False),
+        1, ("AvgPool2d",), (REAL,), (((1, 1, 1, 2),), ((2, 2, 4, 5),)),
+        pool_shapes(*POOL_OVERLAP), True, "pool"),
+    Row("avg_pool2d_grad", avg_pool_grad, 1, ("AvgPool2dGrad",), (REAL,),
+        (((1, 1, 1, 1),), ((2, 2, 2, 3),)), None, True, "pool"),
+    # batch norm with batch statistics; DISTINCT keeps every channel's variance away from 0
+    Row("batch_norm_train",
+        lambda x, w, b: NF.batch_norm(x, None, None, w, b, training=True), 3, ("BatchNorm",),
+        (DISTINCT, REAL, REAL),
+        (((2, 1), (1,), (1,)), ((3, 2, 2), (2,), (2,)), ((2, 3, 2, 1), (3,), (3,))),
+        bn_shapes(True), True, "norm"),
+    Row("batch_norm_train_no_affine",
+        lambda x: NF.batch_norm(x, None, None, training=True, eps=0.1), 1, ("BatchNorm",),
+        (DISTINCT,), (((2, 1),), ((4, 3),), ((2, 2, 1, 3),)), bn_shapes(False), True, "norm"),
+    Row("batch_norm_eval", bn_eval, 3, ("Mul", "Add"), (REAL, REAL, REAL),
+        (((2, 1), (1,), (1,)), ((1, 2, 3, 2), (2,), (2,))), bn_shapes(True), True, "norm"),
 )
 
 

@@ -20,14 +20,22 @@ from op_table import (
     ADV_INDEX,
     CLAMP_HI,
     CLAMP_LO,
+    CONV_INPUT_GRAD,
+    CONV_WEIGHT_GRAD,
+    POOL_OVERLAP,
+    WEIGHT_GRAD_KERNEL,
     NEG_INDEX,
     NONZERO,
     ROWS,
     Row,
     checker,
+    conv_in_hw,
     expanded,
     gather_index,
     known_bug,
+    pool_in_shape,
+    pool_ref,
+    running_stats,
     runnable,
     sample_id,
     setitem_adv,
@@ -80,6 +88,46 @@ def _t_index_add_zeros(g: Any, index: Any, shape: tuple[int, ...]) -> Any:
 
 def _shape(x: Any) -> tuple[int, ...]:
     return tuple(x.shape)
+
+
+def _torch_pads(geom: Any) -> tuple[int, int]:
+    (pt, pb), (pl, pr) = geom[1]
+    assert pt == pb and pl == pr, "torch's conv2d pads symmetrically"
+    return pt, pl
+
+
+def _t_conv_input_grad(g: Any, w: Any) -> Any:
+    """The gradient of conv2d with respect to its input (linear in it: any input will do),
+    kept differentiable in g and w."""
+    stride, _, dil, groups = CONV_INPUT_GRAD
+    in_hw = conv_in_hw(_shape(g)[2:], _shape(w)[2:], CONV_INPUT_GRAD)
+    z = torch.zeros((g.shape[0], w.shape[1] * groups) + in_hw, dtype=g.dtype,
+                    requires_grad=True)
+    y = tF.conv2d(z, w, None, stride, _torch_pads(CONV_INPUT_GRAD), dil, groups)
+    return torch.autograd.grad(y, z, g, create_graph=True)[0]
+
+
+def _t_conv_weight_grad(x: Any, g: Any) -> Any:
+    stride, _, dil, groups = CONV_WEIGHT_GRAD
+    w = torch.zeros((g.shape[1], x.shape[1] // groups) + WEIGHT_GRAD_KERNEL, dtype=x.dtype,
+                    requires_grad=True)
+    y = tF.conv2d(x, w, None, stride, _torch_pads(CONV_WEIGHT_GRAD), dil, groups)
+    return torch.autograd.grad(y, w, g, create_graph=True)[0]
+
+
+def _t_pool_grad(g: Any, pool: str) -> Any:
+    """max/avg_pool2d's input gradient at op_table.pool_ref, differentiable in g."""
+    kernel, stride, pad, dil = POOL_OVERLAP
+    ref = torch.tensor(pool_ref(pool_in_shape(_shape(g), POOL_OVERLAP)), dtype=g.dtype,
+                       requires_grad=True)
+    y = tF.max_pool2d(ref, kernel, stride, pad, dil) if pool == "max" else \
+        tF.avg_pool2d(ref, kernel, stride, pad)
+    return torch.autograd.grad(y, ref, g, create_graph=True)[0]
+
+
+def _t_bn_eval(x: Any, w: Any, b: Any) -> Any:
+    rm, rv = running_stats(x.shape[1])
+    return tF.batch_norm(x, torch.tensor(rm), torch.tensor(rv), w, b, training=False, eps=1e-3)
 
 
 # The torch equivalent of each row (same inputs, same outputs).
@@ -255,6 +303,23 @@ TORCH: dict[str, Callable[..., Any]] = {
     "matmul_mat_vec": torch.matmul,
     "mm": lambda a, b: a.mm(b),
     "dot": torch.dot,
+    "conv2d": lambda x, w, b: tF.conv2d(x, w, b, padding=1),
+    "conv2d_strided_dilated": lambda x, w: tF.conv2d(x, w, stride=(2, 1), padding=(1, 0),
+                                                     dilation=(1, 2)),
+    "conv2d_groups_same": lambda x, w, b: tF.conv2d(x, w, b, padding="same", groups=2),
+    "conv2d_input_grad": _t_conv_input_grad,
+    "conv2d_weight_grad": _t_conv_weight_grad,
+    "max_pool2d": lambda x: tF.max_pool2d(x, 2),
+    "max_pool2d_overlap_pad": lambda x: tF.max_pool2d(x, 3, 2, 1),
+    "max_pool2d_dilated": lambda x: tF.max_pool2d(x, 2, (1, 2), (1, 0), (2, 1)),
+    "max_pool2d_grad": lambda g: _t_pool_grad(g, "max"),
+    "avg_pool2d": lambda x: tF.avg_pool2d(x, 2),
+    "avg_pool2d_pad_exclude": lambda x: tF.avg_pool2d(x, 3, 2, 1, count_include_pad=False),
+    "avg_pool2d_grad": lambda g: _t_pool_grad(g, "avg"),
+    "batch_norm_train": lambda x, w, b: tF.batch_norm(x, None, None, w, b, training=True),
+    "batch_norm_train_no_affine": lambda x: tF.batch_norm(x, None, None, training=True,
+                                                          eps=0.1),
+    "batch_norm_eval": _t_bn_eval,
 }
 
 # Rows with no torch counterpart, and why.

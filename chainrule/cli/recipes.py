@@ -1,4 +1,5 @@
-"""Training recipes for the digits: the default (a modern MLP) and the tutorial's own program.
+"""Training recipes for the digits: the default (a modern MLP, or a small CNN with
+``model="cnn"``) and the tutorial's own program.
 
 The functions here train and return results; they never print. Progress goes to a
 ``reporter`` object (the CLI's progress bar, or nothing), so the same code serves the
@@ -20,26 +21,48 @@ from chainrule.backend import xp
 
 CHECKPOINT = "checkpoint.safetensors"
 
+MODELS = ("mlp", "cnn")
+
+# The defaults that depend on the model: a Config field left at None takes its model's value.
+# With these the CNN's test accuracy over seeds 0-4 was 99.81, 99.44, 99.63, 99.44 and 99.63%
+# (mean 99.59%), about 4 s a run on 2 cores; with the MLP's values (256 hidden, no dropout,
+# 30 epochs) the mean was 99.41%.
+MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "mlp": {"hidden": 256, "epochs": 30, "dropout": 0.0},
+    "cnn": {"hidden": 128, "epochs": 20, "dropout": 0.25},
+}
+
 
 @dataclass
 class Config:
-    """Everything that defines a run; saved with the checkpoint so it can be resumed."""
+    """Everything that defines a run; saved with the checkpoint so it can be resumed.
+
+    ``hidden``, ``epochs`` and ``dropout`` default to the model's values (MODEL_DEFAULTS).
+
+    >>> Config().hidden, Config(model="cnn").hidden, Config(model="cnn", hidden=64).hidden
+    (256, 128, 64)
+    """
 
     task: str = "digits"
     model: str = "mlp"
     recipe: str = "default"
-    hidden: int = 256
-    epochs: int = 30
+    hidden: int = None  # type: ignore[assignment]  # None: the model's default
+    epochs: int = None  # type: ignore[assignment]
     batch_size: int = 32
     optimizer: str = "adam"
     lr: float = 5e-3
     weight_decay: float = 0.0
     schedule: str = "onecycle"
     label_smoothing: float = 0.1
-    dropout: float = 0.0
+    dropout: float = None  # type: ignore[assignment]
     seed: int = 0
     test_size: float = 0.3
     dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        for name, value in MODEL_DEFAULTS.get(self.model, MODEL_DEFAULTS["mlp"]).items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Config:
@@ -92,15 +115,40 @@ class Reporter:
 
 
 def build_model(cfg: Config) -> nn.Module:
-    """64 -> hidden -> 10 MLP with ReLU (and optional dropout)."""
-    if cfg.model != "mlp":
-        raise ValueError(f"unknown model {cfg.model!r}; available: mlp")
-    layers: list[nn.Module] = [nn.Linear(64, cfg.hidden), nn.ReLU()]
+    """``mlp``: 64 -> hidden -> 10 with ReLU (and optional dropout).
+
+    ``cnn``, for (N, 1, 8, 8) images: two 3x3 convolutions (16 and 32 channels, padding 1),
+    each followed by batch norm and ReLU, a 2x2 max pool, then 512 -> hidden -> 10 with
+    ReLU and dropout. The layer names and shapes are PyTorch's: the same Sequential built
+    with torch.nn loads this model's state_dict, and the other way round.
+    """
+    layers: list[nn.Module]
+    if cfg.model == "mlp":
+        layers = [nn.Linear(64, cfg.hidden), nn.ReLU()]
+    elif cfg.model == "cnn":
+        layers = [nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+                  nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+                  nn.MaxPool2d(2), nn.Flatten(), nn.Linear(32 * 4 * 4, cfg.hidden), nn.ReLU()]
+    else:
+        raise ValueError(f"unknown model {cfg.model!r}; available: {', '.join(MODELS)}")
     if cfg.dropout:
         layers.append(nn.Dropout(cfg.dropout))
     layers.append(nn.Linear(cfg.hidden, 10))
     model = nn.Sequential(*layers)
     return model.to(cr.float64) if cfg.dtype == "float64" else model
+
+
+def describe(cfg: Config) -> str:
+    """The architecture in a few words: ``mlp 64-256-10``, ``cnn conv16-conv32-pool-128-10``."""
+    if cfg.model == "cnn":
+        return f"cnn conv16-conv32-pool-{cfg.hidden}-10"
+    return f"{cfg.model} 64-{cfg.hidden}-10"
+
+
+def model_input(cfg: Config, X: Any) -> Any:
+    """Standardized pixel rows (N, 64) in the layout the model takes: (N, 1, 8, 8) images
+    for the CNN, unchanged for the MLP."""
+    return X.reshape(-1, 1, 8, 8) if cfg.model == "cnn" else X
 
 
 def build_optimizer(cfg: Config, params: Any) -> Any:
@@ -129,9 +177,14 @@ def build_scheduler(cfg: Config, opt: Any, steps_per_epoch: int) -> Any:
 
 
 def load_data(cfg: Config) -> Any:
+    """The digits split for ``cfg``, X_train and X_test in the model's input layout."""
     from chainrule.data import load_digits
 
-    return load_digits(test_size=cfg.test_size, seed=cfg.seed, standardize=True, dtype=cfg.dtype)
+    d = load_digits(test_size=cfg.test_size, seed=cfg.seed, standardize=True, dtype=cfg.dtype)
+    if cfg.model == "mlp":
+        return d
+    return dataclasses.replace(d, X_train=model_input(cfg, d.X_train),
+                               X_test=model_input(cfg, d.X_test))
 
 
 def evaluate(model: nn.Module, X: Any, y: Any, loss_fn: Any) -> tuple[float, float, Any, Any]:

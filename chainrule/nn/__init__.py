@@ -14,6 +14,10 @@
 from . import functional, init, utils
 from .layers import (
     ELU,
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv2d,
     GELU,
     Dropout,
     Flatten,
@@ -21,6 +25,7 @@ from .layers import (
     LeakyReLU,
     Linear,
     LogSoftmax,
+    MaxPool2d,
     ReLU,
     Sigmoid,
     SiLU,
@@ -33,7 +38,8 @@ from .module import Module, ModuleList, Parameter, Sequential
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList",
     "Linear", "Identity", "ReLU", "LeakyReLU", "GELU", "ELU", "SiLU", "Sigmoid", "Tanh",
-    "Softmax", "LogSoftmax", "Flatten", "Dropout",
+    "Softmax", "LogSoftmax", "Flatten", "Dropout", "Conv2d", "MaxPool2d", "AvgPool2d",
+    "BatchNorm1d", "BatchNorm2d",
     "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",
     "functional", "init", "utils",
 ]

@@ -1,4 +1,5 @@
-"""Layers: Linear, the activations as modules, Flatten, Dropout, Identity."""
+"""Layers: Linear, Conv2d, pooling, batch norm, the activations as modules, Flatten, Dropout,
+Identity."""
 
 from __future__ import annotations
 
@@ -6,14 +7,16 @@ import math
 from typing import Any
 
 from ..core import functional as _F
-from ..core.creation import Generator, empty
+from ..core import graph
+from ..core.creation import Generator, empty, ones, tensor, zeros
 from ..core.tensor import Tensor
 from . import functional as F
 from . import init
 from .module import Module, Parameter
 
 __all__ = ["Linear", "Identity", "ReLU", "LeakyReLU", "GELU", "ELU", "SiLU", "Sigmoid", "Tanh",
-           "Softmax", "LogSoftmax", "Flatten", "Dropout"]
+           "Softmax", "LogSoftmax", "Flatten", "Dropout", "Conv2d", "MaxPool2d", "AvgPool2d",
+           "BatchNorm1d", "BatchNorm2d"]
 
 
 class Linear(Module):
@@ -307,3 +310,263 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Convolution, pooling, batch norm
+# ---------------------------------------------------------------------------------------------
+
+
+def _positive(layer: str, **values: Any) -> None:
+    for name, v in values.items():
+        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+            raise ValueError(f"{layer}: {name} must be a positive int, got {v!r}")
+
+
+class Conv2d(Module):
+    """2-D convolution over (N, C_in, H, W) images: weight (C_out, C_in / groups, kH, kW),
+    bias (C_out,), both initialised as in PyTorch (U(+-1/sqrt(fan_in)), fan_in =
+    C_in / groups * kH * kW). ``padding`` is an int, a pair, 'valid' or 'same'.
+
+    >>> import chainrule as cr
+    >>> from chainrule import nn
+    >>> conv = nn.Conv2d(1, 16, 3, padding=1)
+    >>> conv
+    Conv2d(1, 16, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))
+    >>> conv(cr.randn(8, 1, 8, 8)).shape
+    (8, 16, 8, 8)
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None,
+                 generator: Generator | None = None) -> None:
+        super().__init__()
+        _positive("Conv2d", in_channels=in_channels, out_channels=out_channels, groups=groups)
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"Conv2d: in_channels ({in_channels}) and out_channels ({out_channels}) must "
+                f"both be divisible by groups ({groups})"
+            )
+        if padding_mode != "zeros":
+            raise NotImplementedError(
+                f"Conv2d: padding_mode={padding_mode!r} is not supported, only 'zeros'")
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = F._int_pair(kernel_size, "kernel_size", "Conv2d", 1)
+        self.stride = F._int_pair(stride, "stride", "Conv2d", 1)
+        self.dilation = F._int_pair(dilation, "dilation", "Conv2d", 1)
+        if isinstance(padding, str):
+            F._conv_padding(padding, self.kernel_size, self.stride, self.dilation, "Conv2d")
+            self.padding: Any = padding
+        else:
+            self.padding = F._int_pair(padding, "padding", "Conv2d", 0)
+        self.groups = groups
+        self.padding_mode = padding_mode
+        self.weight = Parameter(empty(out_channels, in_channels // groups, *self.kernel_size,
+                                      dtype=dtype))
+        if bias:
+            self.bias = Parameter(empty(out_channels, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self._label = (f"Conv2d({in_channels}, {out_channels}, kernel_size="
+                       f"{self.kernel_size})")
+        self.reset_parameters(generator)
+
+    def reset_parameters(self, generator: Generator | None = None) -> None:
+        """PyTorch's default: kaiming_uniform_(a=sqrt(5)) for W, U(+-1/sqrt(fan_in)) for b."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5), generator=generator)
+        if self.bias is not None:
+            fan_in = self.weight.shape[1] * self.kernel_size[0] * self.kernel_size[1]
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound, generator=generator)
+
+    def forward(self, input: Tensor) -> Tensor:
+        p = self._parameters
+        return F._conv2d(input, p["weight"], p["bias"], self.stride, self.padding,
+                         self.dilation, self.groups, self._label)
+
+    def extra_repr(self) -> str:
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding != (0, 0):
+            pad = self.padding
+            s += f", padding={pad if isinstance(pad, tuple) else repr(pad)}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class MaxPool2d(Module):
+    """The maximum of each kernel_size window (stride defaults to kernel_size).
+
+    >>> import chainrule as cr
+    >>> from chainrule import nn
+    >>> nn.MaxPool2d(2)(cr.randn(8, 16, 8, 8)).shape
+    (8, 16, 4, 4)
+    """
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 dilation: Any = 1, return_indices: bool = False,
+                 ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+        self.dilation = dilation
+        self.return_indices = return_indices
+        self.ceil_mode = ceil_mode
+
+    def forward(self, input: Tensor) -> Any:
+        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AvgPool2d(Module):
+    """The mean of each kernel_size window (stride defaults to kernel_size).
+
+    >>> import chainrule as cr
+    >>> from chainrule import nn
+    >>> nn.AvgPool2d(2)(cr.ones(1, 1, 4, 4)).tolist()
+    [[[[1.0, 1.0], [1.0, 1.0]]]]
+    """
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override: int | None = None) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class _BatchNorm(Module):
+    """Shared by BatchNorm1d and BatchNorm2d: PyTorch's _BatchNorm, buffer for buffer."""
+
+    _dims: tuple[int, ...] = ()
+    _shapes = ""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, device: Any = None,
+                 dtype: Any = None, *, bias: bool = True) -> None:
+        super().__init__()
+        name = type(self).__name__
+        _positive(name, num_features=num_features)
+        if momentum is not None and not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"{name}: momentum must be in [0, 1] (or None for a cumulative "
+                             f"average), got {momentum!r}")
+        self.num_features = num_features
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        self._has_bias = affine and bias  # bias=False: a learned scale only (as PyTorch)
+        if affine:
+            self.weight = Parameter(ones(num_features, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+        if self._has_bias:
+            self.bias = Parameter(zeros(num_features, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", zeros(num_features, dtype=dtype))
+            self.register_buffer("running_var", ones(num_features, dtype=dtype))
+            self.register_buffer("num_batches_tracked", tensor(0))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            with graph.no_grad():
+                self.running_mean.zero_()
+                self.running_var.fill_(1.0)
+                self.num_batches_tracked.zero_()
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        if self.affine:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        name = type(self).__name__
+        nd = len(input.shape)
+        if nd not in self._dims:
+            raise ValueError(f"{name}: expected a {self._shapes} input, got shape "
+                             f"{tuple(input.shape)} ({nd}-D)")
+        if input.shape[1] != self.num_features:
+            raise ValueError(
+                f"{name}({self.num_features}): expected {self.num_features} channels in dim 1 "
+                f"of the input, got shape {tuple(input.shape)}"
+            )
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            nbt = self.num_batches_tracked
+            nbt._data += 1
+            nbt._vc[0] += 1
+            if self.momentum is None:  # a cumulative moving average
+                factor = 1.0 / float(nbt._data)
+        use_batch = self.training or self.running_mean is None
+        track = not self.training or self.track_running_stats
+        return F.batch_norm(input, self.running_mean if track else None,
+                            self.running_var if track else None, self.weight, self.bias,
+                            use_batch, factor, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, bias={self._has_bias}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, C) or (N, C, L) inputs per channel C: batch statistics in
+    training (updating running_mean/running_var with ``momentum``), the running ones in eval.
+
+    >>> import chainrule as cr
+    >>> from chainrule import nn
+    >>> bn = nn.BatchNorm1d(3)
+    >>> y = bn(cr.randn(16, 3))
+    >>> [round(v, 4) for v in y.mean(0).abs().tolist()]
+    [0.0, 0.0, 0.0]
+    >>> int(bn.num_batches_tracked)
+    1
+    """
+
+    _dims = (2, 3)
+    _shapes = "2-D (N, C) or 3-D (N, C, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of (N, C, H, W) images per channel C: batch statistics in training
+    (updating running_mean/running_var with ``momentum``), the running ones in eval.
+
+    >>> import chainrule as cr
+    >>> from chainrule import nn
+    >>> nn.BatchNorm2d(16)
+    BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)
+    """
+
+    _dims = (4,)
+    _shapes = "4-D (N, C, H, W)"

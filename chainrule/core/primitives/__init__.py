@@ -1,5 +1,7 @@
 """The closed set of primitives: every differentiable op is one of these or built from them."""
 
+from .conv import (AvgPool2d, AvgPool2dGrad, BatchNorm, Conv2d, Conv2dInputGrad, Conv2dWeightGrad,
+                   MaxPool2d, MaxPool2dGrad)
 from .elementwise import (Abs, Add, Cast, Cos, Div, Exp, Log, Log1p, Maximum, Minimum, Mul,
                           Neg, Pow, Relu, Sigmoid, SigmoidGrad, Sin, Softplus, Sqrt, Sub, Tanh,
                           TanhGrad, Where)
@@ -12,6 +14,8 @@ PRIMITIVES = (
     Abs, Cast,
     Sum, Amax, Prod, Reshape, Permute, BroadcastTo, Cat, GetItem, IndexAddZeros, IndexPut,
     Matmul,
+    Conv2d, Conv2dInputGrad, Conv2dWeightGrad, MaxPool2d, MaxPool2dGrad, AvgPool2d, AvgPool2dGrad,
+    BatchNorm,
 )
 
 __all__ = [c.__name__ for c in PRIMITIVES] + ["PRIMITIVES"]
