@@ -43,3 +43,13 @@ __all__ = [
     "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",
     "functional", "init", "utils",
 ]
+
+
+def __getattr__(name: str):  # type: ignore[no-untyped-def]
+    """A PyTorch layer chainrule lacks (nn.LSTM, ...): NotImplementedError, with close names."""
+    from ..core.compat import module_missing
+
+    res = module_missing(name, __all__, module="chainrule.nn")
+    if isinstance(res, BaseException):
+        raise res
+    return res

@@ -87,3 +87,15 @@ def test_cpu_stand_ins():
     assert cr.accelerator.is_available() is False
     cr.use_deterministic_algorithms(True)
     assert pickle.loads(pickle.dumps(cr.device("cpu"))) == cr.device("cpu")
+
+
+def test_missing_nn_layer_names_the_alternative():
+    import pytest
+
+    import chainrule as cr
+
+    with pytest.raises(NotImplementedError, match="LSTM"):
+        cr.nn.LSTM
+    with pytest.raises(NotImplementedError, match="Linear"):
+        cr.nn.Lineer
+    assert not hasattr(cr.nn, "LSTM")
