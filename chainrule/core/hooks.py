@@ -51,7 +51,7 @@ class _BackwardHookCall:
                           if isinstance(a, Tensor) and a._node is not None]
         if not self.positions:
             return args
-        new = BackwardHookInputs.apply(self, *[args[i] for i in self.positions])
+        new = BackwardHook.apply(self.inputs_backward, *[args[i] for i in self.positions])
         res = list(args)
         for i, t in zip(self.positions, new):
             res[i] = t
@@ -67,7 +67,7 @@ class _BackwardHookCall:
                               if isinstance(o, Tensor) and o._node is not None]
         if not self.out_positions:
             return out
-        new = BackwardHookOutputs.apply(self, *[items[i] for i in self.out_positions])
+        new = BackwardHook.apply(self.outputs_backward, *[items[i] for i in self.out_positions])
         res = list(items)
         for i, t in zip(self.out_positions, new):
             res[i] = t
@@ -130,28 +130,19 @@ class _BackwardHookCall:
         return tuple(r)
 
 
-class BackwardHookInputs(Function):
+class BackwardHook(Function):
+    """Identity on ``tensors``; its backward hands their gradients to ``on_grads`` (the
+    module's inputs_backward or outputs_backward), which may replace them."""
+
     @staticmethod
-    def forward(ctx: Any, call: _BackwardHookCall, *tensors: Tensor) -> tuple:
-        ctx.call = call
+    def forward(ctx: Any, on_grads: Any, *tensors: Tensor) -> tuple:
+        ctx.on_grads = on_grads
         ctx.set_materialize_grads(False)
         return tensors
 
     @staticmethod
     def backward(ctx: Any, *grads: Any) -> tuple:
-        return (None,) + ctx.call.inputs_backward(grads)
-
-
-class BackwardHookOutputs(Function):
-    @staticmethod
-    def forward(ctx: Any, call: _BackwardHookCall, *tensors: Tensor) -> tuple:
-        ctx.call = call
-        ctx.set_materialize_grads(False)
-        return tensors
-
-    @staticmethod
-    def backward(ctx: Any, *grads: Any) -> tuple:
-        return (None,) + ctx.call.outputs_backward(grads)
+        return (None,) + ctx.on_grads(grads)
 
 
 def module_backward_hook_call(module: Any, hooks: list, pre_hooks: list) -> _BackwardHookCall:

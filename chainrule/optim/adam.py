@@ -8,6 +8,7 @@ from ..backend import ndarray, xp
 from .optimizer import (
     Optimizer,
     ParamsT,
+    _decay_sq_,
     _effective_grad,
     _lerp_,
     _new_state_like,
@@ -43,10 +44,7 @@ def adam_update(param: ndarray, grad: ndarray, exp_avg: ndarray, exp_avg_sq: nda
         weight_decay = 0.0
     g = _effective_grad(param, grad, weight_decay, maximize, gbuf, tbuf)
     _lerp_(exp_avg, g, 1 - beta1, tbuf)
-    exp_avg_sq *= beta2
-    xp.multiply(g, 1 - beta2, out=tbuf)
-    tbuf *= g
-    exp_avg_sq += tbuf
+    _decay_sq_(exp_avg_sq, g, beta2, tbuf)
     v = exp_avg_sq
     if amsgrad:
         if max_exp_avg_sq is None:

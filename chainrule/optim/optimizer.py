@@ -381,6 +381,15 @@ def _lerp_(start: ndarray, end: ndarray, weight: float, tmp: ndarray) -> None:
         xp.add(end, tmp, out=start)
 
 
+def _decay_sq_(avg: ndarray, g: ndarray, beta: float, tmp: ndarray) -> None:
+    """``avg = beta * avg + (1 - beta) * g * g`` in place (Adam's v, RMSprop's square_avg),
+    in PyTorch's rounding order: ``avg *= beta``, then ``avg += (g * (1 - beta)) * g``."""
+    avg *= beta
+    xp.multiply(g, 1 - beta, out=tmp)
+    tmp *= g
+    avg += tmp
+
+
 def _grad_shape_error(opt: Optimizer, p: Tensor, g: Tensor) -> ValueError:
     return ValueError(
         f"{type(opt).__name__}.step: a parameter of shape {p.shape} has a gradient of shape "

@@ -8,6 +8,7 @@ from ..backend import ndarray, xp
 from .optimizer import (
     Optimizer,
     ParamsT,
+    _decay_sq_,
     _effective_grad,
     _lerp_,
     _new_state_like,
@@ -36,10 +37,7 @@ def rmsprop_update(param: ndarray, grad: ndarray, square_avg: ndarray, grad_avg:
     """
     gbuf, tbuf = _pair(param, scratch)
     g = _effective_grad(param, grad, weight_decay, maximize, gbuf, tbuf)
-    square_avg *= alpha
-    xp.multiply(g, 1 - alpha, out=tbuf)
-    tbuf *= g
-    square_avg += tbuf
+    _decay_sq_(square_avg, g, alpha, tbuf)
     avg = tbuf
     if centered:
         if grad_avg is None:
