@@ -1,5 +1,45 @@
-"""Seeing the graph: text listings of the computational graph (drawing and explaining next)."""
+"""Seeing the graph: print it, draw it, explain it, and diagnose training.
+
+    cr.viz.print_graph(loss)              # one line per op, like a JAX jaxpr
+    with cr.viz.record(model):            # group ops by module, keep every value
+        loss = loss_fn(model(x), y)
+    cr.viz.draw(loss, "step.svg", values=True, grads=True)
+    cr.viz.explain(loss)                  # the chain rule, node by node, with numbers
+    cr.viz.summary(model, x)              # layers, output shapes, parameter counts
+    cr.viz.Diagnostics(...)               # gradient flow and saturation during training
+
+viz depends on the core only: it reads models by duck typing (``named_parameters``,
+``named_modules``, forward hooks), so it never imports ``chainrule.nn``. Its submodules are
+imported on first use: ``import chainrule`` stays cheap and matplotlib loads only to draw.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from .text import format_graph, print_graph
 
-__all__ = ["format_graph", "print_graph"]
+# name -> submodule defining it (imported on first access)
+_LAZY = {
+    "record": "view", "Recording": "view", "GraphView": "view", "build_view": "view",
+    "to_dot": "draw", "draw": "draw", "Drawing": "draw",
+    "explain": "explain", "format_explain": "explain",
+    "summary": "summary", "format_summary": "summary", "ModelSummary": "summary",
+    "Diagnostics": "diagnostics",
+}
+
+__all__ = ["format_graph", "print_graph", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'chainrule.viz' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{mod}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,571 @@
+"""The graph as something to look at: nodes with labels, values, gradients and module boxes.
+
+:func:`build_view` turns the graph behind a tensor into a :class:`GraphView`: plain records
+(:class:`VNode`, :class:`VEdge`, :class:`VGroup`) that the DOT writer, the Python renderer
+and ``explain`` read, so that each of them only lays out and draws.
+
+Two things are not in the graph itself and come from :func:`record`:
+
+- **Which module recorded which op.** Every node gets a sequence number when it is recorded
+  (see ``core/graph.py``). ``record(model)`` notes, for each module call, the interval of
+  numbers handed out during it; a node belongs to the innermost call whose interval holds its
+  number. Nothing is added to nodes, and nothing at all happens outside ``record``.
+- **Every intermediate value.** Nodes normally keep only the inputs their vjp reads;
+  ``record`` turns on ``cr.graph.record_inputs()`` so that each op's output can be shown
+  (an op's output is the input its consumer kept).
+
+Gradients are computed on request by the engine itself: :func:`node_grads` hangs a hook on
+every node and runs backward with ``retain_graph=True`` and without touching any ``.grad``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping
+
+from ..backend import ndarray, xp
+from ..core import graph as _graph
+from ..core.graph import AccumulateGrad, GraphError, Node, nodes
+from ..core.tensor import Tensor
+
+__all__ = ["record", "Recording", "GraphView", "VNode", "VEdge", "VGroup", "build_view",
+           "format_value", "format_shape", "node_values", "node_grads"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Recording module calls
+# ---------------------------------------------------------------------------------------------
+
+
+class Recording:
+    """What :func:`record` saw: the interval of node numbers of every module call, and the
+    dotted names of the model's parameters."""
+
+    def __init__(self, model: Any = None) -> None:
+        self.intervals: list[tuple[int, int, str, str]] = []  # (start, end, path, type name)
+        self.module_types: dict[str, str] = {}
+        # id(parameter) -> (weak reference, dotted name); the reference tells a live
+        # parameter from a new object that got the id of a dead one
+        self._params: dict[int, tuple[Any, str]] = {}
+        if model is not None:
+            self.add_model(model)
+
+    def add_model(self, model: Any) -> None:
+        if not hasattr(model, "named_parameters"):
+            raise TypeError(
+                f"record: expected a model (an object with named_parameters(), like an "
+                f"nn.Module), got {type(model).__name__}")
+        for name, p in model.named_parameters():
+            self._params[id(p)] = (weakref.ref(p), name)
+        for path, m in _submodules(model):
+            self.module_types[path] = type(m).__name__
+
+    def param_name(self, t: Any) -> str | None:
+        """The dotted name of parameter ``t`` in the recorded model, or None."""
+        entry = self._params.get(id(t))
+        return entry[1] if entry is not None and entry[0]() is t else None
+
+    def scope_of(self, seq: int) -> str | None:
+        """The path of the innermost module call during which node number ``seq`` was made."""
+        best: tuple[int, str] | None = None
+        for start, end, path, _ in self.intervals:
+            if start < seq < end and (best is None or start > best[0]):
+                best = (start, path)
+        return None if best is None else best[1]
+
+
+def _submodules(model: Any) -> list[tuple[str, Any]]:
+    """The modules to draw boxes for: every named submodule; the model itself only when it
+    has none (a single layer)."""
+    if not hasattr(model, "named_modules"):
+        return []
+    subs = [(p, m) for p, m in model.named_modules() if p]
+    return subs or [(type(model).__name__, model)]
+
+
+# The latest recordings (the newest last), which build_view consults. Node numbers are
+# unique in a process, so an old recording never claims a new node; the list is bounded.
+_RECORDINGS: list[Recording] = []
+_MAX_RECORDINGS = 16
+
+
+def _live_recordings() -> list[Recording]:
+    return list(_RECORDINGS)
+
+
+class record:
+    """Record the ops run inside, for drawing and explaining.
+
+    Inside ``with cr.viz.record(model):`` every op keeps its inputs (so every intermediate
+    value can be shown) and the ops run by each of ``model``'s modules are noted, so that
+    drawings box them by layer. Several models may be given (``record(model, loss_fn)``);
+    a module without children is boxed under its class name. The recording is found again
+    by :func:`build_view` (and so by ``draw``, ``to_dot``, ``explain``) through the nodes'
+    numbers: nothing needs passing.
+
+    >>> import chainrule as cr
+    >>> model = cr.nn.Sequential(cr.nn.Linear(2, 3), cr.nn.ReLU(), cr.nn.Linear(3, 1))
+    >>> with cr.viz.record(model) as rec:
+    ...     y = model(cr.ones(4, 2)).sum()
+    >>> [(n.op, n.group) for n in cr.viz.build_view(y).nodes if n.kind == "op"][:5]
+    [('permute', '0'), ('matmul', '0'), ('add', '0'), ('relu', '1'), ('permute', '2')]
+    """
+
+    def __init__(self, *models: Any, values: bool = True) -> None:
+        self.recording = Recording()
+        for m in models:
+            self.recording.add_model(m)
+        self.models = models
+        self.values = values
+        self._handles: list[Any] = []
+        self._inputs: Any = None
+
+    def __enter__(self) -> Recording:
+        rec = self.recording
+        for model in self.models:
+            for path, m in _submodules(model):
+                self._handles.append(m.register_forward_pre_hook(self._pre(path)))
+                self._handles.append(m.register_forward_hook(self._post(path, type(m).__name__)))
+        if self.values:
+            self._inputs = _graph.record_inputs()
+            self._inputs.__enter__()
+        _RECORDINGS.append(rec)
+        del _RECORDINGS[:-_MAX_RECORDINGS]
+        return rec
+
+    def __exit__(self, *exc: object) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles.clear()
+        if self._inputs is not None:
+            self._inputs.__exit__(*exc)
+            self._inputs = None
+
+    def _pre(self, path: str) -> Any:
+        starts = self._starts = getattr(self, "_starts", {})
+
+        def hook(module: Any, args: Any) -> None:
+            starts.setdefault(path, []).append(next(_graph._counter))
+
+        return hook
+
+    def _post(self, path: str, type_name: str) -> Any:
+        def hook(module: Any, args: Any, out: Any) -> None:
+            start = self._starts[path].pop()
+            self.recording.intervals.append((start, next(_graph._counter), path, type_name))
+
+        return hook
+
+
+# ---------------------------------------------------------------------------------------------
+# Values and gradients of nodes
+# ---------------------------------------------------------------------------------------------
+
+
+def node_values(t: Tensor) -> dict[Node, ndarray]:
+    """The output value of every node behind ``t`` that is still known.
+
+    A node's output is known when a consumer kept it as an input (always inside
+    ``record()``; otherwise only for inputs some vjp reads), for the root (``t`` itself)
+    and for leaves.
+    """
+    values: dict[Node, ndarray] = {}
+    if t._node is not None:
+        values[t._node] = t._data
+    for n in nodes(t):
+        if n.__class__ is AccumulateGrad:
+            leaf = n.variable()
+            if leaf is not None:
+                values[n] = leaf._data
+            continue
+        if n.inputs is None:
+            continue
+        for m, x in zip(n.next, n.inputs):
+            if m is not None and m not in values:
+                values[m] = x._data
+    return values
+
+
+def node_grads(t: Tensor, gradient: Tensor | None = None) -> dict[Node, ndarray]:
+    """d(t)/d(output of each node) for every node behind ``t``, computed by the engine.
+
+    Runs backward with ``retain_graph=True`` and a capturing hook on every node; no
+    ``.grad`` is changed. ``gradient`` seeds the backward pass (ones when omitted).
+    """
+    if t._node is None:
+        return {}
+    grads: dict[Node, ndarray] = {}
+    added: list[tuple[Node, Any, bool]] = []
+    for n in nodes(t):
+        def capture(g: Tensor, n: Node = n) -> None:
+            grads[n] = g._data
+
+        had = n.hooks is not None
+        if not had:
+            n.hooks = []
+        n.hooks.append(capture)
+        added.append((n, capture, had))
+    seed = gradient if gradient is not None else _graph._make(xp.ones_like(t._data))
+    try:
+        _graph.run_backward([t], [seed], retain_graph=True, create_graph=False,
+                            accumulate=False)
+    except GraphError as e:
+        if "second time" not in str(e):
+            raise
+        raise GraphError(
+            "cannot show gradients: the graph was already freed by a backward() call. Draw "
+            "or explain before calling backward(), or call backward(retain_graph=True)"
+        ) from None
+    finally:
+        for n, capture, had in added:
+            n.hooks.remove(capture)  # type: ignore[union-attr]
+            if not had and not n.hooks:
+                n.hooks = None
+    return grads
+
+
+# ---------------------------------------------------------------------------------------------
+# Formatting
+# ---------------------------------------------------------------------------------------------
+
+
+def format_shape(shape: tuple[int, ...]) -> str:
+    """``(2, 3)``; a 1-d shape as ``(4,)``; a 0-d one as ``()``."""
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _num(x: float, digits: int) -> str:
+    if x != x or x in (float("inf"), float("-inf")):
+        return str(x)
+    return f"{x:.{digits}g}"
+
+
+def format_value(a: Any, max_elements: int = 6, digits: int = 4) -> str:
+    """A short summary of an array: the values themselves when there are at most
+    ``max_elements`` of them, else ``min .. mean .. max``.
+
+    >>> import numpy as np
+    >>> format_value(np.array([[0.5, 1.25]]))
+    '[[0.5, 1.25]]'
+    >>> format_value(np.arange(100.0))
+    'min 0  mean 49.5  max 99'
+    """
+    a = xp.asarray(a)
+    if a.size <= max_elements:
+        if a.ndim == 0:
+            return _num(float(a), digits)
+        return _nested(a.tolist(), digits)
+    if a.dtype.kind == "b":
+        return f"{int(a.sum())} of {a.size} true"
+    with xp.errstate(all="ignore"):
+        lo, mean, hi = float(a.min()), float(a.mean()), float(a.max())
+    return f"min {_num(lo, digits)}  mean {_num(mean, digits)}  max {_num(hi, digits)}"
+
+
+def _nested(v: Any, digits: int) -> str:
+    if isinstance(v, list):
+        return "[" + ", ".join(_nested(x, digits) for x in v) + "]"
+    if isinstance(v, bool):
+        return str(v)
+    return _num(float(v), digits)
+
+
+def format_params(params: Mapping[str, Any]) -> str:
+    """An op's parameters as ``axis=1, keepdim=True`` (arrays by their shape)."""
+    from .text import _fmt_param
+
+    return ", ".join(f"{k}={_fmt_param(v)}" for k, v in params.items())
+
+
+# ---------------------------------------------------------------------------------------------
+# The view
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class VNode:
+    """One box of the drawing.
+
+    ``kind`` is ``"op"`` (a recorded op), ``"param"`` (a leaf that requires grad: a model
+    parameter or a tensor created with ``requires_grad=True``), ``"input"`` (a tensor that
+    needs no gradient, such as the data) or ``"module"`` (a module call collapsed by
+    ``depth=``).
+    """
+
+    id: str
+    kind: str
+    op: str
+    shape: tuple[int, ...]
+    dtype: str
+    name: str | None = None  # dotted parameter name, or a name given by the caller
+    params: str = ""  # the op's parameters, formatted
+    group: str | None = None  # path of the innermost module box holding it
+    value: ndarray | None = None
+    grad: ndarray | None = None
+    is_output: bool = False
+    n_params: int = 0  # for collapsed modules: the parameters inside
+    node: Node | None = field(default=None, repr=False)
+
+    def title(self) -> str:
+        """The first line of the label: op (with parameters), parameter name, or module."""
+        if self.kind == "op":
+            return f"{self.op}({self.params})" if self.params else self.op
+        if self.kind == "module":
+            return self.name or self.op
+        return self.name or ("parameter" if self.kind == "param" else "input")
+
+    def lines(self, values: bool = False, grads: bool = False) -> list[str]:
+        """The label, one string per line."""
+        out = [self.title(), f"{format_shape(self.shape)} {self.dtype}"]
+        if self.kind == "module" and self.n_params:
+            out.append(f"{self.n_params:,} parameters")
+        if values and self.value is not None:
+            out.append("value " + format_value(self.value))
+        if grads and self.grad is not None:
+            out.append("grad " + format_value(self.grad))
+        return out
+
+
+@dataclass
+class VEdge:
+    src: str
+    dst: str
+    index: int  # which input of dst
+    shape: tuple[int, ...]
+
+
+@dataclass
+class VGroup:
+    path: str
+    type_name: str
+    parent: str | None
+
+    @property
+    def label(self) -> str:
+        """``0 (Linear)``, as PyTorch prints a Sequential's children."""
+        return f"{self.path} ({self.type_name})" if self.path != self.type_name else self.path
+
+
+@dataclass
+class GraphView:
+    nodes: list[VNode]
+    edges: list[VEdge]
+    groups: dict[str, VGroup]  # path -> group, parents before children
+    values: bool = False  # whether labels show values / gradients
+    grads: bool = False
+
+    def node(self, id: str) -> VNode:
+        for n in self.nodes:
+            if n.id == id:
+                return n
+        raise KeyError(id)
+
+    def members(self, path: str) -> list[VNode]:
+        """The nodes directly inside group ``path`` (not inside its subgroups)."""
+        return [n for n in self.nodes if n.group == path]
+
+    def children(self, path: str | None) -> list[VGroup]:
+        return [g for g in self.groups.values() if g.parent == path]
+
+    def __iter__(self) -> Iterator[VNode]:
+        return iter(self.nodes)
+
+
+def build_view(t: Tensor, model: Any = None, *, values: bool = False, grads: bool = False,
+               depth: int | None = None,
+               names: Mapping[str, Tensor] | None = None) -> GraphView:
+    """The graph behind ``t`` as a :class:`GraphView`.
+
+    ``model`` names parameters by their dotted names (a :func:`record` of the graph does it
+    too). ``names`` gives names to other tensors (``{"x": x, "z1": z1}``): leaves, inputs
+    and intermediate results alike. ``values`` and ``grads`` fill in ``VNode.value`` and
+    ``VNode.grad`` (gradients of ``t``, computed now). ``depth`` collapses every module
+    call nested ``depth`` deep into one node (``depth=1``: one node per top-level layer).
+    """
+    if not isinstance(t, Tensor):
+        raise TypeError(f"build_view: expected a Tensor, got {type(t).__name__}")
+    if depth is not None and depth < 1:
+        raise ValueError(f"build_view: depth must be at least 1 (or None), got {depth}")
+    graph_nodes = nodes(t)
+    recs = _live_recordings()
+    if model is not None:
+        recs = recs + [Recording(model)]
+    module_types: dict[str, str] = {}
+    for r in recs:
+        module_types.update(r.module_types)
+
+    def param_name(leaf: Any) -> str | None:
+        for r in reversed(recs):
+            name = r.param_name(leaf)
+            if name is not None:
+                return name
+        return None
+    node_names: dict[Node, str] = {}
+    const_names: dict[int, str] = {}
+    for name, x in (names or {}).items():
+        if not isinstance(x, Tensor):
+            raise TypeError(f"build_view: names[{name!r}] is a {type(x).__name__}, not a Tensor")
+        if x._node is not None:
+            node_names.setdefault(x._node, name)
+        const_names.setdefault(id(x._data), name)
+    vals = node_values(t) if values else {}
+    grd = node_grads(t) if grads else {}
+
+    scopes = _scopes(graph_nodes, recs)
+    ids: dict[Node, str] = {}
+    vnodes: list[VNode] = []
+    edges: list[VEdge] = []
+    consts: dict[int, str] = {}
+
+    def group_of_param(name: str | None) -> str | None:
+        # parameters go into the boxes of their modules, when the ops were recorded in boxes
+        if not scopes or name is None or "." not in name:
+            return None
+        prefix = name.rsplit(".", 1)[0]
+        return prefix if prefix in module_types else None
+
+    for n in graph_nodes:
+        if n.__class__ is AccumulateGrad:
+            vid = ids[n] = f"n{len(vnodes)}"
+            leaf = n.variable()
+            pname = param_name(leaf) if leaf is not None else None
+            name = node_names.get(n) or pname
+            vnodes.append(VNode(vid, "param", "leaf", tuple(n.shape), str(n.dtype), name=name,
+                                group=group_of_param(pname), value=vals.get(n),
+                                grad=grd.get(n), node=n))
+            continue
+        pending: list[tuple[str, int, tuple[int, ...]]] = []
+        for i, m in enumerate(n.next):
+            if m is not None:
+                pending.append((ids[m], i, tuple(m.shape)))
+                continue
+            x = n.inputs[i] if n.inputs is not None and i < len(n.inputs) else None
+            key = id(x._data) if x is not None else -len(vnodes) - 1
+            cid = consts.get(key)
+            if cid is None:
+                cid = consts[key] = f"n{len(vnodes)}"
+                if x is None:  # not kept: drawn without shape (record() keeps every input)
+                    vnodes.append(VNode(cid, "input", "const", (), "?", name="(not kept)"))
+                else:
+                    vnodes.append(VNode(cid, "input", "const", tuple(x.shape), str(x.dtype),
+                                        name=const_names.get(key),
+                                        value=x._data if values else None))
+            pending.append((cid, i, vnodes[int(cid[1:])].shape))
+        vid = ids[n] = f"n{len(vnodes)}"
+        vnodes.append(VNode(vid, "op", n.name, tuple(n.shape), str(n.dtype),
+                            name=node_names.get(n), params=format_params(n.params()),
+                            group=scopes.get(n), value=vals.get(n), grad=grd.get(n), node=n,
+                            is_output=n is t._node))
+        edges.extend(VEdge(src, vid, i, shape) for src, i, shape in pending)
+    if vnodes and t._node is not None and t._node.__class__ is AccumulateGrad:
+        vnodes[-1].is_output = True
+    edges.sort(key=lambda e: (int(e.dst[1:]), e.index))
+    used = {g for g in (v.group for v in vnodes) if g is not None}
+    groups = _group_tree(used, module_types)
+    view = GraphView(vnodes, edges, groups, values=values, grads=grads)
+    return _collapse(view, depth) if depth is not None else view
+
+
+def _scopes(graph_nodes: list[Node], recs: list[Recording]) -> dict[Node, str]:
+    """Node -> path of the innermost recorded module call it was made in."""
+    intervals = sorted((iv for r in recs for iv in r.intervals), key=lambda iv: iv[0])
+    if not intervals:
+        return {}
+    starts = [iv[0] for iv in intervals]
+    out: dict[Node, str] = {}
+    for n in graph_nodes:
+        if n.__class__ is AccumulateGrad:
+            continue
+        k = bisect.bisect_left(starts, n.seq)
+        # the innermost holding interval is the latest-starting one that has not ended
+        for j in range(k - 1, -1, -1):
+            start, end, path, _ = intervals[j]
+            if start < n.seq < end:
+                out[n] = path
+                break
+    return out
+
+
+def _group_tree(used: set[str], module_types: dict[str, str]) -> dict[str, VGroup]:
+    """The boxes for the used paths and all their ancestors that are modules, parents first."""
+    paths: set[str] = set()
+    for p in used:
+        parts = p.split(".")
+        for k in range(1, len(parts) + 1):
+            q = ".".join(parts[:k])
+            if q in module_types or q == p:
+                paths.add(q)
+    groups: dict[str, VGroup] = {}
+    for p in sorted(paths, key=lambda p: (p.count("."), _natural(p))):
+        parts = p.split(".")
+        parent = None
+        for k in range(len(parts) - 1, 0, -1):
+            q = ".".join(parts[:k])
+            if q in paths:
+                parent = q
+                break
+        groups[p] = VGroup(p, module_types.get(p, p), parent)
+    return groups
+
+
+def _natural(path: str) -> list[Any]:
+    return [(0, int(s), "") if s.isdigit() else (1, 0, s) for s in path.split(".")]
+
+
+def _depth(path: str) -> int:
+    return path.count(".") + 1
+
+
+def _collapse(view: GraphView, depth: int) -> GraphView:
+    """Replace every group ``depth`` deep (or a shallower leaf group) by one module node."""
+    target: dict[str, str] = {}  # group path -> path of the collapsed group holding it
+    for g in view.groups.values():
+        anc = g
+        chain = [g]
+        while anc.parent is not None:
+            anc = view.groups[anc.parent]
+            chain.append(anc)
+        chain.reverse()  # outermost first
+        if len(chain) >= depth:
+            target[g.path] = chain[depth - 1].path
+    if not target:
+        return view
+    into_of = {v.id: target.get(v.group) for v in view.nodes if v.group is not None}
+    last_op: dict[str, int] = {}  # a module node goes where its output op was: inputs first
+    for k, v in enumerate(view.nodes):
+        if into_of.get(v.id) is not None and v.kind == "op":
+            last_op[into_of[v.id]] = k
+    merged: dict[str, VNode] = {}
+    for path in last_op:
+        grp = view.groups[path]
+        merged[path] = VNode(f"m{len(merged)}", "module", grp.type_name, (), "",
+                             name=grp.label, group=grp.parent)
+    node_map: dict[str, str] = {}
+    out_nodes: list[VNode] = []
+    for k, v in enumerate(view.nodes):
+        into = into_of.get(v.id)
+        m = merged.get(into) if into is not None else None
+        if m is None:
+            out_nodes.append(v)
+            node_map[v.id] = v.id
+            continue
+        node_map[v.id] = m.id
+        if v.kind == "param":
+            m.n_params += int(xp.prod(v.shape)) if v.shape else 1
+        if last_op[into] == k:  # the module's output: value, gradient and shape follow it
+            m.shape, m.dtype, m.value, m.grad, m.node = v.shape, v.dtype, v.value, v.grad, v.node
+            m.is_output = v.is_output
+            out_nodes.append(m)
+    by_id = {n.id: n for n in out_nodes}
+    edges: list[VEdge] = []
+    seen: set[tuple[str, str]] = set()
+    for e in view.edges:
+        s, d = node_map[e.src], node_map[e.dst]
+        if s == d or (s, d) in seen:
+            continue
+        seen.add((s, d))
+        edges.append(VEdge(s, d, e.index, by_id[s].shape))
+    groups = {p: g for p, g in view.groups.items() if p not in target}
+    return GraphView(out_nodes, edges, groups, view.values, view.grads)
