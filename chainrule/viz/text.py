@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from ..backend import ndarray
-from ..core.graph import AccumulateGrad, Node, nodes
 from ..core.tensor import Tensor
 
 
@@ -27,18 +26,14 @@ def _fmt_param(value: Any) -> str:
     return repr(value) if not hasattr(value, "kind") else str(value)
 
 
-def _names_of(model: Any) -> dict[int, str]:
-    if model is None:
-        return {}
-    return {id(p): name for name, p in model.named_parameters()}
-
-
-def format_graph(t: Tensor, model: Any = None) -> str:
+def format_graph(t: Tensor, model: Any = None, names: Mapping[str, Tensor] | None = None) -> str:
     """The graph behind ``t`` as text, one line per node, inputs before the ops using them.
 
-    Leaves that require grad are ``%k = leaf ...`` (with their dotted name when ``model`` is
-    given); inputs that need no gradient show as ``const`` (with their shape when the graph
-    was recorded under ``cr.graph.record_inputs()``).
+    Leaves that require grad are ``%k = leaf ...``, with their dotted name when ``model`` is
+    given (or the graph was built inside ``cr.viz.record(model)``). Inputs that need no
+    gradient show as ``const``, with their shape when the graph was recorded under
+    ``cr.viz.record()`` or ``cr.graph.record_inputs()``. ``names`` (``{"X": X, "z1": z1}``)
+    names inputs, leaves and intermediate results; an op's name ends its line as a comment.
 
     >>> import chainrule as cr
     >>> from chainrule.viz import format_graph
@@ -49,34 +44,41 @@ def format_graph(t: Tensor, model: Any = None) -> str:
     %1 = matmul(const(1, 2), %0) -> (1, 1) float32
     %2 = sigmoid(%1) -> (1, 1) float32
     %3 = sum(%2, axis=None, keepdim=False) -> () float32
+    >>> z = x @ w
+    >>> print(format_graph(z.sigmoid(), names={"x": x, "w": w, "z": z}))
+    %0 = leaf w (2, 1) float32
+    %1 = matmul(x, %0) -> (1, 1) float32  # z
+    %2 = sigmoid(%1) -> (1, 1) float32
     """
+    from .view import build_view
+
     if t.grad_fn is None and not t.requires_grad:
         return f"const {_fmt_shape(t.shape)} {t.dtype} (no graph: nothing requires grad)"
-    names = _names_of(model)
-    ids: dict[Node, str] = {}
+    view = build_view(t, model=model, names=names)
+    refs: dict[str, str] = {}
+    args: dict[str, list[str]] = {}
+    for e in view.edges:
+        args.setdefault(e.dst, []).append(e.src)
     lines = []
-    for n in nodes(t):
-        ref = f"%{len(ids)}"
-        ids[n] = ref
-        if n.__class__ is AccumulateGrad:
-            leaf = n.variable()
-            name = f" {names[id(leaf)]}" if leaf is not None and id(leaf) in names else ""
+    for n in view.nodes:
+        if n.kind == "input":
+            if n.name and n.name != "(not kept)":
+                refs[n.id] = n.name
+            else:
+                refs[n.id] = "const" if n.dtype == "?" else f"const{_fmt_shape(n.shape)}"
+            continue
+        ref = refs[n.id] = f"%{len(lines)}"
+        if n.kind == "param":
+            name = f" {n.name}" if n.name else ""
             lines.append(f"{ref} = leaf{name} {_fmt_shape(n.shape)} {n.dtype}")
             continue
-        args = []
-        for i, m in enumerate(n.next):
-            if m is not None:
-                args.append(ids[m])
-            elif n.inputs is not None and i < len(n.inputs):
-                args.append(f"const{_fmt_shape(n.inputs[i].shape)}")
-            else:
-                args.append("const")
-        params = [f"{k}={_fmt_param(v)}" for k, v in n.params().items()]
-        lines.append(f"{ref} = {n.name}({', '.join(args + params)}) -> "
-                     f"{_fmt_shape(n.shape)} {n.dtype}")
+        inputs = [refs[a] for a in args.get(n.id, [])]
+        call = ", ".join(inputs + ([n.params] if n.params else []))
+        comment = f"  # {n.name}" if n.name else ""
+        lines.append(f"{ref} = {n.op}({call}) -> {_fmt_shape(n.shape)} {n.dtype}{comment}")
     return "\n".join(lines)
 
 
-def print_graph(t: Tensor, model: Any = None) -> None:
+def print_graph(t: Tensor, model: Any = None, names: Mapping[str, Tensor] | None = None) -> None:
     """Print :func:`format_graph` of ``t``."""
-    print(format_graph(t, model))
+    print(format_graph(t, model, names))

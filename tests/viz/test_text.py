@@ -49,3 +49,16 @@ def test_listing_is_deterministic_and_names_are_optional():
 
 def test_tensor_without_graph():
     assert "no graph" in format_graph(cr.ones(2))
+
+
+def test_names_replace_references_and_a_recording_names_parameters():
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    x = cr.randn(5, 4)
+    with cr.viz.record(model):
+        h = model[1](model[0](x))
+        out = model[2](h)
+    text = format_graph(out, names={"x": x, "h": h})
+    assert text.splitlines()[0] == "%0 = leaf 0.weight (3, 4) float32"
+    assert "%5 = matmul(x, %4) -> (5, 3) float32" in text
+    assert "%7 = relu(%6) -> (5, 3) float32  # h" in text
