@@ -202,8 +202,12 @@ def evaluate(model: nn.Module, X: Any, y: Any, loss_fn: Any) -> tuple[float, flo
 
 def train_default(cfg: Config, reporter: Reporter | None = None, out_dir: Path | None = None,
                   resume: dict[str, Any] | None = None, stop_after: int | None = None,
-                  on_epoch: Callable[[RunResult, dict[str, Any]], None] | None = None) -> RunResult:
+                  on_epoch: Callable[[RunResult, dict[str, Any]], None] | None = None,
+                  diagnostics: Any = None) -> RunResult:
     """Train the default recipe. ``resume`` is a loaded checkpoint to continue from.
+
+    ``diagnostics``: a :class:`chainrule.viz.Diagnostics`; it watches the model and records
+    every training step (None: nothing is recorded, and the loop is unchanged).
 
     The run is fully determined by ``cfg``: the same seed gives the same weights, and a run
     resumed from an epoch's checkpoint ends exactly where an uninterrupted run would.
@@ -221,6 +225,8 @@ def train_default(cfg: Config, reporter: Reporter | None = None, out_dir: Path |
     opt = build_optimizer(cfg, model.parameters())
     sched = build_scheduler(cfg, opt, len(loader))
     result = RunResult(cfg, model=model, data=data, out_dir=out_dir)
+    if diagnostics is not None:
+        diagnostics.watch(model)
     start = 0
     if resume is not None:
         model.load_state_dict(resume["model"])
@@ -240,8 +246,15 @@ def train_default(cfg: Config, reporter: Reporter | None = None, out_dir: Path |
             logits = model(xb)
             loss = loss_fn(logits, yb)
             opt.zero_grad()
+            if diagnostics is not None:
+                diagnostics.observe_forward(loss)
             loss.backward()
+            if diagnostics is not None:
+                diagnostics.observe_backward()
+                diagnostics.before_step()
             opt.step()
+            if diagnostics is not None:
+                diagnostics.after_step()
             if sched is not None:
                 sched.step()
             n = len(yb)
@@ -326,12 +339,16 @@ class TutorialResult:
 
 
 def train_tutorial(seed: int = 0, epochs: int = 1000, learning_rate: float = 0.01,
-                   reporter: Reporter | None = None, log_every: int = 100) -> TutorialResult:
+                   reporter: Reporter | None = None, log_every: int = 100,
+                   diagnostics: Any = None) -> TutorialResult:
     """The tutorial's digits program, step for step, with chainrule's autograd.
 
     Seeding is the tutorial's: ``numpy.random.seed(seed)`` once, then its code in its order.
     Its gradient is that of the *summed* squared error (it prints the mean): we backpropagate
     the sum and report the mean, so the numbers equal the NumPy program's.
+
+    ``diagnostics``: a :class:`chainrule.viz.Diagnostics`; it watches W1 and W2 and records
+    every step (None: nothing is recorded, and the loop is unchanged).
     """
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
@@ -349,6 +366,8 @@ def train_tutorial(seed: int = 0, epochs: int = 1000, learning_rate: float = 0.0
     b2 = cr.zeros(1, y_train.shape[1], dtype=cr.float64)
     Xt, Yt = cr.tensor(X_train), cr.tensor(y_train)
     initial = _saturation(X_train, W1.numpy(), W2.numpy())
+    if diagnostics is not None:
+        diagnostics.watch({"W1": W1, "W2": W2})
     reporter = reporter or Reporter()
     losses = []
     for _ in range(epochs):
@@ -356,10 +375,19 @@ def train_tutorial(seed: int = 0, epochs: int = 1000, learning_rate: float = 0.0
         output = cr.sigmoid(a1 @ W2 + b2)
         err = 0.5 * (output - Yt) ** 2
         losses.append(err.mean().item())
-        err.sum().backward()
+        if diagnostics is None:
+            err.sum().backward()
+        else:
+            loss = err.sum()
+            diagnostics.observe_forward(loss)
+            loss.backward()
+            diagnostics.observe_backward()
+            diagnostics.before_step()
         with cr.no_grad():
             W2 -= learning_rate * W2.grad
             W1 -= learning_rate * W1.grad
+        if diagnostics is not None:
+            diagnostics.after_step()
         W1.grad = W2.grad = None
         reporter.step(losses[-1], float("nan"))
     with cr.no_grad():

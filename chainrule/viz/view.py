@@ -198,7 +198,13 @@ def node_grads(t: Tensor, gradient: Tensor | None = None) -> dict[Node, ndarray]
         return {}
     grads: dict[Node, ndarray] = {}
     added: list[tuple[Node, Any, bool]] = []
+    kept: list[tuple[Tensor, Any]] = []  # retain_grad() tensors' .grad, put back afterwards
     for n in nodes(t):
+        for h in n.hooks or ():
+            x = h.ref() if h.__class__ is _graph.RetainGrad else None
+            if x is not None:
+                kept.append((x, x.grad))
+
         def capture(g: Tensor, n: Node = n) -> None:
             grads[n] = g._data
 
@@ -223,6 +229,8 @@ def node_grads(t: Tensor, gradient: Tensor | None = None) -> dict[Node, ndarray]
             n.hooks.remove(capture)  # type: ignore[union-attr]
             if not had and not n.hooks:
                 n.hooks = None
+        for x, g in kept:
+            x.grad = g
     return grads
 
 
