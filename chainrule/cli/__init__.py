@@ -160,9 +160,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     reporter = RichReporter(console, quiet=args.quiet)
+    diag = _diagnostics(args)
     try:
         result = recipes.train_default(cfg, reporter, out, resume=resume, on_epoch=on_epoch,
-                                       stop_after=args.stop_after)
+                                       stop_after=args.stop_after, diagnostics=diag)
     except KeyboardInterrupt:
         reporter.finish()
         console.print(f"[yellow]Interrupted.[/] Resume with: chainrule train digits --resume {out}")
@@ -170,7 +171,50 @@ def cmd_train(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - t0
     _write_default_run(result, out, seconds, args.no_plots)
     _print_summary(console, result, out, seconds)
+    _report_diagnostics(console, diag, out, args.no_plots,
+                        f"digits, {recipes.describe(cfg)}, seed {cfg.seed}")
     return 0
+
+
+def _diagnostics(args: argparse.Namespace) -> Any:
+    if not getattr(args, "diagnose", False):
+        return None
+    from chainrule.viz.diagnostics import Diagnostics
+
+    return Diagnostics()
+
+
+def _report_diagnostics(console: Any, diag: Any, out: Path, no_plots: bool, title: str) -> None:
+    """Write diagnostics.csv (and .png) into the run folder and print the verdict."""
+    if diag is None or not diag.history:
+        return
+    from rich.markup import escape
+
+    files = [diag.save(out / "diagnostics.csv").name]
+    if not no_plots:
+        files.append(diag.plot(out / "diagnostics.png", title=title).name)
+    warns = diag.warnings()
+    if warns:
+        console.print(f"[bold yellow]diagnostics: {len(warns)} warning"
+                      f"{'s' if len(warns) != 1 else ''}[/]")
+        for w in warns:
+            console.print(f"  [yellow]![/] {escape(w)}", soft_wrap=True)
+    else:
+        s = diag.summary()
+        ratios = [v for v in s["update_ratio"].values() if v == v]
+        facts = []
+        if ratios:
+            facts.append(f"update/weight {min(ratios):.1e} to {max(ratios):.1e} per step")
+        if s["grad_rms_ratio"] is not None:
+            facts.append(f"gradient per weight, first layer / last {s['grad_rms_ratio']:.2f}")
+        acts = {**s["saturation"], **s["dead"]}
+        if acts:
+            k = max(acts, key=lambda k: acts[k])
+            facts.append(f"{k} {'saturated' if k in s['saturation'] else 'dead'} "
+                         f"{acts[k]:.0%}")
+        console.print(f"diagnostics: no problems found ({'; '.join(facts)}; medians over "
+                      f"steps {s['window'][0]}-{s['window'][1]})", soft_wrap=True)
+    console.print(f"diagnostics written: {', '.join(files)}")
 
 
 def _write_default_run(result: Any, out: Path, seconds: float, no_plots: bool) -> None:
@@ -245,7 +289,9 @@ def _train_tutorial(args: argparse.Namespace, console: Any) -> int:
 
     bar = _Bar()
     bar.start()
-    res = recipes.train_tutorial(seed, epochs, reporter=bar)  # type: ignore[arg-type]
+    diag = _diagnostics(args)
+    res = recipes.train_tutorial(seed, epochs, reporter=bar,  # type: ignore[arg-type]
+                                 diagnostics=diag)
     reporter.finish()
     seconds = time.perf_counter() - t0
     for e in range(0, epochs, 100):
@@ -267,6 +313,7 @@ def _train_tutorial(args: argparse.Namespace, console: Any) -> int:
                                   res.test_pred)
     console.print(f"Test accuracy: [bold]{100 * res.test_acc:.2f}%[/] ({seconds:.1f} s)")
     console.print(res.explanation(), soft_wrap=True)
+    _report_diagnostics(console, diag, out, args.no_plots, f"digits, tutorial recipe, seed {seed}")
     console.print(f"run folder: [bold]{out}[/]")
     return 0
 
@@ -353,6 +400,20 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    """``chainrule explain tutorial``: backpropagation through the tutorial's 2-2-1 network,
+    node by node with the numbers, then its one step of gradient descent."""
+    import shutil
+
+    from chainrule.viz.explain import format_tutorial
+
+    if args.lr <= 0:
+        raise CLIError(f"--lr must be positive, got {args.lr}")
+    width = max(80, min(100, shutil.get_terminal_size((100, 24)).columns))
+    print(format_tutorial(lr=args.lr, width=width))
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------
 # entry point
 # ---------------------------------------------------------------------------------------------
@@ -392,6 +453,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--stop-after", dest="stop_after", type=int, default=None,
                    help=argparse.SUPPRESS)
     t.add_argument("--no-plots", dest="no_plots", action="store_true", help="skip the plots")
+    t.add_argument("--diagnose", action="store_true",
+                   help="record gradient flow and saturation each step: write diagnostics.csv "
+                        "and diagnostics.png, and print warnings")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(fn=cmd_train)
     e = sub.add_parser("evaluate", help="evaluate a trained run",
@@ -403,6 +467,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("checkpoint", help="run folder or checkpoint file")
     r.add_argument("images", nargs="+", help="image files")
     r.set_defaults(fn=cmd_predict)
+    x = sub.add_parser("explain", help="walk through backpropagation with numbers",
+                       description="Forward and backward pass of a small network, node by node: "
+                                   "each op's local derivative, the numbers multiplied, the "
+                                   "gradients reaching the weights.")
+    x.add_argument("example", choices=["tutorial"],
+                   help="tutorial: the tutorial's 2-2-1 sigmoid network, one training step")
+    x.add_argument("--lr", type=float, default=0.1, help="learning rate of the step (0.1)")
+    x.set_defaults(fn=cmd_explain)
     return p
 
 

@@ -18,18 +18,24 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+# NOTE: submodules named like the functions they define (summary, draw, explain) are imported
+# here, so that the package attribute is the function: importing a submodule later (doctest
+# collection does) would otherwise shadow a lazily loaded function with the module. None of
+# them imports matplotlib at import time.
+from .diagnostics import Diagnostics
+from .explain import explain, format_explain
+from .summary import ModelSummary, format_summary, summary
 from .text import format_graph, print_graph
+from .view import GraphView, Recording, build_view, record
 
 # name -> submodule defining it (imported on first access)
 _LAZY = {
-    "record": "view", "Recording": "view", "GraphView": "view", "build_view": "view",
     "to_dot": "draw", "draw": "draw", "Drawing": "draw",
-    "explain": "explain", "format_explain": "explain",
-    "summary": "summary", "format_summary": "summary", "ModelSummary": "summary",
-    "Diagnostics": "diagnostics",
 }
 
-__all__ = ["format_graph", "print_graph", *_LAZY]
+__all__ = ["format_graph", "print_graph", "record", "Recording", "GraphView", "build_view",
+           "summary", "format_summary", "ModelSummary", "Diagnostics", "explain",
+           "format_explain", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:
