@@ -5,6 +5,9 @@
     chainrule train digits --recipe tutorial  # the tutorial's own program, with chainrule
     chainrule evaluate runs/digits-mlp-s0     # accuracy, per-class table, confusion matrix
     chainrule predict runs/digits-mlp-s0 my_digit.png
+    chainrule train digits --diagnose         # + gradient-flow diagnostics and warnings
+    chainrule explain tutorial                # backpropagation, node by node, with numbers
+    chainrule graph digits --out step.svg     # draw one training step of the default model
 
 The CLI owns all output; the library never prints.
 """
@@ -414,6 +417,43 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_graph(args: argparse.Namespace) -> int:
+    """``chainrule graph digits --out step.svg``: the graph of one training step (the default
+    model and its loss, cross-entropy with label smoothing, on 8 digits), a box per layer."""
+    import chainrule as cr
+    from chainrule import nn
+    from chainrule.cli import recipes
+    from chainrule.data import load_digits
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".svg", ".png", ".pdf"):
+        raise CLIError(f"--out {args.out}: name a .svg, .png or .pdf file")
+    if not out.parent.is_dir():
+        raise CLIError(f"--out {args.out}: no such folder {str(out.parent)!r}")
+    if args.depth is not None and args.depth < 1:
+        raise CLIError(f"--depth must be at least 1, got {args.depth}")
+    cr.manual_seed(0)
+    cfg = recipes.Config(model=args.model)
+    model = recipes.build_model(cfg)
+    data = load_digits(test_size=cfg.test_size, seed=cfg.seed, standardize=True,
+                       dtype=cfg.dtype)
+    x = cr.tensor(recipes.model_input(cfg, data.X_train[:8]))
+    y = cr.tensor(data.y_train[:8])
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)  # the recipe's loss
+    with cr.viz.record(model, loss_fn):
+        loss = loss_fn(model(x), y)
+    try:
+        d = cr.viz.draw(loss, out, values=args.values, grads=args.grads, depth=args.depth,
+                        engine=args.engine)
+    except (ValueError, RuntimeError) as e:
+        raise CLIError(str(e)) from None
+    except OSError as e:
+        raise CLIError(f"cannot write {args.out}: {e.strerror or e}") from None
+    what = f"{recipes.describe(cfg)} + cross-entropy, a batch of 8 digits"
+    print(f"wrote {out}: {d.n_nodes} nodes, {d.n_edges} edges ({what}; {d.engine} engine)")
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------
 # entry point
 # ---------------------------------------------------------------------------------------------
@@ -475,6 +515,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tutorial: the tutorial's 2-2-1 sigmoid network, one training step")
     x.add_argument("--lr", type=float, default=0.1, help="learning rate of the step (0.1)")
     x.set_defaults(fn=cmd_explain)
+    g = sub.add_parser("graph", help="draw the computational graph of a training step",
+                       description="Draw the graph of one training step (model and "
+                                   "cross-entropy loss on 8 digits) as SVG, PNG or PDF, with "
+                                   "a box per layer.")
+    g.add_argument("task", choices=["digits"], help="whose model to draw")
+    g.add_argument("--model", choices=["mlp", "cnn"], default="mlp",
+                   help="mlp: 64-256-10 (default); cnn: the small CNN")
+    g.add_argument("--depth", type=int, default=None,
+                   help="collapse module calls this deep into one node (1: one per layer)")
+    g.add_argument("--values", action="store_true", help="show a summary of each value")
+    g.add_argument("--grads", action="store_true", help="show a summary of each gradient")
+    g.add_argument("--engine", choices=["auto", "graphviz", "python"], default="auto",
+                   help="auto: Graphviz's dot when installed, else matplotlib (default)")
+    g.add_argument("--out", required=True, help="the picture: a .svg, .png or .pdf file")
+    g.set_defaults(fn=cmd_graph)
     return p
 
 

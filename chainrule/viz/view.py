@@ -45,10 +45,12 @@ class Recording:
 
     def __init__(self, model: Any = None) -> None:
         self.intervals: list[tuple[int, int, str, str]] = []  # (start, end, path, type name)
+        # the arrays passed into module calls, by id (weakly: an id is reused after death)
+        self.passed: dict[int, Any] = {}
         self.module_types: dict[str, str] = {}
-        # id(parameter) -> (weak reference, dotted name); the reference tells a live
+        # id(parameter) -> (weak reference, dotted name, box); the reference tells a live
         # parameter from a new object that got the id of a dead one
-        self._params: dict[int, tuple[Any, str]] = {}
+        self._params: dict[int, tuple[Any, str, str | None]] = {}
         if model is not None:
             self.add_model(model)
 
@@ -57,15 +59,24 @@ class Recording:
             raise TypeError(
                 f"record: expected a model (an object with named_parameters(), like an "
                 f"nn.Module), got {type(model).__name__}")
+        subs = _submodules(model)
+        # a model without children is boxed under its class name: its parameters too
+        box = subs[0][0] if len(subs) == 1 and subs[0][1] is model else None
         for name, p in model.named_parameters():
-            self._params[id(p)] = (weakref.ref(p), name)
-        for path, m in _submodules(model):
+            group = box if box is not None else name.rpartition(".")[0] or None
+            self._params[id(p)] = (weakref.ref(p), name, group)
+        for path, m in subs:
             self.module_types[path] = type(m).__name__
 
     def param_name(self, t: Any) -> str | None:
         """The dotted name of parameter ``t`` in the recorded model, or None."""
         entry = self._params.get(id(t))
         return entry[1] if entry is not None and entry[0]() is t else None
+
+    def param_box(self, t: Any) -> str | None:
+        """The path of the module box parameter ``t`` belongs in, or None."""
+        entry = self._params.get(id(t))
+        return entry[2] if entry is not None and entry[0]() is t else None
 
     def scope_of(self, seq: int) -> str | None:
         """The path of the innermost module call during which node number ``seq`` was made."""
@@ -146,8 +157,13 @@ class record:
     def _pre(self, path: str) -> Any:
         starts = self._starts = getattr(self, "_starts", {})
 
+        passed = self.recording.passed
+
         def hook(module: Any, args: Any) -> None:
             starts.setdefault(path, []).append(next(_graph._counter))
+            for a in args:
+                if isinstance(a, Tensor):
+                    passed[id(a._data)] = weakref.ref(a._data)
 
         return hook
 
@@ -363,6 +379,7 @@ class GraphView:
     groups: dict[str, VGroup]  # path -> group, parents before children
     values: bool = False  # whether labels show values / gradients
     grads: bool = False
+    repeated: set[str] = field(default_factory=set)  # modules called more than once
 
     def node(self, id: str) -> VNode:
         for n in self.nodes:
@@ -404,12 +421,12 @@ def build_view(t: Tensor, model: Any = None, *, values: bool = False, grads: boo
     for r in recs:
         module_types.update(r.module_types)
 
-    def param_name(leaf: Any) -> str | None:
+    def param_name(leaf: Any) -> tuple[str | None, str | None]:
         for r in reversed(recs):
             name = r.param_name(leaf)
             if name is not None:
-                return name
-        return None
+                return name, r.param_box(leaf)
+        return None, None
     node_names: dict[Node, str] = {}
     const_names: dict[int, str] = {}
     for name, x in (names or {}).items():
@@ -421,27 +438,25 @@ def build_view(t: Tensor, model: Any = None, *, values: bool = False, grads: boo
     vals = node_values(t) if values else {}
     grd = node_grads(t) if grads else {}
 
-    scopes = _scopes(graph_nodes, recs)
+    scopes, calls = _scopes(graph_nodes, recs)
     ids: dict[Node, str] = {}
     vnodes: list[VNode] = []
     edges: list[VEdge] = []
-    consts: dict[int, str] = {}
+    consts: dict[int, str] = {}  # id of a constant's array -> its node id
+    const_arrays: dict[int, ndarray] = {}
 
-    def group_of_param(name: str | None) -> str | None:
+    def group_of_param(box: str | None) -> str | None:
         # parameters go into the boxes of their modules, when the ops were recorded in boxes
-        if not scopes or name is None or "." not in name:
-            return None
-        prefix = name.rsplit(".", 1)[0]
-        return prefix if prefix in module_types else None
+        return box if scopes and box in module_types else None
 
     for n in graph_nodes:
         if n.__class__ is AccumulateGrad:
             vid = ids[n] = f"n{len(vnodes)}"
             leaf = n.variable()
-            pname = param_name(leaf) if leaf is not None else None
+            pname, box = param_name(leaf) if leaf is not None else (None, None)
             name = node_names.get(n) or pname
             vnodes.append(VNode(vid, "param", "leaf", tuple(n.shape), str(n.dtype), name=name,
-                                group=group_of_param(pname), value=vals.get(n),
+                                group=group_of_param(box), value=vals.get(n),
                                 grad=grd.get(n), node=n))
             continue
         pending: list[tuple[str, int, tuple[int, ...]]] = []
@@ -457,6 +472,7 @@ def build_view(t: Tensor, model: Any = None, *, values: bool = False, grads: boo
                 if x is None:  # not kept: drawn without shape (record() keeps every input)
                     vnodes.append(VNode(cid, "input", "const", (), "?", name="(not kept)"))
                 else:
+                    const_arrays[key] = x._data
                     vnodes.append(VNode(cid, "input", "const", tuple(x.shape), str(x.dtype),
                                         name=const_names.get(key),
                                         value=x._data if values else None))
@@ -470,30 +486,51 @@ def build_view(t: Tensor, model: Any = None, *, values: bool = False, grads: boo
     if vnodes and t._node is not None and t._node.__class__ is AccumulateGrad:
         vnodes[-1].is_output = True
     edges.sort(key=lambda e: (int(e.dst[1:]), e.index))
+    passed = {k for r in recs for k, ref in r.passed.items() if ref() is const_arrays.get(k)}
+    _place_constants(vnodes, edges, passed, consts)
     used = {g for g in (v.group for v in vnodes) if g is not None}
     groups = _group_tree(used, module_types)
-    view = GraphView(vnodes, edges, groups, values=values, grads=grads)
+    view = GraphView(vnodes, edges, groups, values=values, grads=grads,
+                     repeated={p for p, starts in calls.items() if len(starts) > 1})
     return _collapse(view, depth) if depth is not None else view
 
 
-def _scopes(graph_nodes: list[Node], recs: list[Recording]) -> dict[Node, str]:
-    """Node -> path of the innermost recorded module call it was made in."""
+def _place_constants(vnodes: list[VNode], edges: list[VEdge], passed: set[int],
+                     consts: dict[int, str]) -> None:
+    """Put a constant made inside a module call (a dropout mask, a loss's 1/N) in that
+    module's box: it is used only there and was not passed in."""
+    by_id = {v.id: v for v in vnodes}
+    users: dict[str, set[str | None]] = {}
+    for e in edges:
+        if by_id[e.src].kind == "input":
+            users.setdefault(e.src, set()).add(by_id[e.dst].group)
+    for key, cid in consts.items():
+        groups = users.get(cid, set())
+        if key >= 0 and key not in passed and len(groups) == 1:
+            by_id[cid].group = next(iter(groups))
+
+
+def _scopes(graph_nodes: list[Node],
+            recs: list[Recording]) -> tuple[dict[Node, str], dict[str, set[int]]]:
+    """Node -> path of the innermost recorded module call it was made in; and, for each
+    module path, the calls (by start number) that made nodes of this graph."""
     intervals = sorted((iv for r in recs for iv in r.intervals), key=lambda iv: iv[0])
-    if not intervals:
-        return {}
-    starts = [iv[0] for iv in intervals]
     out: dict[Node, str] = {}
+    calls: dict[str, set[int]] = {}
+    if not intervals:
+        return out, calls
+    starts = [iv[0] for iv in intervals]
     for n in graph_nodes:
         if n.__class__ is AccumulateGrad:
             continue
         k = bisect.bisect_left(starts, n.seq)
-        # the innermost holding interval is the latest-starting one that has not ended
+        # calls nest, so the holding intervals, latest start first, go innermost to outermost
         for j in range(k - 1, -1, -1):
             start, end, path, _ = intervals[j]
             if start < n.seq < end:
-                out[n] = path
-                break
-    return out
+                out.setdefault(n, path)
+                calls.setdefault(path, set()).add(start)
+    return out, calls
 
 
 def _group_tree(used: set[str], module_types: dict[str, str]) -> dict[str, VGroup]:
@@ -522,10 +559,6 @@ def _natural(path: str) -> list[Any]:
     return [(0, int(s), "") if s.isdigit() else (1, 0, s) for s in path.split(".")]
 
 
-def _depth(path: str) -> int:
-    return path.count(".") + 1
-
-
 def _collapse(view: GraphView, depth: int) -> GraphView:
     """Replace every group ``depth`` deep (or a shallower leaf group) by one module node."""
     target: dict[str, str] = {}  # group path -> path of the collapsed group holding it
@@ -536,7 +569,9 @@ def _collapse(view: GraphView, depth: int) -> GraphView:
             anc = view.groups[anc.parent]
             chain.append(anc)
         chain.reverse()  # outermost first
-        if len(chain) >= depth:
+        # NOTE: a module called more than once stays a box: one node for several calls
+        # would make a cycle out of a chain (call 1 -> other ops -> call 2)
+        if len(chain) >= depth and chain[depth - 1].path not in view.repeated:
             target[g.path] = chain[depth - 1].path
     if not target:
         return view
@@ -576,4 +611,4 @@ def _collapse(view: GraphView, depth: int) -> GraphView:
         seen.add((s, d))
         edges.append(VEdge(s, d, e.index, by_id[s].shape))
     groups = {p: g for p, g in view.groups.items() if p not in target}
-    return GraphView(out_nodes, edges, groups, view.values, view.grads)
+    return GraphView(out_nodes, edges, groups, view.values, view.grads, view.repeated)

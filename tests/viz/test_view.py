@@ -128,3 +128,39 @@ def test_format_value():
     assert format_value(np.array([1.0, np.nan])) == "[1, nan]"
     assert format_value(np.ones(10)) == "min 1  mean 1  max 1"
     assert format_value(np.array([True] * 9)) == "9 of 9 true"
+
+
+def test_a_single_layer_model_is_one_box_with_its_parameters():
+    cr.manual_seed(0)
+    lin = nn.Linear(2, 2)
+    with record(lin):
+        y = lin(cr.ones(3, 2)).sum()
+    v = build_view(y)
+    assert {n.name: n.group for n in v.nodes if n.kind == "param"} == {
+        "weight": "Linear", "bias": "Linear"}
+    assert [n.name for n in build_view(y, depth=1).nodes if n.kind == "module"] == ["Linear"]
+
+
+def test_a_module_called_twice_stays_a_box_under_depth():
+    cr.manual_seed(0)
+    shared = nn.Linear(2, 2)
+    model = nn.Sequential(shared, nn.Tanh())
+    with record(model):
+        y = model[0](model(cr.ones(1, 2))).sum()  # shared layer: called twice
+    v = build_view(y, depth=1)
+    assert "0" in v.repeated and "0" in v.groups  # kept as a box, not one node for two calls
+    assert [n.name for n in v.nodes if n.kind == "module"] == ["1 (Tanh)"]
+    order = {n.id: k for k, n in enumerate(v.nodes)}
+    assert all(order[e.src] < order[e.dst] for e in v.edges)  # still acyclic, inputs first
+
+
+def test_constants_made_inside_a_module_are_in_its_box_and_inputs_are_not():
+    model = mlp()
+    loss_fn = nn.CrossEntropyLoss()
+    x, y = cr.randn(5, 4), cr.tensor([0, 1, 1, 0, 1])
+    with record(model, loss_fn):
+        loss = loss_fn(model(x), y)
+    v = build_view(loss, names={"x": x})
+    inputs = {n.name or n.id: n.group for n in v.nodes if n.kind == "input"}
+    assert inputs.pop("x") is None
+    assert set(inputs.values()) == {"CrossEntropyLoss"}  # the max shift and the 1/N
