@@ -185,6 +185,15 @@ class Node:
 
     __slots__ = ("inputs", "next", "seq", "shape", "dtype", "versions", "out", "hooks",
                  "__weakref__")
+    # the slots' types, for readers and type checkers (set by ``apply``)
+    inputs: tuple[Tensor, ...] | None  # kept inputs; None when not kept or released
+    next: tuple[Node | None, ...]  # the producers' nodes, one per input (None: no grad)
+    seq: int  # creation number: a node's inputs always have smaller ones
+    shape: tuple[int, ...]  # of the output
+    dtype: Any
+    versions: tuple[int, ...]  # versions of the saved inputs when they were saved
+    out: tuple[ndarray, list[int]] | None  # the saved output and its version counter
+    hooks: list[Any] | None
     name = "node"
     saves: tuple[int, ...] = ()
     saves_output = False

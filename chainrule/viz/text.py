@@ -59,7 +59,7 @@ def format_graph(t: Tensor, model: Any = None, names: Mapping[str, Tensor] | Non
     args: dict[str, list[str]] = {}
     for e in view.edges:
         args.setdefault(e.dst, []).append(e.src)
-    lines = []
+    lines: list[str] = []
     for n in view.nodes:
         if n.kind == "input":
             if n.name and n.name != "(not kept)":

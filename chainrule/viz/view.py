@@ -225,9 +225,9 @@ def node_grads(t: Tensor, gradient: Tensor | None = None) -> dict[Node, ndarray]
             grads[n] = g._data
 
         had = n.hooks is not None
-        if not had:
-            n.hooks = []
-        n.hooks.append(capture)
+        hooks = n.hooks if n.hooks is not None else []
+        hooks.append(capture)
+        n.hooks = hooks
         added.append((n, capture, had))
     seed = gradient if gradient is not None else _graph._make(xp.ones_like(t._data))
     try:
@@ -429,12 +429,13 @@ def build_view(t: Tensor, model: Any = None, *, values: bool = False, grads: boo
         return None, None
     node_names: dict[Node, str] = {}
     const_names: dict[int, str] = {}
-    for name, x in (names or {}).items():
-        if not isinstance(x, Tensor):
-            raise TypeError(f"build_view: names[{name!r}] is a {type(x).__name__}, not a Tensor")
-        if x._node is not None:
-            node_names.setdefault(x._node, name)
-        const_names.setdefault(id(x._data), name)
+    for name, named in (names or {}).items():
+        if not isinstance(named, Tensor):
+            raise TypeError(
+                f"build_view: names[{name!r}] is a {type(named).__name__}, not a Tensor")
+        if named._node is not None:
+            node_names.setdefault(named._node, name)
+        const_names.setdefault(id(named._data), name)
     vals = node_values(t) if values else {}
     grd = node_grads(t) if grads else {}
 
@@ -454,8 +455,8 @@ def build_view(t: Tensor, model: Any = None, *, values: bool = False, grads: boo
             vid = ids[n] = f"n{len(vnodes)}"
             leaf = n.variable()
             pname, box = param_name(leaf) if leaf is not None else (None, None)
-            name = node_names.get(n) or pname
-            vnodes.append(VNode(vid, "param", "leaf", tuple(n.shape), str(n.dtype), name=name,
+            pname = node_names.get(n) or pname
+            vnodes.append(VNode(vid, "param", "leaf", tuple(n.shape), str(n.dtype), name=pname,
                                 group=group_of_param(box), value=vals.get(n),
                                 grad=grd.get(n), node=n))
             continue
@@ -464,7 +465,8 @@ def build_view(t: Tensor, model: Any = None, *, values: bool = False, grads: boo
             if m is not None:
                 pending.append((ids[m], i, tuple(m.shape)))
                 continue
-            x = n.inputs[i] if n.inputs is not None and i < len(n.inputs) else None
+            x: Tensor | None = (n.inputs[i] if n.inputs is not None and i < len(n.inputs)
+                                else None)
             key = id(x._data) if x is not None else -len(vnodes) - 1
             cid = consts.get(key)
             if cid is None:
@@ -575,10 +577,13 @@ def _collapse(view: GraphView, depth: int) -> GraphView:
             target[g.path] = chain[depth - 1].path
     if not target:
         return view
-    into_of = {v.id: target.get(v.group) for v in view.nodes if v.group is not None}
+    into_of: dict[str, str] = {}  # node id -> the collapsed group taking it
+    for v in view.nodes:
+        if v.group is not None and v.group in target:
+            into_of[v.id] = target[v.group]
     last_op: dict[str, int] = {}  # a module node goes where its output op was: inputs first
     for k, v in enumerate(view.nodes):
-        if into_of.get(v.id) is not None and v.kind == "op":
+        if v.id in into_of and v.kind == "op":
             last_op[into_of[v.id]] = k
     merged: dict[str, VNode] = {}
     for path in last_op:
@@ -590,7 +595,7 @@ def _collapse(view: GraphView, depth: int) -> GraphView:
     for k, v in enumerate(view.nodes):
         into = into_of.get(v.id)
         m = merged.get(into) if into is not None else None
-        if m is None:
+        if m is None or into is None:
             out_nodes.append(v)
             node_map[v.id] = v.id
             continue
