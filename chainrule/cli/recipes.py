@@ -375,12 +375,11 @@ def train_tutorial(seed: int = 0, epochs: int = 1000, learning_rate: float = 0.0
         output = cr.sigmoid(a1 @ W2 + b2)
         err = 0.5 * (output - Yt) ** 2
         losses.append(err.mean().item())
-        if diagnostics is None:
-            err.sum().backward()
-        else:
-            loss = err.sum()
+        loss = err.sum()
+        if diagnostics is not None:
             diagnostics.observe_forward(loss)
-            loss.backward()
+        loss.backward()
+        if diagnostics is not None:
             diagnostics.observe_backward()
             diagnostics.before_step()
         with cr.no_grad():

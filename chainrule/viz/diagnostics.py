@@ -199,7 +199,7 @@ class Diagnostics:
             counts[kind] = counts.get(kind, 0) + 1
             label = f"{kind} {counts[kind]}"
             if kind == "relu":
-                if a.ndim >= 2:
+                if a.ndim >= 2 and a.shape[0] > 0:  # an empty batch says nothing
                     axes = 0 if a.ndim == 2 else (0, *range(2, a.ndim))
                     alive = xp.count_nonzero(a.any(axis=axes))
                     units = a.shape[1]
@@ -414,13 +414,12 @@ class Diagnostics:
         """A PNG of the recorded steps: loss, gradient norm and update/weight ratio per layer
         (log scales), and saturated / dead units per activation. A dashed line marks where
         the window the verdicts are about begins."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        # NOTE: a Figure without pyplot: the user's backend (a notebook's) is left alone
+        from matplotlib.figure import Figure
 
         h = self.history
-        fig, axes = plt.subplots(2, 2, figsize=(12, 7.5))
+        fig = Figure(figsize=(12, 7.5))
+        axes = fig.subplots(2, 2)
         (a_loss, a_grad), (a_act, a_upd) = axes
 
         def series(ax: Any, key: str, scale: float = 1.0) -> int:
@@ -473,7 +472,6 @@ class Diagnostics:
         fig.suptitle(f"{title or 'Training diagnostics'}: {verdict}{span}")
         fig.tight_layout()
         fig.savefig(path, dpi=100)
-        plt.close(fig)
         return Path(path)
 
     def _label(self, layer: str) -> str:

@@ -32,8 +32,8 @@ from ..core import functional as F
 from ..core import graph as _graph
 from ..core.graph import AccumulateGrad, GraphError, Node, nodes
 from ..core.tensor import Tensor
-from .text import _fmt_param
-from .view import GraphView, VNode, build_view, format_shape, format_value, node_grads, record
+from .view import (GraphView, VNode, build_view, format_param, format_shape, format_value,
+                   node_grads, record)
 
 __all__ = ["explain", "format_explain", "build_explanation", "Explanation", "Rule",
            "DERIVATIVES", "tutorial_network", "format_tutorial", "TUTORIAL_NOTES"]
@@ -450,7 +450,7 @@ def _params(v: VNode) -> list[str]:
     for k, val in n.params().items():
         if val is None or val is False or k in ("basic", "sizes") or k.startswith("_"):
             continue
-        out.append(f"{k}={_fmt_param(val)}")
+        out.append(f"{k}={format_param(val)}")
     return out
 
 
@@ -621,7 +621,7 @@ def _render(ex: Explanation, width: int) -> str:
             continue
         gname = f"dL/d{s.out.name}"
         if s.parts:
-            add(f"    {s.out.name} is used by {len(s.parts)} ops: the gradients of its "
+            add(f"    {s.out.name} is used {len(s.parts)} times: the gradients of its "
                 f"{len(s.parts)} paths add up")
             out.extend(_equation(f"    G = {gname}",
                                  [[("", " + ".join(f"path {c.path[0] if c.path else k + 1}"
@@ -649,7 +649,7 @@ def _render(ex: Explanation, width: int) -> str:
         add("")
         lhs = f"  {leaf.name}.grad = dL/d{leaf.name}"
         if leaf.parts:
-            add(f"  {leaf.name} is used by {len(leaf.parts)} ops: the gradients of its paths "
+            add(f"  {leaf.name} is used {len(leaf.parts)} times: the gradients of its paths "
                 "add up in .grad")
             out.extend(_equation(lhs, [[("+" if k else "", fmt(c.value))
                                         for k, c in enumerate(leaf.parts)],

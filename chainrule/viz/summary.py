@@ -17,6 +17,7 @@ from typing import Any
 from ..backend import ndarray
 from ..core.graph import no_grad
 from ..core.tensor import Tensor
+from .view import format_shape
 
 _NEEDS = ("named_modules", "parameters", "register_forward_hook")
 
@@ -267,7 +268,7 @@ def _fmt_shape(shape: Any) -> str:
     if shape is None:
         return "-"
     if isinstance(shape, tuple):
-        return "(" + ", ".join(str(k) for k in shape) + ("," if len(shape) == 1 else "") + ")"
+        return format_shape(shape)
     if isinstance(shape, list):
         return "[" + ", ".join(_fmt_shape(s) for s in shape) + "]"
     if isinstance(shape, dict):

@@ -4,26 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..backend import ndarray
 from ..core.tensor import Tensor
-
-
-def _fmt_shape(shape: tuple[int, ...]) -> str:
-    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
-def _fmt_param(value: Any) -> str:
-    if isinstance(value, ndarray):
-        return f"array{_fmt_shape(value.shape)}"
-    if isinstance(value, tuple):
-        inner = ", ".join(_fmt_param(v) for v in value)
-        return f"({inner}{',' if len(value) == 1 else ''})"
-    if isinstance(value, slice):
-        parts = ["" if v is None else str(v) for v in (value.start, value.stop, value.step)]
-        return ":".join(parts[:2]) + (f":{parts[2]}" if value.step is not None else "")
-    if value is Ellipsis:
-        return "..."
-    return repr(value) if not hasattr(value, "kind") else str(value)
+from .view import build_view, format_shape
 
 
 def format_graph(t: Tensor, model: Any = None, names: Mapping[str, Tensor] | None = None) -> str:
@@ -50,10 +32,8 @@ def format_graph(t: Tensor, model: Any = None, names: Mapping[str, Tensor] | Non
     %1 = matmul(x, %0) -> (1, 1) float32  # z
     %2 = sigmoid(%1) -> (1, 1) float32
     """
-    from .view import build_view
-
     if t.grad_fn is None and not t.requires_grad:
-        return f"const {_fmt_shape(t.shape)} {t.dtype} (no graph: nothing requires grad)"
+        return f"const {format_shape(t.shape)} {t.dtype} (no graph: nothing requires grad)"
     view = build_view(t, model=model, names=names)
     refs: dict[str, str] = {}
     args: dict[str, list[str]] = {}
@@ -65,17 +45,17 @@ def format_graph(t: Tensor, model: Any = None, names: Mapping[str, Tensor] | Non
             if n.name and n.name != "(not kept)":
                 refs[n.id] = n.name
             else:
-                refs[n.id] = "const" if n.dtype == "?" else f"const{_fmt_shape(n.shape)}"
+                refs[n.id] = "const" if n.dtype == "?" else f"const{format_shape(n.shape)}"
             continue
         ref = refs[n.id] = f"%{len(lines)}"
         if n.kind == "param":
             name = f" {n.name}" if n.name else ""
-            lines.append(f"{ref} = leaf{name} {_fmt_shape(n.shape)} {n.dtype}")
+            lines.append(f"{ref} = leaf{name} {format_shape(n.shape)} {n.dtype}")
             continue
         inputs = [refs[a] for a in args.get(n.id, [])]
         call = ", ".join(inputs + ([n.params] if n.params else []))
         comment = f"  # {n.name}" if n.name else ""
-        lines.append(f"{ref} = {n.op}({call}) -> {_fmt_shape(n.shape)} {n.dtype}{comment}")
+        lines.append(f"{ref} = {n.op}({call}) -> {format_shape(n.shape)} {n.dtype}{comment}")
     return "\n".join(lines)
 
 

@@ -31,7 +31,8 @@ from ..core.graph import AccumulateGrad, GraphError, Node, nodes
 from ..core.tensor import Tensor
 
 __all__ = ["record", "Recording", "GraphView", "VNode", "VEdge", "VGroup", "build_view",
-           "format_value", "format_shape", "node_values", "node_grads"]
+           "format_value", "format_shape", "format_param", "format_params", "node_values",
+           "node_grads"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -51,22 +52,36 @@ class Recording:
         # id(parameter) -> (weak reference, dotted name, box); the reference tells a live
         # parameter from a new object that got the id of a dead one
         self._params: dict[int, tuple[Any, str, str | None]] = {}
+        self._models = 0  # models boxed under a prefix (their paths collided)
         if model is not None:
             self.add_model(model)
 
-    def add_model(self, model: Any) -> None:
+    def add_model(self, model: Any) -> list[tuple[str, Any]]:
+        """Note ``model``'s modules and parameter names; returns its boxes as (path, module).
+
+        A second model whose paths would collide with those already noted (two
+        Sequentials both have a ``0``) is boxed as a whole under ``<Class>#<k>``, and its
+        paths and parameter names are prefixed with that.
+        """
         if not hasattr(model, "named_parameters"):
             raise TypeError(
                 f"record: expected a model (an object with named_parameters(), like an "
                 f"nn.Module), got {type(model).__name__}")
         subs = _submodules(model)
+        prefix = ""
+        if any(path in self.module_types for path, _ in subs):
+            self._models += 1
+            root = f"{type(model).__name__}#{self._models}"
+            prefix = root + "."
+            subs = [(root, model)] + [(prefix + path, m) for path, m in subs if m is not model]
         # a model without children is boxed under its class name: its parameters too
-        box = subs[0][0] if len(subs) == 1 and subs[0][1] is model else None
+        single = subs[0][0] if subs and subs[-1][1] is model else None
         for name, p in model.named_parameters():
-            group = box if box is not None else name.rpartition(".")[0] or None
-            self._params[id(p)] = (weakref.ref(p), name, group)
+            group = single if single is not None else (prefix + name).rpartition(".")[0]
+            self._params[id(p)] = (weakref.ref(p), prefix + name, group or None)
         for path, m in subs:
             self.module_types[path] = type(m).__name__
+        return subs
 
     def param_name(self, t: Any) -> str | None:
         """The dotted name of parameter ``t`` in the recorded model, or None."""
@@ -77,14 +92,6 @@ class Recording:
         """The path of the module box parameter ``t`` belongs in, or None."""
         entry = self._params.get(id(t))
         return entry[2] if entry is not None and entry[0]() is t else None
-
-    def scope_of(self, seq: int) -> str | None:
-        """The path of the innermost module call during which node number ``seq`` was made."""
-        best: tuple[int, str] | None = None
-        for start, end, path, _ in self.intervals:
-            if start < seq < end and (best is None or start > best[0]):
-                best = (start, path)
-        return None if best is None else best[1]
 
 
 def _submodules(model: Any) -> list[tuple[str, Any]]:
@@ -100,10 +107,6 @@ def _submodules(model: Any) -> list[tuple[str, Any]]:
 # unique in a process, so an old recording never claims a new node; the list is bounded.
 _RECORDINGS: list[Recording] = []
 _MAX_RECORDINGS = 16
-
-
-def _live_recordings() -> list[Recording]:
-    return list(_RECORDINGS)
 
 
 class record:
@@ -126,19 +129,17 @@ class record:
 
     def __init__(self, *models: Any, values: bool = True) -> None:
         self.recording = Recording()
-        for m in models:
-            self.recording.add_model(m)
-        self.models = models
+        self.boxes = [box for m in models for box in self.recording.add_model(m)]
         self.values = values
         self._handles: list[Any] = []
         self._inputs: Any = None
+        self._starts: dict[str, list[int]] = {}
 
     def __enter__(self) -> Recording:
         rec = self.recording
-        for model in self.models:
-            for path, m in _submodules(model):
-                self._handles.append(m.register_forward_pre_hook(self._pre(path)))
-                self._handles.append(m.register_forward_hook(self._post(path, type(m).__name__)))
+        for path, m in self.boxes:
+            self._handles.append(m.register_forward_pre_hook(self._pre(path)))
+            self._handles.append(m.register_forward_hook(self._post(path, type(m).__name__)))
         if self.values:
             self._inputs = _graph.record_inputs()
             self._inputs.__enter__()
@@ -155,7 +156,7 @@ class record:
             self._inputs = None
 
     def _pre(self, path: str) -> Any:
-        starts = self._starts = getattr(self, "_starts", {})
+        starts = self._starts
 
         passed = self.recording.passed
 
@@ -208,7 +209,9 @@ def node_grads(t: Tensor, gradient: Tensor | None = None) -> dict[Node, ndarray]
     """d(t)/d(output of each node) for every node behind ``t``, computed by the engine.
 
     Runs backward with ``retain_graph=True`` and a capturing hook on every node; no
-    ``.grad`` is changed. ``gradient`` seeds the backward pass (ones when omitted).
+    ``.grad`` is changed. ``gradient`` seeds the backward pass (ones when omitted). Hooks
+    registered on the graph's tensors run as in ``backward()`` (so the gradients shown are
+    the ones backward would use, hooks' changes included).
     """
     if t._node is None:
         return {}
@@ -296,11 +299,24 @@ def _nested(v: Any, digits: int) -> str:
     return _num(float(v), digits)
 
 
+def format_param(value: Any) -> str:
+    """One op parameter as text: arrays by their shape, slices as ``1:3``."""
+    if isinstance(value, ndarray):
+        return f"array{format_shape(value.shape)}"
+    if isinstance(value, tuple):
+        inner = ", ".join(format_param(v) for v in value)
+        return f"({inner}{',' if len(value) == 1 else ''})"
+    if isinstance(value, slice):
+        parts = ["" if v is None else str(v) for v in (value.start, value.stop, value.step)]
+        return ":".join(parts[:2]) + (f":{parts[2]}" if value.step is not None else "")
+    if value is Ellipsis:
+        return "..."
+    return repr(value) if not hasattr(value, "kind") else str(value)
+
+
 def format_params(params: Mapping[str, Any]) -> str:
     """An op's parameters as ``axis=1, keepdim=True`` (arrays by their shape)."""
-    from .text import _fmt_param
-
-    return ", ".join(f"{k}={_fmt_param(v)}" for k, v in params.items())
+    return ", ".join(f"{k}={format_param(v)}" for k, v in params.items())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -369,7 +385,9 @@ class VGroup:
     @property
     def label(self) -> str:
         """``0 (Linear)``, as PyTorch prints a Sequential's children."""
-        return f"{self.path} ({self.type_name})" if self.path != self.type_name else self.path
+        if self.path == self.type_name or self.path.startswith(self.type_name + "#"):
+            return self.path  # a model boxed under its class name already says it
+        return f"{self.path} ({self.type_name})"
 
 
 @dataclass
@@ -414,7 +432,7 @@ def build_view(t: Tensor, model: Any = None, *, values: bool = False, grads: boo
     if depth is not None and depth < 1:
         raise ValueError(f"build_view: depth must be at least 1 (or None), got {depth}")
     graph_nodes = nodes(t)
-    recs = _live_recordings()
+    recs = list(_RECORDINGS)
     if model is not None:
         recs = recs + [Recording(model)]
     module_types: dict[str, str] = {}
@@ -428,14 +446,15 @@ def build_view(t: Tensor, model: Any = None, *, values: bool = False, grads: boo
                 return name, r.param_box(leaf)
         return None, None
     node_names: dict[Node, str] = {}
-    const_names: dict[int, str] = {}
+    const_names: dict[int, str] = {}  # id(tensor) -> name: the tensor itself, not its data
     for name, named in (names or {}).items():
         if not isinstance(named, Tensor):
             raise TypeError(
                 f"build_view: names[{name!r}] is a {type(named).__name__}, not a Tensor")
         if named._node is not None:
             node_names.setdefault(named._node, name)
-        const_names.setdefault(id(named._data), name)
+        else:  # NOTE: by identity: x.detach() shares x's array but is not x
+            const_names.setdefault(id(named), name)
     vals = node_values(t) if values else {}
     grd = node_grads(t) if grads else {}
 
@@ -476,7 +495,7 @@ def build_view(t: Tensor, model: Any = None, *, values: bool = False, grads: boo
                 else:
                     const_arrays[key] = x._data
                     vnodes.append(VNode(cid, "input", "const", tuple(x.shape), str(x.dtype),
-                                        name=const_names.get(key),
+                                        name=const_names.get(id(x)),
                                         value=x._data if values else None))
             pending.append((cid, i, vnodes[int(cid[1:])].shape))
         vid = ids[n] = f"n{len(vnodes)}"

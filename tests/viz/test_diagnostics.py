@@ -229,3 +229,28 @@ def test_viz_imports_neither_nn_nor_matplotlib():
             "print('chainrule.nn' in sys.modules, 'matplotlib' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.stdout.split() == ["False", "False"], r.stderr
+
+
+def test_an_empty_batch_is_not_a_dead_relu():
+    W = cr.ones(3, 4, requires_grad=True)
+    diag = Diagnostics({"W": W})
+    diag.observe_forward(cr.relu(cr.ones(0, 3) @ W).sum())
+    assert diag.history[-1]["dead"] == {}
+
+
+def test_plot_leaves_the_matplotlib_backend_alone(tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    before = matplotlib.get_backend()
+    W = cr.ones(3, 2, requires_grad=True)
+    diag = Diagnostics({"W": W})
+    for _ in range(3):
+        loss = cr.sigmoid(cr.ones(4, 3) @ W).sum()
+        diag.observe_forward(loss)
+        loss.backward()
+        diag.observe_backward()
+        with diag.step(), cr.no_grad():
+            W -= 0.1 * W.grad
+        W.grad = None
+    diag.plot(tmp_path / "d.png")
+    assert matplotlib.get_backend() == before
+    assert (tmp_path / "d.png").read_bytes()[:4] == b"\x89PNG"

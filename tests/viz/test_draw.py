@@ -284,18 +284,27 @@ def test_python_engine_output_is_deterministic():
 
 
 def test_python_engine_survives_odd_graphs():
-    """x * x (two edges between the same boxes), a module called twice (collapsed into one
-    node: a cycle), a lone leaf, a tensor with no graph."""
+    """x * x (two edges between the same boxes), a module called twice (it stays a box),
+    a lone leaf, a tensor with no graph: each drawing holds the boxes it should."""
     python_engine()
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     inner = nn.Sequential(nn.Linear(3, 3), nn.Tanh())
     model = nn.Sequential(inner, nn.Linear(3, 3), inner)
     with cr.viz.record(model):
         z = model(cr.randn(2, 3)).sum()
-    for t, kw in [((x * x).sum(), {}), (z, {}), (z, {"depth": 1}), (z, {"depth": 2}),
-                  (x, {}), (cr.ones(2), {})]:
-        texts = svg_texts(cr.viz.draw(t, engine="python", **kw).svg())
+    cases = [((x * x).sum(), {}, ["mul", "sum"]),
+             (z, {}, ["0 (Sequential)", "1 (Linear)", "tanh", "matmul"]),
+             (z, {"depth": 1}, ["0 (Sequential)", "1 (Linear)", "tanh"]),  # 0 is called twice
+             (z, {"depth": 2}, ["1 (Linear)", "0.1 (Tanh)"]),
+             (x, {}, ["parameter"]), (cr.ones(2), {}, [])]
+    for t, kw, expected in cases:
+        d = cr.viz.draw(t, engine="python", **kw)
+        texts = svg_texts(d.svg())
         assert "legend" in texts
+        for label in expected:
+            assert label in texts, (kw, label, texts)
+        if t.requires_grad:  # (a tensor without a graph is drawn as one placeholder box)
+            assert d.n_nodes == len(cr.viz.build_view(t, **kw).nodes)
 
 
 def test_repr_svg_for_jupyter():

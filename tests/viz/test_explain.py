@@ -183,7 +183,7 @@ def test_a_tensor_used_twice_shows_its_paths_adding_up():
         loss = h.sum()
     ex = build_explanation(loss, {"x": x, "a": a, "h": h, "loss": loss})
     text = ex.format()
-    assert "a is used by 3 ops: the gradients of its 3 paths add up" in text
+    assert "a is used 3 times: the gradients of its 3 paths add up" in text
     assert "G = dL/da = path 1 + path 2 + path 3" in text
     for k in (1, 2, 3):
         assert f"dL/da (path {k} of 3)" in text
@@ -200,7 +200,7 @@ def test_a_leaf_used_twice_adds_up_in_grad():
         loss = (w * w).sum()
     ex = build_explanation(loss, {"w": w, "loss": loss})
     text = ex.format()
-    assert "w is used by 2 ops: the gradients of its paths add up in .grad" in text
+    assert "w is used 2 times: the gradients of its paths add up in .grad" in text
     assert "dL/dw (path 1 of 2)" in text and "dL/dw (path 2 of 2)" in text
     (leaf,) = ex.leaves
     assert [float(p.value[0]) for p in leaf.parts] == [3.0, 3.0]

@@ -164,3 +164,27 @@ def test_constants_made_inside_a_module_are_in_its_box_and_inputs_are_not():
     inputs = {n.name or n.id: n.group for n in v.nodes if n.kind == "input"}
     assert inputs.pop("x") is None
     assert set(inputs.values()) == {"CrossEntropyLoss"}  # the max shift and the 1/N
+
+
+def test_two_models_with_the_same_paths_get_separate_boxes():
+    cr.manual_seed(0)
+    enc = nn.Sequential(nn.Linear(3, 2), nn.Tanh())
+    dec = nn.Sequential(nn.Linear(2, 3))
+    with record(enc, dec):
+        y = dec(enc(cr.ones(1, 3))).sum()
+    v = build_view(y)
+    params = {n.name: n.group for n in v.nodes if n.kind == "param"}
+    assert params == {"0.weight": "0", "0.bias": "0",
+                      "Sequential#1.0.weight": "Sequential#1.0",
+                      "Sequential#1.0.bias": "Sequential#1.0"}
+    assert v.groups["Sequential#1.0"].parent == "Sequential#1"
+    mods = [n.name for n in build_view(y, depth=1).nodes if n.kind == "module"]
+    assert mods == ["0 (Linear)", "1 (Tanh)", "Sequential#1"]
+
+
+def test_a_constant_is_named_only_by_the_tensor_itself():
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    with record():
+        y = (w * w.detach()).sum()  # the detached copy shares w's array but is not w
+    text = cr.viz.format_graph(y, names={"w": w})
+    assert "mul(%0, const(2,))" in text and text.startswith("%0 = leaf w (2,)")
