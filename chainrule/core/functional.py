@@ -784,6 +784,18 @@ def _check_broadcast(src: tuple, dst: tuple, op: str) -> None:
         )
 
 
+def summed_axes(from_shape: tuple[int, ...], to_shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The axes of ``from_shape`` that :func:`sum_to` sums to reach ``to_shape``: the leading
+    ones broadcasting added, then those where ``to_shape`` has a 1.
+
+    >>> summed_axes((4, 3, 2), (3, 1))
+    (0, 2)
+    """
+    lead = len(from_shape) - len(to_shape)
+    return tuple(range(lead)) + tuple(
+        i + lead for i, s in enumerate(to_shape) if s == 1 and from_shape[i + lead] != 1)
+
+
 def sum_to(x: Tensor, shape: tuple[int, ...]) -> Tensor:
     """Sum x down to ``shape``: the transpose of broadcasting x's shape to ... x's shape."""
     shape = tuple(shape)
@@ -792,7 +804,7 @@ def sum_to(x: Tensor, shape: tuple[int, ...]) -> Tensor:
         return x
     _check_broadcast(shape, xs, "sum_to")
     lead = len(xs) - len(shape)
-    inner = tuple(i + lead for i, s in enumerate(shape) if s == 1 and xs[i + lead] != 1)
+    inner = summed_axes(xs, shape)[lead:]
     if not inner:  # only leading dims to remove: one sum, no reshape
         return apply(S.Sum(tuple(range(lead)), False), x)
     out = apply(S.Sum(tuple(range(lead)) + inner, True), x)

@@ -386,7 +386,7 @@ def build_explanation(loss: Tensor, names: Mapping[str, Tensor] | None = None,
             if raw.shape != tuple(m.shape):
                 with _graph.no_grad():
                     val = F.sum_to(c, tuple(m.shape))
-                summed = _summed_axes(raw.shape, tuple(m.shape))
+                summed = F.summed_axes(raw.shape, tuple(m.shape))
             value = val._data
             if value.dtype != m.dtype:
                 value = value.astype(m.dtype)
@@ -452,12 +452,6 @@ def _params(v: VNode) -> list[str]:
             continue
         out.append(f"{k}={format_param(val)}")
     return out
-
-
-def _summed_axes(from_shape: tuple[int, ...], to_shape: tuple[int, ...]) -> tuple[int, ...]:
-    lead = len(from_shape) - len(to_shape)
-    return tuple(range(lead)) + tuple(
-        lead + i for i, s in enumerate(to_shape) if s == 1 and from_shape[lead + i] != 1)
 
 
 def _expression(rule: Rule, template: str, fields: _Fields, n: Node, i: int,
