@@ -246,15 +246,13 @@ def train_default(cfg: Config, reporter: Reporter | None = None, out_dir: Path |
             logits = model(xb)
             loss = loss_fn(logits, yb)
             opt.zero_grad()
-            if diagnostics is not None:
-                diagnostics.observe_forward(loss)
-            loss.backward()
-            if diagnostics is not None:
-                diagnostics.observe_backward()
-                diagnostics.before_step()
-            opt.step()
-            if diagnostics is not None:
-                diagnostics.after_step()
+            if diagnostics is None:
+                loss.backward()
+                opt.step()
+            else:
+                diagnostics.backward(loss)
+                with diagnostics.step():
+                    opt.step()
             if sched is not None:
                 sched.step()
             n = len(yb)
@@ -376,11 +374,10 @@ def train_tutorial(seed: int = 0, epochs: int = 1000, learning_rate: float = 0.0
         err = 0.5 * (output - Yt) ** 2
         losses.append(err.mean().item())
         loss = err.sum()
-        if diagnostics is not None:
-            diagnostics.observe_forward(loss)
-        loss.backward()
-        if diagnostics is not None:
-            diagnostics.observe_backward()
+        if diagnostics is None:
+            loss.backward()
+        else:
+            diagnostics.backward(loss)
             diagnostics.before_step()
         with cr.no_grad():
             W2 -= learning_rate * W2.grad

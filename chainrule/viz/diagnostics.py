@@ -211,6 +211,12 @@ class Diagnostics:
                 n_sat = xp.count_nonzero(a < lo) + xp.count_nonzero(a > hi)
                 rec["saturation"][label] = float(n_sat / a.size)
 
+    def backward(self, loss: Tensor) -> None:
+        """``loss.backward()`` between :meth:`observe_forward` and :meth:`observe_backward`."""
+        self.observe_forward(loss)
+        loss.backward()
+        self.observe_backward()
+
     def observe_backward(self) -> None:
         """After ``backward``: the gradient's L2 norm per layer (NaN/inf kept as they are)."""
         rec = self._begin(1)

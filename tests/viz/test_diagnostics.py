@@ -254,3 +254,12 @@ def test_plot_leaves_the_matplotlib_backend_alone(tmp_path):
     diag.plot(tmp_path / "d.png")
     assert matplotlib.get_backend() == before
     assert (tmp_path / "d.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_backward_is_observe_forward_backward_observe_backward():
+    W = cr.full((3, 2), 2.0, requires_grad=True)
+    diag = Diagnostics({"W": W})
+    diag.backward(cr.sigmoid(cr.ones(5, 3) @ W).sum())
+    rec = diag.history[-1]
+    assert rec["saturation"] == {"sigmoid 1": 1.0} and rec["grad_norm"]["W"] > 0
+    assert W.grad is not None and len(diag.history) == 1
