@@ -1,4 +1,3 @@
 """The engine: tensors, the graph, primitives, composites and reverse-mode autodiff."""
 
-from . import graph  # noqa: F401  (first: tensor.py registers itself with it)
-from .tensor import Tensor  # noqa: F401
+from .tensor import Tensor  # noqa: F401  (importing it attaches every Tensor method)

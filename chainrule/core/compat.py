@@ -165,7 +165,7 @@ def are_deterministic_algorithms_enabled() -> bool:
 
 
 def is_tensor(obj: Any) -> bool:
-    from .tensor import Tensor
+    from .tensor_class import Tensor
 
     return isinstance(obj, Tensor)
 

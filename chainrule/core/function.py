@@ -44,7 +44,7 @@ from typing import Any, Callable
 from ..backend import xp
 from . import graph
 from .graph import GraphError, Node, _counter, _released_error
-from .tensor import Tensor, _make
+from .tensor_class import Tensor, _make, _rebuild
 
 __all__ = ["Function", "FunctionCtx", "BackwardFunction", "FunctionOutput", "once_differentiable"]
 
@@ -263,12 +263,7 @@ class _Pack(Tensor):
 
 
 def _pack(token: Any, grads: list) -> _Pack:
-    p = _object_new(_Pack)
-    p._data = token
-    p._node = None
-    p._vc = [0]
-    p._base = None
-    p.grad = None
+    p = _rebuild(_Pack, token, False)
     p.grads = grads
     return p
 

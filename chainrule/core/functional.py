@@ -18,7 +18,7 @@ from .dtypes import get_default_dtype
 from .graph import apply
 from .primitives import elementwise as E
 from .primitives import structure as S
-from .tensor import Tensor, _make, _to_array
+from .tensor_class import Tensor, _make, _to_array
 
 _py_abs, _py_max, _py_min, _py_sum = builtins.abs, builtins.max, builtins.min, builtins.sum
 

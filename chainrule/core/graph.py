@@ -17,16 +17,10 @@ from __future__ import annotations
 import heapq
 import itertools
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from ..backend import asarray, ndarray, xp
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .tensor import Tensor
-
-# Set by tensor.py once the Tensor class exists (tensor.py imports this module).
-Tensor: Any = None
-_make: Any = None  # _make(data, node=None) -> Tensor, the fast constructor
+from .tensor_class import Tensor, _make
 
 _counter = itertools.count()
 xp_ones_like = xp.ones_like
@@ -548,6 +542,9 @@ def _run_hooks(node: Node, g: Tensor, create_graph: bool) -> Tensor:
 
 
 def _fit_cotangent(node: Node, nxt: Node, gi: Tensor) -> Tensor:
+    # NOTE: the engine's one use of the tensor functions (which sit above it): summing a
+    # broadcast cotangent back is itself an op, recorded under create_graph. A call-time
+    # import, as the vjps' `functional` (see primitives/__init__.py).
     from .functional import sum_to
 
     if node.broadcasts:

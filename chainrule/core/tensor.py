@@ -1,171 +1,34 @@
-"""The Tensor: an array, plus the node of the graph that produced it.
+"""The Tensor's methods written with the graph and the tensor functions, attached in one place.
 
-A tensor holds its values (``_data``, an array of the backend), ``_node`` (None for a
-constant, an :class:`~chainrule.core.graph.AccumulateGrad` for a leaf that requires grad,
-the op's node otherwise), a version counter ``_vc`` shared with its views and bumped by
-every in-place change, and ``grad``.
+:mod:`chainrule.core.tensor_class` defines the class with what needs nothing above it; this
+module, which sits above ``graph``, ``functional``, ``compat`` and ``autograd``, adds the rest
+to it with :func:`_attach` (the only place methods are added to ``Tensor``):
+
+- the methods of :class:`_TensorMethods` below (autograd, in-place ops, operators);
+- the tensor functions that are also methods (``x.sum()``, ``x + y``), from ``functional``;
+- the PyTorch methods chainrule lacks, as stubs that raise a clear error (``compat``).
+
+``from chainrule.core.tensor import Tensor`` is the usual way to name the class.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
-from .. import backend as B
-from ..backend import ndarray, xp
+from ..backend import xp
+from . import functional as _F
 from . import graph
-from .dtypes import get_default_dtype, normalize_dtype
+from .autograd import backward as _backward
+from .compat import CPU_ONLY, UnsupportedError, install_tensor_stubs
+from .creation import default_generator
+from .dtypes import normalize_dtype
 from .graph import AccumulateGrad, GraphError, Node
-
-_object_new = object.__new__
-
-
-def _make(data: ndarray, node: Node | None = None) -> Tensor:
-    """Wrap an array without copying or checking (the hot path of every op)."""
-    t = _object_new(Tensor)
-    t._data = data
-    t._node = node
-    t._vc = [0]
-    t._base = None
-    t.grad = None
-    return t
+from .tensor_class import (Tensor, _check_grad_dtype, _make, _rebuild, _to_array,  # noqa: F401
+                           _unwrap_nested)
 
 
-def _rebuild(cls: type, data: ndarray, requires_grad: bool) -> Tensor:
-    """A fresh leaf of class ``cls`` (Tensor or a subclass) holding ``data``."""
-    t = _object_new(cls)
-    t._data = data
-    t._node = None
-    t._vc = [0]
-    t._base = None
-    t.grad = None
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
-
-
-def _check_grad_dtype(dt: Any, where: str) -> None:
-    if dt.kind != "f":
-        raise TypeError(
-            f"{where}: only floating-point tensors can require gradients, got dtype {dt}. "
-            "Create it with a float dtype (dtype=cr.float32) or convert it with .float()."
-        )
-
-
-def _to_array(data: Any, dtype: Any = None) -> ndarray:
-    """Convert user data: NumPy arrays keep their dtype, Python floats get the default."""
-    dt = normalize_dtype(dtype) if dtype is not None else None
-    if isinstance(data, Tensor):
-        arr = data._data
-        return arr.astype(dt) if dt is not None else arr.copy()
-    if isinstance(data, (ndarray, B.generic)):
-        arr = xp.array(data, dtype=dt, copy=True)
-    else:
-        if isinstance(data, (list, tuple)):
-            data = _unwrap_nested(data)
-        arr = xp.asarray(data)
-        if arr.dtype == object:
-            raise TypeError(
-                f"tensor: cannot make a tensor from {type(data).__name__} data: {data!r:.80}")
-        if dt is not None:
-            arr = arr.astype(dt)
-        elif arr.dtype.kind == "f":
-            arr = arr.astype(get_default_dtype())
-        elif arr.dtype.kind in "iu":
-            arr = arr.astype(B.int64)
-        else:
-            arr = arr.copy() if arr.base is not None else arr
-    if arr.dtype.kind not in "fiub":
-        raise TypeError(f"tensor: unsupported dtype {arr.dtype}; use a float, int or bool dtype")
-    return arr
-
-
-def _unwrap_nested(data: Any) -> Any:
-    if isinstance(data, Tensor):
-        return data._data
-    if isinstance(data, (list, tuple)):
-        return [_unwrap_nested(d) for d in data]
-    return data
-
-
-class Tensor:
-    """An n-dimensional array that records the operations applied to it.
-
-    >>> import chainrule as cr
-    >>> x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
-    >>> y = (x * x).sum()        # forward: y = sum(x^2)
-    >>> y.backward()             # backward: dy/dx = 2x
-    >>> x.grad
-    tensor([2., 4., 6.])
-    """
-
-    __slots__ = ("_data", "_node", "_vc", "_base", "grad", "__weakref__")
-    __array_priority__ = 1000  # NumPy defers to our reflected operators
-
-    _data: ndarray
-    _node: Node | None
-    _vc: list[int]
-    _base: Tensor | None
-    grad: Tensor | None
-
-    def __init__(self, *args: Any, dtype: Any = None, requires_grad: bool = False,
-                 device: Any = None) -> None:
-        """``Tensor(data)`` or, as PyTorch's legacy constructor, ``Tensor(*sizes)`` (zeros).
-
-        As in PyTorch, the result has the default float dtype unless ``dtype`` says otherwise
-        (``cr.tensor`` is the factory that keeps the data's dtype).
-        """
-        if len(args) == 1 and isinstance(args[0], _Size):
-            args = tuple(args[0])
-        if args and all(isinstance(a, int) and not isinstance(a, bool) for a in args):
-            self._data = xp.zeros(args, get_default_dtype() if dtype is None
-                                  else normalize_dtype(dtype))
-        else:
-            if len(args) > 1:
-                raise TypeError(
-                    f"Tensor(*args): expected data or integer sizes, got {len(args)} arguments; "
-                    "use cr.tensor(data) to make a tensor from data")
-            data = args[0] if args else ()
-            arr = _to_array(data, dtype)
-            if dtype is None and arr.dtype.kind != "f":
-                arr = arr.astype(get_default_dtype())
-            self._data = arr
-        self._node = None
-        self._vc = [0]
-        self._base = None
-        self.grad = None
-        if requires_grad:
-            self.requires_grad_(True)
-
-    # -- attributes -------------------------------------------------------------------------
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self._data.shape
-
-    @property
-    def ndim(self) -> int:
-        return self._data.ndim
-
-    @property
-    def dtype(self) -> Any:
-        return self._data.dtype
-
-    @property
-    def device(self) -> Any:
-        """Always the CPU: ``device(type='cpu')`` (equal to the string ``"cpu"``)."""
-        return _CPU
-
-    is_cuda = False
-    is_sparse = False
-    is_quantized = False
-    is_meta = False
-
-    @property
-    def requires_grad(self) -> bool:
-        return self._node is not None
-
-    @requires_grad.setter
-    def requires_grad(self, flag: bool) -> None:
-        self.requires_grad_(flag)
+class _TensorMethods:
+    """Methods of :class:`Tensor` (copied onto it by :func:`_attach`; never instantiated)."""
 
     @property
     def is_leaf(self) -> bool:
@@ -197,10 +60,6 @@ class Tensor:
             self._node.dtype = arr.dtype  # type: ignore[union-attr]
 
     @property
-    def _version(self) -> int:
-        return self._vc[0]
-
-    @property
     def T(self) -> Tensor:
         return _F.permute(self, tuple(range(self.ndim - 1, -1, -1)))
 
@@ -219,74 +78,6 @@ class Tensor:
             return self._data.shape
         return self._data.shape[_F._dim(dim, self.ndim, "size")]
 
-    def dim(self) -> int:
-        return self._data.ndim
-
-    def numel(self) -> int:
-        return int(self._data.size)
-
-    nelement = numel
-
-    def ndimension(self) -> int:
-        return self._data.ndim
-
-    def get_device(self) -> int:
-        return -1  # PyTorch's answer for a CPU tensor
-
-    def element_size(self) -> int:
-        return int(self._data.itemsize)
-
-    def __len__(self) -> int:
-        if self._data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
-        return self._data.shape[0]
-
-    # -- conversion -------------------------------------------------------------------------
-    def numpy(self) -> ndarray:
-        """The values as an array (shares memory with the tensor)."""
-        return self._data
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> ndarray:
-        return self._data if dtype is None else self._data.astype(dtype)
-
-    def item(self) -> Any:
-        if self._data.size != 1:
-            raise ValueError(
-                f"item: only a tensor with one element can be converted to a Python number, "
-                f"this one has shape {self.shape}"
-            )
-        return self._data.item()
-
-    def tolist(self) -> Any:
-        return self._data.tolist()
-
-    def __float__(self) -> float:
-        return float(self.item())
-
-    def __int__(self) -> int:
-        return int(self.item())
-
-    def __index__(self) -> int:
-        if self._data.dtype.kind not in "iu":
-            raise TypeError(f"only integer tensors can be used as an index, got {self.dtype}")
-        return int(self.item())
-
-    def __bool__(self) -> bool:
-        if self._data.size != 1:
-            raise RuntimeError(
-                f"the truth value of a tensor with {self._data.size} elements is ambiguous; "
-                "use .any() or .all()"
-            )
-        return bool(self._data.item())
-
-    def __iter__(self) -> Iterator[Tensor]:
-        if self._data.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self._data.shape[0]))
-
-    def __hash__(self) -> int:
-        return id(self)
-
     def __deepcopy__(self, memo: dict) -> Tensor:
         if not self.is_leaf:
             raise GraphError(
@@ -299,22 +90,6 @@ class Tensor:
             new.grad = self.grad.__deepcopy__(memo)
         return new
 
-    def __reduce_ex__(self, protocol: Any) -> Any:
-        # NOTE: values and requires_grad only: a graph (and its weak references) is not data.
-        return (_rebuild, (type(self), self._data, self.is_leaf and self._node is not None))
-
-    def __repr__(self) -> str:
-        body = xp.array2string(self._data, separator=", ", precision=4,
-                               prefix="tensor(", threshold=1000)
-        extra = []
-        if self._data.dtype not in (get_default_dtype(), B.int64, B.bool_):
-            extra.append(f"dtype={self._data.dtype}")
-        if self.grad_fn is not None:
-            extra.append(f"grad_fn={self.grad_fn!r}")
-        elif self.requires_grad:
-            extra.append("requires_grad=True")
-        return "tensor(" + body + "".join(", " + e for e in extra) + ")"
-
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """``to(dtype)``, ``to("cpu")``, ``to(other_tensor)``; the device is always the CPU."""
         dtype = kwargs.pop("dtype", None)
@@ -326,8 +101,6 @@ class Tensor:
             elif isinstance(a, str) and a.split(":")[0] in ("cpu",):
                 continue
             elif isinstance(a, str) and a.split(":")[0] in ("cuda", "mps"):
-                from .compat import CPU_ONLY, UnsupportedError
-
                 raise UnsupportedError(f"to({a!r}) is not supported: {CPU_ONLY}")
             else:
                 dtype = a
@@ -337,53 +110,6 @@ class Tensor:
         if dtype == self._data.dtype:
             return self
         return _F.cast(self, dtype)
-
-    def type(self, dtype: Any = None) -> Any:
-        if dtype is None:
-            return str(self.dtype)
-        return self.to(dtype)
-
-    def float(self) -> Tensor:
-        return self.to(B.float32)
-
-    def double(self) -> Tensor:
-        return self.to(B.float64)
-
-    def half(self) -> Tensor:
-        return self.to(B.float16)
-
-    def long(self) -> Tensor:
-        return self.to(B.int64)
-
-    def int(self) -> Tensor:
-        return self.to(B.int32)
-
-    def bool(self) -> Tensor:
-        return self.to(B.bool_)
-
-    def cpu(self) -> Tensor:
-        return self
-
-    def contiguous(self) -> Tensor:
-        return self
-
-    def is_floating_point(self) -> bool:
-        return self._data.dtype.kind == "f"
-
-    def is_contiguous(self) -> bool:
-        return True
-
-    # -- new tensors like this one ------------------------------------------------------------
-    def _new(self, arr: ndarray, requires_grad: bool) -> Tensor:
-        t = _make(arr)
-        if requires_grad:
-            t.requires_grad_(True)
-        return t
-
-    def new_tensor(self, data: Any, dtype: Any = None, requires_grad: bool = False,
-                   device: Any = None) -> Tensor:
-        """A new tensor from ``data``, with this tensor's dtype unless ``dtype`` is given."""
-        return self._new(_to_array(data, self.dtype if dtype is None else dtype), requires_grad)
 
     def new_zeros(self, *size: Any, dtype: Any = None, requires_grad: bool = False,
                   device: Any = None) -> Tensor:
@@ -399,12 +125,6 @@ class Tensor:
                   device: Any = None) -> Tensor:
         return self.new_full(_F._shape_arg(size, "new_empty"), 0, dtype=dtype,
                              requires_grad=requires_grad)
-
-    def new_full(self, size: Any, fill_value: Any, dtype: Any = None,
-                 requires_grad: bool = False, device: Any = None) -> Tensor:
-        dt = self.dtype if dtype is None else normalize_dtype(dtype)
-        shape = (size,) if isinstance(size, int) else tuple(size)
-        return self._new(xp.full(shape, fill_value, dt), requires_grad)
 
     # -- random fills (initialisers: w.data.normal_(0, 0.02)) ------------------------------
     def normal_(self, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
@@ -458,16 +178,6 @@ class Tensor:
                 n.hooks = []
             n.hooks.insert(0, graph.RetainGrad(self))
 
-    def detach(self) -> Tensor:
-        """The same values, cut from the graph (shares memory and version counter)."""
-        t = _make(self._data)
-        t._vc = self._vc
-        return t
-
-    def detach_(self) -> Tensor:
-        self._node = None
-        return self
-
     def register_hook(self, hook: Any) -> graph.RemovableHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one.
 
@@ -508,9 +218,7 @@ class Tensor:
 
         ``gradient`` is the cotangent of this tensor (needed unless it is a scalar).
         """
-        from .autograd import backward
-
-        backward(self, gradient, retain_graph, create_graph, inputs)
+        _backward(self, gradient, retain_graph, create_graph, inputs)
 
     # -- in-place -----------------------------------------------------------------------------
     def _inplace(self, op: str, fn: Any, *others: Any, ufunc: Any = None) -> Tensor:
@@ -623,9 +331,6 @@ class Tensor:
     def relu_(self) -> Tensor:
         return self._inplace("relu_", _F.relu)
 
-    def zero_(self) -> Tensor:
-        return self.fill_(0)
-
     def fill_(self, value: Any) -> Tensor:
         return self._inplace("fill_", _filled, value)
 
@@ -635,39 +340,21 @@ class Tensor:
     def __setitem__(self, index: Any, value: Any) -> None:
         self._inplace("setitem", lambda a, v: _F.index_put(a, index, v), value)
 
-    # -- operators ------------------------------------------------------------------------------
-    def __add__(self, o: Any) -> Tensor:
-        return _F.add(self, o)
-
+    # -- operators (x + y, x * y, x[i] ... are the functions themselves: see _install_methods) --
     def __radd__(self, o: Any) -> Tensor:
         return _F.add(o, self)
-
-    def __sub__(self, o: Any) -> Tensor:
-        return _F.sub(self, o)
 
     def __rsub__(self, o: Any) -> Tensor:
         return _F.sub(o, self)
 
-    def __mul__(self, o: Any) -> Tensor:
-        return _F.mul(self, o)
-
     def __rmul__(self, o: Any) -> Tensor:
         return _F.mul(o, self)
-
-    def __truediv__(self, o: Any) -> Tensor:
-        return _F.div(self, o)
 
     def __rtruediv__(self, o: Any) -> Tensor:
         return _F.div(o, self)
 
-    def __pow__(self, o: Any) -> Tensor:
-        return _F.pow(self, o)
-
     def __rpow__(self, o: Any) -> Tensor:
         return _F.pow(o, self)
-
-    def __matmul__(self, o: Any) -> Tensor:
-        return _F.matmul(self, o)
 
     def __rmatmul__(self, o: Any) -> Tensor:
         return _F.matmul(o, self)
@@ -696,12 +383,6 @@ class Tensor:
 
     def floor_divide(self, o: Any) -> Tensor:
         return _floor_divide(self, o)
-
-    def __neg__(self) -> Tensor:
-        return _F.neg(self)
-
-    def __pos__(self) -> Tensor:
-        return self
 
     def __abs__(self) -> Tensor:
         return _F.abs(self)
@@ -733,9 +414,6 @@ class Tensor:
     def __or__(self, o: Any) -> Tensor:
         return _F.logical_or(self, o)
 
-    def __getitem__(self, index: Any) -> Tensor:
-        return _F.getitem(self, index)
-
 
 def _remainder(a: Any, b: Any) -> Tensor:
     """a % b with the sign of b (Python's and PyTorch's rule); d/da = 1, d/db = -floor(a/b)."""
@@ -753,8 +431,6 @@ def _floor_divide(a: Any, b: Any) -> Tensor:
 
 
 def _rng(generator: Any) -> Any:
-    from .creation import default_generator
-
     return (generator or default_generator).rng
 
 
@@ -763,21 +439,16 @@ def _filled(a: Tensor, value: Any) -> Tensor:
     return _F.where(True, _F.cast(_F._as_tensor(value, a), a.dtype), a)
 
 
-graph.Tensor = Tensor
-graph._make = _make
+def _attach(cls: type) -> None:
+    """Add every method of ``Tensor`` not defined in its class body (see the module docstring)."""
+    for name, value in vars(_TensorMethods).items():
+        if isinstance(value, (property, type(_attach))):
+            setattr(cls, name, value)
+    _F._install_methods(cls)
+    # NOTE: PyTorch methods chainrule lacks (x.cuda(), x.sort(), x.sin_()) are class attributes
+    # that raise a clear NotImplementedError, not a Tensor.__getattr__: in CPython 3.11 a class
+    # with __getattr__ loses the specialised attribute access of every `t._data` (4x slower).
+    install_tensor_stubs(cls)
 
-from .compat import Size as _Size  # noqa: E402
-from .compat import device as _device  # noqa: E402
 
-_CPU = _device("cpu")
-
-from . import functional as _F  # noqa: E402  (functional needs Tensor defined)
-
-_F._install_methods(Tensor)
-
-from .compat import install_tensor_stubs  # noqa: E402
-
-# NOTE: PyTorch methods chainrule lacks (x.cuda(), x.sort(), x.sin_()) are class attributes
-# that raise a clear NotImplementedError, not a Tensor.__getattr__: in CPython 3.11 a class
-# with __getattr__ loses the specialised attribute access of every `t._data` (4x slower).
-install_tensor_stubs(Tensor)
+_attach(Tensor)
