@@ -340,7 +340,7 @@ class _TensorMethods:
     def __setitem__(self, index: Any, value: Any) -> None:
         self._inplace("setitem", lambda a, v: _F.index_put(a, index, v), value)
 
-    # -- operators (x + y, x * y, x[i] ... are the functions themselves: see _install_methods) --
+    # -- operators (x + y, x * y, x[i] ... are the functions: _install_functions) --
     def __radd__(self, o: Any) -> Tensor:
         return _F.add(o, self)
 
@@ -439,12 +439,58 @@ def _filled(a: Tensor, value: Any) -> Tensor:
     return _F.where(True, _F.cast(_F._as_tensor(value, a), a.dtype), a)
 
 
+# The tensor functions that are also methods, under the same name (x.sum(dim=1) is
+# F.sum(x, dim=1)).
+_METHODS = (
+    "add sub mul div pow exp log log1p sqrt abs sin cos tanh sigmoid relu clamp clip maximum "
+    "minimum sum mean var std max min amax amin argmax argmin prod logsumexp softmax "
+    "log_softmax matmul reshape view flatten transpose permute squeeze unsqueeze expand "
+    "expand_as broadcast_to split chunk gather flip neg square sign eq ne lt le gt ge isnan "
+    "isinf isfinite clone masked_fill logical_not logical_and logical_or t mm dot softplus "
+    "allclose equal"
+).split()
+
+
+def _where(self: Tensor, condition: Any, other: Any) -> Tensor:
+    return _F.where(condition, self, other)
+
+
+def _reshape_as(self: Tensor, other: Tensor) -> Tensor:
+    return _F.reshape(self, other.shape)
+
+
+def _type_as(self: Tensor, other: Tensor) -> Tensor:
+    return self.to(other.dtype)
+
+
+def _any(self: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    return _make(xp.asarray(xp.any(self._data, axis=dim, keepdims=keepdim)))
+
+
+def _all(self: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    return _make(xp.asarray(xp.all(self._data, axis=dim, keepdims=keepdim)))
+
+
+def _install_functions(cls: type) -> None:
+    for name in _METHODS:
+        setattr(cls, name, getattr(_F, name))
+    # The operators whose first operand is the tensor are the functions themselves (one frame
+    # less on the hottest path).
+    for name, fn in (("__add__", _F.add), ("__sub__", _F.sub), ("__mul__", _F.mul),
+                     ("__truediv__", _F.div), ("__matmul__", _F.matmul), ("__pow__", _F.pow),
+                     ("__neg__", _F.neg), ("__getitem__", _F.getitem), ("negative", _F.neg),
+                     ("multiply", _F.mul), ("divide", _F.div), ("subtract", _F.sub),
+                     ("where", _where), ("reshape_as", _reshape_as), ("view_as", _reshape_as),
+                     ("type_as", _type_as), ("any", _any), ("all", _all)):
+        setattr(cls, name, fn)
+
+
 def _attach(cls: type) -> None:
     """Add every method of ``Tensor`` not defined in its class body (see the module docstring)."""
     for name, value in vars(_TensorMethods).items():
         if isinstance(value, (property, type(_attach))):
             setattr(cls, name, value)
-    _F._install_methods(cls)
+    _install_functions(cls)
     # NOTE: PyTorch methods chainrule lacks (x.cuda(), x.sort(), x.sin_()) are class attributes
     # that raise a clear NotImplementedError, not a Tensor.__getattr__: in CPython 3.11 a class
     # with __getattr__ loses the specialised attribute access of every `t._data` (4x slower).

@@ -1,4 +1,12 @@
-"""The closed set of primitives: every differentiable op is one of these or built from them."""
+"""The closed set of primitives: every differentiable op is one of these or built from them.
+
+NOTE: the one late reference of the core. Each vjp is written with the tensor functions
+(``F.mul(g, b)``) so that, under ``create_graph=True``, backward is itself recorded and can be
+differentiated again; but those functions apply these primitives. So the primitive modules
+import the *module* ``functional`` (``from .. import functional as F``), whose names they read
+only when a vjp runs, after every module has loaded. ``functional`` and ``ops`` import the
+primitives normally; nothing else in the core refers upward.
+"""
 
 from .conv import (AvgPool2d, AvgPool2dGrad, BatchNorm, Conv2d, Conv2dInputGrad, Conv2dWeightGrad,
                    MaxPool2d, MaxPool2dGrad)
