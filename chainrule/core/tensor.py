@@ -28,19 +28,23 @@ from .tensor_class import (Tensor, _check_grad_dtype, _make, _rebuild, _to_array
 
 
 class _TensorMethods:
-    """Methods of :class:`Tensor` (copied onto it by :func:`_attach`; never instantiated)."""
+    """Methods of :class:`Tensor` (copied onto it by :func:`_attach`; never instantiated).
+
+    ``self`` is a Tensor; it is typed ``Any`` because type checkers see this class as a base
+    of Tensor (see tensor_class.py), not the other way round.
+    """
 
     @property
-    def is_leaf(self) -> bool:
+    def is_leaf(self: Any) -> bool:
         return self._node is None or self._node.__class__ is AccumulateGrad
 
     @property
-    def grad_fn(self) -> Node | None:
+    def grad_fn(self: Any) -> Node | None:
         n = self._node
         return None if n is None or n.__class__ is AccumulateGrad else n
 
     @property
-    def data(self) -> Tensor:
+    def data(self: Any) -> Tensor:
         """The values without the graph; shares memory *and* the version counter.
 
         NOTE: unlike PyTorch's ``.data``, an in-place change through it is still seen by the
@@ -51,7 +55,7 @@ class _TensorMethods:
         return t
 
     @data.setter
-    def data(self, value: Any) -> None:
+    def data(self: Any, value: Any) -> None:
         arr = value._data if isinstance(value, Tensor) else _to_array(value)
         self._data = arr
         self._vc[0] += 1
@@ -60,25 +64,25 @@ class _TensorMethods:
             self._node.dtype = arr.dtype  # type: ignore[union-attr]
 
     @property
-    def T(self) -> Tensor:
+    def T(self: Any) -> Tensor:
         return _F.permute(self, tuple(range(self.ndim - 1, -1, -1)))
 
     @property
-    def mT(self) -> Tensor:
+    def mT(self: Any) -> Tensor:
         return _F.transpose(self, -2, -1)
 
     @property
-    def retains_grad(self) -> bool:
+    def retains_grad(self: Any) -> bool:
         n = self._node
         return n is not None and n.__class__ is not AccumulateGrad and any(
             h.__class__ is graph.RetainGrad for h in (n.hooks or ()))
 
-    def size(self, dim: int | None = None) -> Any:
+    def size(self: Any, dim: int | None = None) -> Any:
         if dim is None:
             return self._data.shape
         return self._data.shape[_F._dim(dim, self.ndim, "size")]
 
-    def __deepcopy__(self, memo: dict) -> Tensor:
+    def __deepcopy__(self: Any, memo: dict) -> Tensor:
         if not self.is_leaf:
             raise GraphError(
                 "deepcopy: only leaf tensors can be deep-copied; this one was computed by an op "
@@ -90,7 +94,7 @@ class _TensorMethods:
             new.grad = self.grad.__deepcopy__(memo)
         return new
 
-    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+    def to(self: Any, *args: Any, **kwargs: Any) -> Tensor:
         """``to(dtype)``, ``to("cpu")``, ``to(other_tensor)``; the device is always the CPU."""
         dtype = kwargs.pop("dtype", None)
         for a in list(args) + [kwargs.pop("device", None)]:
@@ -111,34 +115,34 @@ class _TensorMethods:
             return self
         return _F.cast(self, dtype)
 
-    def new_zeros(self, *size: Any, dtype: Any = None, requires_grad: bool = False,
+    def new_zeros(self: Any, *size: Any, dtype: Any = None, requires_grad: bool = False,
                   device: Any = None) -> Tensor:
         return self.new_full(_F._shape_arg(size, "new_zeros"), 0, dtype=dtype,
                              requires_grad=requires_grad)
 
-    def new_ones(self, *size: Any, dtype: Any = None, requires_grad: bool = False,
+    def new_ones(self: Any, *size: Any, dtype: Any = None, requires_grad: bool = False,
                  device: Any = None) -> Tensor:
         return self.new_full(_F._shape_arg(size, "new_ones"), 1, dtype=dtype,
                              requires_grad=requires_grad)
 
-    def new_empty(self, *size: Any, dtype: Any = None, requires_grad: bool = False,
+    def new_empty(self: Any, *size: Any, dtype: Any = None, requires_grad: bool = False,
                   device: Any = None) -> Tensor:
         return self.new_full(_F._shape_arg(size, "new_empty"), 0, dtype=dtype,
                              requires_grad=requires_grad)
 
     # -- random fills (initialisers: w.data.normal_(0, 0.02)) ------------------------------
-    def normal_(self, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
+    def normal_(self: Any, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
         """Fill with samples of N(mean, std^2), in place, from the global (or given) generator."""
         rng = _rng(generator)
         return self._fill_random(
             "normal_", lambda shape: rng.normal(mean, std, shape))
 
-    def uniform_(self, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
+    def uniform_(self: Any, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
         """Fill with samples of U(a, b), in place."""
         rng = _rng(generator)
         return self._fill_random("uniform_", lambda shape: rng.uniform(a, b, shape))
 
-    def _fill_random(self, op: str, draw: Any) -> Tensor:
+    def _fill_random(self: Any, op: str, draw: Any) -> Tensor:
         if self._data.dtype.kind != "f":
             raise TypeError(f"{op}: needs a floating-point tensor, got {self.dtype}")
         if graph._grad_enabled and self._node is not None:
@@ -151,7 +155,7 @@ class _TensorMethods:
         return self
 
     # -- autograd ---------------------------------------------------------------------------
-    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+    def requires_grad_(self: Any, requires_grad: bool = True) -> Tensor:
         if not self.is_leaf:
             if not requires_grad:
                 raise GraphError(
@@ -167,7 +171,7 @@ class _TensorMethods:
             self._node = None
         return self
 
-    def retain_grad(self) -> None:
+    def retain_grad(self: Any) -> None:
         """Keep ``.grad`` for this non-leaf tensor after backward (a no-op on leaves)."""
         n = self._node
         if n is None:
@@ -178,7 +182,7 @@ class _TensorMethods:
                 n.hooks = []
             n.hooks.insert(0, graph.RetainGrad(self))
 
-    def register_hook(self, hook: Any) -> graph.RemovableHandle:
+    def register_hook(self: Any, hook: Any) -> graph.RemovableHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one.
 
         On a leaf the hook runs before the gradient is added to ``.grad`` (which then gets
@@ -212,7 +216,7 @@ class _TensorMethods:
 
         return graph.RemovableHandle(remove)
 
-    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
+    def backward(self: Any, gradient: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Sequence[Tensor] | None = None) -> None:
         """Backpropagate from this tensor, accumulating into the ``.grad`` of leaves.
 
@@ -221,7 +225,7 @@ class _TensorMethods:
         _backward(self, gradient, retain_graph, create_graph, inputs)
 
     # -- in-place -----------------------------------------------------------------------------
-    def _inplace(self, op: str, fn: Any, *others: Any, ufunc: Any = None) -> Tensor:
+    def _inplace(self: Any, op: str, fn: Any, *others: Any, ufunc: Any = None) -> Tensor:
         """Apply ``fn(self, *others)`` and write the result into this tensor's memory.
 
         ``ufunc`` (for ``+= -= *= /=``) computes straight into the memory when nothing needs
@@ -282,137 +286,242 @@ class _TensorMethods:
             self._node = res._node
         return self
 
-    def __iadd__(self, other: Any) -> Tensor:
+    def __iadd__(self: Any, other: Any) -> Tensor:
         return self._inplace("add_", _F.add, other, ufunc=xp.add)
 
-    def __isub__(self, other: Any) -> Tensor:
+    def __isub__(self: Any, other: Any) -> Tensor:
         return self._inplace("sub_", _F.sub, other, ufunc=xp.subtract)
 
-    def __imul__(self, other: Any) -> Tensor:
+    def __imul__(self: Any, other: Any) -> Tensor:
         return self._inplace("mul_", _F.mul, other, ufunc=xp.multiply)
 
-    def __itruediv__(self, other: Any) -> Tensor:
+    def __itruediv__(self: Any, other: Any) -> Tensor:
         return self._inplace("div_", _F.div, other, ufunc=xp.divide)
 
-    def __ipow__(self, other: Any) -> Tensor:
+    def __ipow__(self: Any, other: Any) -> Tensor:
         return self._inplace("pow_", _F.pow, other)
 
-    def add_(self, other: Any, alpha: Any = 1) -> Tensor:
+    def add_(self: Any, other: Any, alpha: Any = 1) -> Tensor:
         if alpha != 1:
             return self._inplace("add_", lambda a, b: _F.add(a, _F.mul(b, alpha)), other)
         return self._inplace("add_", _F.add, other, ufunc=xp.add)
 
-    def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
+    def sub_(self: Any, other: Any, alpha: Any = 1) -> Tensor:
         if alpha != 1:
             return self._inplace("sub_", lambda a, b: _F.sub(a, _F.mul(b, alpha)), other)
         return self._inplace("sub_", _F.sub, other, ufunc=xp.subtract)
 
-    def mul_(self, other: Any) -> Tensor:
+    def mul_(self: Any, other: Any) -> Tensor:
         return self._inplace("mul_", _F.mul, other, ufunc=xp.multiply)
 
-    def div_(self, other: Any) -> Tensor:
+    def div_(self: Any, other: Any) -> Tensor:
         return self._inplace("div_", _F.div, other, ufunc=xp.divide)
 
-    def pow_(self, other: Any) -> Tensor:
+    def pow_(self: Any, other: Any) -> Tensor:
         return self._inplace("pow_", _F.pow, other)
 
-    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
+    def clamp_(self: Any, min: Any = None, max: Any = None) -> Tensor:
         return self._inplace("clamp_", lambda a: _F.clamp(a, min, max))
 
-    def neg_(self) -> Tensor:
+    def neg_(self: Any) -> Tensor:
         return self._inplace("neg_", _F.neg)
 
-    def exp_(self) -> Tensor:
+    def exp_(self: Any) -> Tensor:
         return self._inplace("exp_", _F.exp)
 
-    def sqrt_(self) -> Tensor:
+    def sqrt_(self: Any) -> Tensor:
         return self._inplace("sqrt_", _F.sqrt)
 
-    def relu_(self) -> Tensor:
+    def relu_(self: Any) -> Tensor:
         return self._inplace("relu_", _F.relu)
 
-    def fill_(self, value: Any) -> Tensor:
+    def fill_(self: Any, value: Any) -> Tensor:
         return self._inplace("fill_", _filled, value)
 
-    def copy_(self, src: Any) -> Tensor:
+    def copy_(self: Any, src: Any) -> Tensor:
         return self._inplace("copy_", _filled, src)
 
-    def __setitem__(self, index: Any, value: Any) -> None:
+    def __setitem__(self: Any, index: Any, value: Any) -> None:
         self._inplace("setitem", lambda a, v: _F.index_put(a, index, v), value)
 
-    # -- operators (x + y, x * y, x[i] ... are the functions: _install_functions) --
-    def __radd__(self, o: Any) -> Tensor:
+    # -- operators (x + y, x * y, x[i] ... are the functions: see below) --
+    def __radd__(self: Any, o: Any) -> Tensor:
         return _F.add(o, self)
 
-    def __rsub__(self, o: Any) -> Tensor:
+    def __rsub__(self: Any, o: Any) -> Tensor:
         return _F.sub(o, self)
 
-    def __rmul__(self, o: Any) -> Tensor:
+    def __rmul__(self: Any, o: Any) -> Tensor:
         return _F.mul(o, self)
 
-    def __rtruediv__(self, o: Any) -> Tensor:
+    def __rtruediv__(self: Any, o: Any) -> Tensor:
         return _F.div(o, self)
 
-    def __rpow__(self, o: Any) -> Tensor:
+    def __rpow__(self: Any, o: Any) -> Tensor:
         return _F.pow(o, self)
 
-    def __rmatmul__(self, o: Any) -> Tensor:
+    def __rmatmul__(self: Any, o: Any) -> Tensor:
         return _F.matmul(o, self)
 
-    def __mod__(self, o: Any) -> Tensor:
+    def __mod__(self: Any, o: Any) -> Tensor:
         return _remainder(self, o)
 
-    def __rmod__(self, o: Any) -> Tensor:
+    def __rmod__(self: Any, o: Any) -> Tensor:
         return _remainder(o, self)
 
-    def __floordiv__(self, o: Any) -> Tensor:
+    def __floordiv__(self: Any, o: Any) -> Tensor:
         return _floor_divide(self, o)
 
-    def __rfloordiv__(self, o: Any) -> Tensor:
+    def __rfloordiv__(self: Any, o: Any) -> Tensor:
         return _floor_divide(o, self)
 
-    def remainder(self, o: Any) -> Tensor:
+    def remainder(self: Any, o: Any) -> Tensor:
         return _remainder(self, o)
 
-    def fmod(self, o: Any) -> Tensor:
+    def fmod(self: Any, o: Any) -> Tensor:
         a, b = _F._pair(self, o)
         if a._data.dtype.kind == "f" and graph._grad_enabled and (a._node or b._node):
             q = _make(xp.trunc(a._data / b._data))  # piecewise constant: no gradient
             return a - q * b
         return _make(xp.asarray(xp.fmod(a._data, b._data)))
 
-    def floor_divide(self, o: Any) -> Tensor:
+    def floor_divide(self: Any, o: Any) -> Tensor:
         return _floor_divide(self, o)
 
-    def __abs__(self) -> Tensor:
+    def __abs__(self: Any) -> Tensor:
         return _F.abs(self)
 
-    def __eq__(self, o: Any) -> Tensor:  # type: ignore[override]
+    def __eq__(self: Any, o: Any) -> Tensor:  # type: ignore[override]
         return _F.eq(self, o)
 
-    def __ne__(self, o: Any) -> Tensor:  # type: ignore[override]
+    def __ne__(self: Any, o: Any) -> Tensor:  # type: ignore[override]
         return _F.ne(self, o)
 
-    def __lt__(self, o: Any) -> Tensor:
+    def __lt__(self: Any, o: Any) -> Tensor:
         return _F.lt(self, o)
 
-    def __le__(self, o: Any) -> Tensor:
+    def __le__(self: Any, o: Any) -> Tensor:
         return _F.le(self, o)
 
-    def __gt__(self, o: Any) -> Tensor:
+    def __gt__(self: Any, o: Any) -> Tensor:
         return _F.gt(self, o)
 
-    def __ge__(self, o: Any) -> Tensor:
+    def __ge__(self: Any, o: Any) -> Tensor:
         return _F.ge(self, o)
 
-    def __invert__(self) -> Tensor:
+    def __invert__(self: Any) -> Tensor:
         return _F.logical_not(self)
 
-    def __and__(self, o: Any) -> Tensor:
+    def __and__(self: Any, o: Any) -> Tensor:
         return _F.logical_and(self, o)
 
-    def __or__(self, o: Any) -> Tensor:
+    def __or__(self: Any, o: Any) -> Tensor:
         return _F.logical_or(self, o)
+
+
+    # -- the tensor functions that are also methods (x.sum(dim=1) is F.sum(x, dim=1)); the
+    # operators whose first operand is the tensor are the functions themselves (one frame
+    # less on the hottest path)
+    add = _F.add
+    sub = _F.sub
+    mul = _F.mul
+    div = _F.div
+    pow = _F.pow
+    exp = _F.exp
+    log = _F.log
+    log1p = _F.log1p
+    sqrt = _F.sqrt
+    abs = _F.abs
+    sin = _F.sin
+    cos = _F.cos
+    tanh = _F.tanh
+    sigmoid = _F.sigmoid
+    relu = _F.relu
+    clamp = _F.clamp
+    clip = _F.clip
+    maximum = _F.maximum
+    minimum = _F.minimum
+    sum = _F.sum
+    mean = _F.mean
+    var = _F.var
+    std = _F.std
+    max = _F.max
+    min = _F.min
+    amax = _F.amax
+    amin = _F.amin
+    argmax = _F.argmax
+    argmin = _F.argmin
+    prod = _F.prod
+    logsumexp = _F.logsumexp
+    softmax = _F.softmax
+    log_softmax = _F.log_softmax
+    matmul = _F.matmul
+    reshape = _F.reshape
+    view = _F.view
+    flatten = _F.flatten
+    transpose = _F.transpose
+    permute = _F.permute
+    squeeze = _F.squeeze
+    unsqueeze = _F.unsqueeze
+    expand = _F.expand
+    expand_as = _F.expand_as
+    broadcast_to = _F.broadcast_to
+    split = _F.split
+    chunk = _F.chunk
+    gather = _F.gather
+    flip = _F.flip
+    neg = _F.neg
+    square = _F.square
+    sign = _F.sign
+    eq = _F.eq
+    ne = _F.ne
+    lt = _F.lt
+    le = _F.le
+    gt = _F.gt
+    ge = _F.ge
+    isnan = _F.isnan
+    isinf = _F.isinf
+    isfinite = _F.isfinite
+    clone = _F.clone
+    masked_fill = _F.masked_fill
+    logical_not = _F.logical_not
+    logical_and = _F.logical_and
+    logical_or = _F.logical_or
+    t = _F.t
+    mm = _F.mm
+    dot = _F.dot
+    softplus = _F.softplus
+    allclose = _F.allclose
+    equal = _F.equal
+    __add__ = _F.add
+    __sub__ = _F.sub
+    __mul__ = _F.mul
+    __truediv__ = _F.div
+    __matmul__ = _F.matmul
+    __pow__ = _F.pow
+    __neg__ = _F.neg
+    __getitem__ = _F.getitem
+    negative = _F.neg
+    multiply = _F.mul
+    divide = _F.div
+    subtract = _F.sub
+
+    def where(self: Any, condition: Any, other: Any) -> Tensor:
+        return _F.where(condition, self, other)
+
+    def reshape_as(self: Any, other: Tensor) -> Tensor:
+        return _F.reshape(self, other.shape)
+
+    view_as = reshape_as
+
+    def type_as(self: Any, other: Tensor) -> Tensor:
+        return self.to(other.dtype)
+
+    def any(self: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return _make(xp.asarray(xp.any(self._data, axis=dim, keepdims=keepdim)))
+
+    def all(self: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return _make(xp.asarray(xp.all(self._data, axis=dim, keepdims=keepdim)))
 
 
 def _remainder(a: Any, b: Any) -> Tensor:
@@ -439,58 +548,11 @@ def _filled(a: Tensor, value: Any) -> Tensor:
     return _F.where(True, _F.cast(_F._as_tensor(value, a), a.dtype), a)
 
 
-# The tensor functions that are also methods, under the same name (x.sum(dim=1) is
-# F.sum(x, dim=1)).
-_METHODS = (
-    "add sub mul div pow exp log log1p sqrt abs sin cos tanh sigmoid relu clamp clip maximum "
-    "minimum sum mean var std max min amax amin argmax argmin prod logsumexp softmax "
-    "log_softmax matmul reshape view flatten transpose permute squeeze unsqueeze expand "
-    "expand_as broadcast_to split chunk gather flip neg square sign eq ne lt le gt ge isnan "
-    "isinf isfinite clone masked_fill logical_not logical_and logical_or t mm dot softplus "
-    "allclose equal"
-).split()
-
-
-def _where(self: Tensor, condition: Any, other: Any) -> Tensor:
-    return _F.where(condition, self, other)
-
-
-def _reshape_as(self: Tensor, other: Tensor) -> Tensor:
-    return _F.reshape(self, other.shape)
-
-
-def _type_as(self: Tensor, other: Tensor) -> Tensor:
-    return self.to(other.dtype)
-
-
-def _any(self: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    return _make(xp.asarray(xp.any(self._data, axis=dim, keepdims=keepdim)))
-
-
-def _all(self: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    return _make(xp.asarray(xp.all(self._data, axis=dim, keepdims=keepdim)))
-
-
-def _install_functions(cls: type) -> None:
-    for name in _METHODS:
-        setattr(cls, name, getattr(_F, name))
-    # The operators whose first operand is the tensor are the functions themselves (one frame
-    # less on the hottest path).
-    for name, fn in (("__add__", _F.add), ("__sub__", _F.sub), ("__mul__", _F.mul),
-                     ("__truediv__", _F.div), ("__matmul__", _F.matmul), ("__pow__", _F.pow),
-                     ("__neg__", _F.neg), ("__getitem__", _F.getitem), ("negative", _F.neg),
-                     ("multiply", _F.mul), ("divide", _F.div), ("subtract", _F.sub),
-                     ("where", _where), ("reshape_as", _reshape_as), ("view_as", _reshape_as),
-                     ("type_as", _type_as), ("any", _any), ("all", _all)):
-        setattr(cls, name, fn)
-
-
 def _attach(cls: type) -> None:
     """Add every method of ``Tensor`` not defined in its class body (see the module docstring)."""
     for name, value in vars(_TensorMethods).items():
         if isinstance(value, (property, type(_attach))):
             setattr(cls, name, value)
-    _install_functions(cls)
     # NOTE: PyTorch methods chainrule lacks (x.cuda(), x.sort(), x.sin_()) are class attributes
     # that raise a clear NotImplementedError, not a Tensor.__getattr__: in CPython 3.11 a class
     # with __getattr__ loses the specialised attribute access of every `t._data` (4x slower).

@@ -25,6 +25,9 @@ from .dtypes import get_default_dtype, normalize_dtype
 
 if TYPE_CHECKING:  # pragma: no cover
     from .graph import Node
+    from .tensor import _TensorMethods as _Attached  # what tensor.py attaches, for type checkers
+else:
+    _Attached = object
 
 _object_new = object.__new__
 
@@ -98,7 +101,7 @@ def _unwrap_nested(data: Any) -> Any:
 
 
 
-class Tensor:
+class Tensor(_Attached):
     """An n-dimensional array that records the operations applied to it.
 
     >>> import chainrule as cr
