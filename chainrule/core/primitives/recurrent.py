@@ -54,9 +54,17 @@ def _order(T: int, reverse: bool) -> range:
 
 
 class RecurrentLayer(Node):
-    """One recurrent layer in one direction over a sequence (see the module docstring)."""
+    """One recurrent layer in one direction over a sequence (see the module docstring).
 
-    __slots__ = ("mode", "reverse", "batch_sizes", "_hp", "_a", "_c", "_tc")
+    The forward pass keeps, in processing order k (time T-1-k when reversed): ``_h`` (T+1,
+    B, H), the hidden states (``_h[k]`` feeds step k); ``_a`` the gate activations; for the
+    LSTM ``_c`` (T+1, B, H) the cell states and ``_tc`` = tanh(c); for the GRU ``_c`` holds
+    W_hn h + b_hn. Rows not running at a step (packed sequences) carry their state; their
+    LSTM forget gate is stored as 1 and the other gates as 0, so the backward pass carries
+    the cell gradient through them unchanged.
+    """
+
+    __slots__ = ("mode", "reverse", "batch_sizes", "_h", "_a", "_c", "_tc")
     name = "recurrent_layer"
     saves = (0, 1, 2, 3)
 
@@ -65,13 +73,19 @@ class RecurrentLayer(Node):
         self.mode = mode
         self.reverse = reverse
         self.batch_sizes = None if batch_sizes is None else tuple(int(b) for b in batch_sizes)
-        self._hp = self._a = self._c = self._tc = None
+        self._h = self._a = self._c = self._tc = None
 
     def params(self) -> dict[str, Any]:
         return {"mode": self.mode, "reverse": self.reverse, "batch_sizes": self.batch_sizes}
 
-    def _sizes(self, T: int, B: int) -> tuple[int, ...]:
-        return self.batch_sizes if self.batch_sizes is not None else (B,) * T
+    def _steps(self, T: int, B: int) -> list[tuple[int, int, int]]:
+        """(k, t, rows) for every step in processing order."""
+        sizes = self.batch_sizes if self.batch_sizes is not None else (B,) * T
+        return [(k, t, sizes[t]) for k, t in enumerate(_order(T, self.reverse))]
+
+    def _in_time_order(self, a: Any) -> Any:
+        """A (T, ...) array in processing order, in time order."""
+        return a[::-1] if self.reverse else a
 
     # -- forward --------------------------------------------------------------------------
     def forward(self, xi, whh, bhh, s0):
@@ -79,53 +93,74 @@ class RecurrentLayer(Node):
         H = whh.shape[1]
         mode, dt = self.mode, xi.dtype
         whhT = xp.ascontiguousarray(whh.T)
-        out = xp.empty((T, B, s0.shape[1]), dt)
-        h = s0[:, :H].copy()
-        c = s0[:, H:].copy() if mode == "lstm" else None
-        hp_all = xp.zeros((T, B, H), dt)
-        a_all = xp.zeros((T, B, GH if mode != "rnn_relu" and mode != "rnn_tanh" else H), dt)
+        hs = xp.empty((T + 1, B, H), dt)
+        hs[0] = s0[:, :H]
+        # every row of a step is written unless the step runs fewer rows (packed): zeros then
+        alloc = xp.empty if self.batch_sizes is None else xp.zeros
+        self._a = alloc((T, B, GH), dt)
         if mode == "lstm":
-            self._c, self._tc = xp.zeros((T, B, H), dt), xp.zeros((T, B, H), dt)
+            self._c, self._tc = xp.empty((T + 1, B, H), dt), alloc((T, B, H), dt)
+            self._c[0] = s0[:, H:]
         elif mode == "gru":
-            self._c = xp.zeros((T, B, H), dt)  # W_hn h + b_hn
-        for t, n in zip(_order(T, self.reverse), self._sizes(T, B)[::-1] if self.reverse
-                        else self._sizes(T, B)):
-            hp = h[:n]
-            hp_all[t, :n] = hp
-            gh = hp @ whhT
-            gh += bhh
+            self._c = alloc((T, B, H), dt)
+        xb = xi if mode == "gru" else xi + bhh
+        for k, t, n in self._steps(T, B):
+            if n < B:
+                hs[k + 1, n:] = hs[k, n:]
             if mode == "lstm":
-                gh += xi[t, :n]
-                g = xp.tanh(gh[:, 2 * H:3 * H])
-                a = _sigmoid_(gh)
-                a[:, 2 * H:3 * H] = g
-                a_all[t, :n] = a
-                self._c[t, :n] = c[:n]
-                cn = a[:, H:2 * H] * c[:n]
-                cn += a[:, :H] * g
-                tc = xp.tanh(cn)
-                self._tc[t, :n] = tc
-                c[:n] = cn
-                h[:n] = a[:, 3 * H:] * tc
+                self._lstm_step(k, n, hs, xb[t, :n], whhT, H)
             elif mode == "gru":
-                x = xi[t, :n]
-                rz = _sigmoid_(x[:, :2 * H] + gh[:, :2 * H])
-                hn = gh[:, 2 * H:]
-                nn = xp.tanh(x[:, 2 * H:] + rz[:, :H] * hn)
-                a_all[t, :n, :2 * H] = rz
-                a_all[t, :n, 2 * H:] = nn
-                self._c[t, :n] = hn
-                h[:n] = nn + rz[:, H:] * (hp - nn)
+                self._gru_step(k, n, hs, xi[t, :n], whhT, bhh, H)
             else:
-                gh += xi[t, :n]
-                hn = xp.tanh(gh, out=gh) if mode == "rnn_tanh" else xp.maximum(gh, 0, out=gh)
-                a_all[t, :n] = hn
-                h[:n] = hn
-            out[t, :, :H] = h
-            if c is not None:
-                out[t, :, H:] = c
-        self._hp, self._a = hp_all, a_all
+                a = self._a[k, :n]
+                xp.matmul(hs[k, :n], whhT, out=a)
+                a += xb[t, :n]
+                if mode == "rnn_tanh":
+                    xp.tanh(a, out=a)
+                else:
+                    xp.maximum(a, 0, out=a)
+                hs[k + 1, :n] = a
+        self._h = hs
+        out = xp.empty((T, B, s0.shape[1]), dt)
+        out[:, :, :H] = self._in_time_order(hs[1:])
+        if mode == "lstm":
+            out[:, :, H:] = self._in_time_order(self._c[1:])
         return out
+
+    def _lstm_step(self, k, n, hs, xb, whhT, H):
+        a, cs = self._a[k, :n], self._c
+        xp.matmul(hs[k, :n], whhT, out=a)
+        a += xb
+        g = xp.tanh(a[:, 2 * H:3 * H])
+        _sigmoid_(a)
+        a[:, 2 * H:3 * H] = g
+        if n < hs.shape[1]:
+            cs[k + 1, n:] = cs[k, n:]
+            self._a[k, n:, H:2 * H] = 1.0  # carried rows: c = 1 * c, nothing else
+        c = cs[k + 1, :n]
+        xp.multiply(a[:, H:2 * H], cs[k, :n], out=c)
+        g *= a[:, :H]
+        c += g
+        tc = xp.tanh(c, out=self._tc[k, :n])
+        xp.multiply(a[:, 3 * H:], tc, out=hs[k + 1, :n])
+
+    def _gru_step(self, k, n, hs, x, whhT, bhh, H):
+        hp = hs[k, :n]
+        gh = hp @ whhT
+        gh += bhh
+        rz = self._a[k, :n, :2 * H]
+        xp.add(x[:, :2 * H], gh[:, :2 * H], out=rz)
+        _sigmoid_(rz)
+        hn = self._c[k, :n]
+        hn[...] = gh[:, 2 * H:]
+        nn = self._a[k, :n, 2 * H:]
+        xp.multiply(rz[:, :H], hn, out=nn)
+        nn += x[:, 2 * H:]
+        xp.tanh(nn, out=nn)
+        h = hs[k + 1, :n]
+        xp.subtract(hp, nn, out=h)
+        h *= rz[:, H:]
+        h += nn
 
     # -- backward -------------------------------------------------------------------------
     def vjp(self, g):
@@ -134,58 +169,79 @@ class RecurrentLayer(Node):
         xi, whh, bhh, s0 = (t._data for t in self.inputs)
         T, B, GH = xi.shape
         H = whh.shape[1]
-        mode, gd = self.mode, g._data
-        dx = xp.zeros((T, B, GH), xi.dtype)
-        dgh = xp.zeros((T, B, GH), xi.dtype) if mode == "gru" else dx  # hidden-side gates
-        dh = xp.zeros((B, H), xi.dtype)
-        dc = xp.zeros((B, H), xi.dtype) if mode == "lstm" else None
-        sizes = self._sizes(T, B)
-        steps = list(zip(_order(T, self.reverse), sizes[::-1] if self.reverse else sizes))
-        for t, n in reversed(steps):
-            dh += gd[t, :, :H]
-            if dc is not None:
-                dc += gd[t, :, H:]
-            dh[:n] = self._step_back(t, n, H, dh[:n], dc, dx, dgh, whh)
-        hp = self._hp.reshape(T * B, H)
-        d2 = dgh.reshape(T * B, GH)
-        nx = self.next
-        ds0 = None
-        if nx[3] is not None:
-            ds0 = dh if dc is None else xp.concatenate([dh, dc], axis=1)
-        return (graph._make(dx) if nx[0] is not None else None,
-                graph._make(d2.T @ hp) if nx[1] is not None else None,
-                graph._make(d2.sum(0)) if nx[2] is not None else None,
-                graph._make(ds0) if ds0 is not None else None)
-
-    def _step_back(self, t, n, H, dh, dc, dx, dgh, whh):
-        """Backpropagate one step for the rows :n: fill dx[t], dgh[t] (and dc[:n] in place);
-        return the cotangent of the previous hidden state."""
-        a = self._a[t, :n]
+        gd = self._in_time_order(g._data)  # processing order from here on
         if self.mode == "lstm":
-            i, f, gg, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-            tc = self._tc[t, :n]
-            dcn = dc[:n]
-            dcn += dh * o * (1.0 - tc * tc)
-            d = dx[t, :n]
-            d[:, 3 * H:] = dh * tc * o * (1.0 - o)
-            d[:, :H] = dcn * gg * i * (1.0 - i)
-            d[:, H:2 * H] = dcn * self._c[t, :n] * f * (1.0 - f)
-            d[:, 2 * H:3 * H] = dcn * i * (1.0 - gg * gg)
-            dcn *= f
-            return d @ whh
+            dx, dh, dc = self._lstm_back(gd, whh, T, B, H)
+            dgh, ds0 = dx, (dh, dc)
+        else:
+            dx, dgh, dh = self._back(gd, whh, T, B, H)
+            ds0 = (dh,)
+        nx = self.next
+        d2 = dgh.reshape(T * B, GH)
+        return (graph._make(self._in_time_order(dx)) if nx[0] is not None else None,
+                graph._make(d2.T @ self._h[:-1].reshape(T * B, H))
+                if nx[1] is not None else None,
+                graph._make(d2.sum(0)) if nx[2] is not None else None,
+                graph._make(xp.concatenate(ds0, axis=1)) if nx[3] is not None else None)
+
+    def _lstm_back(self, gd, whh, T, B, H):
+        # NOTE: every factor that does not depend on the incoming gradient is computed for
+        # all steps at once (a few large array ops); the loop over time is then 7 NumPy calls
+        # per step: dc gathers dh * o (1 - tanh(c)^2), the gate gradients are dc or dh times
+        # those factors, and dh flows back through one matrix product.
+        a, tc = self._a, self._tc
+        i, f, gg, o = a[..., :H], a[..., H:2 * H], a[..., 2 * H:3 * H], a[..., 3 * H:]
+        k3 = xp.empty((T, B, 3, H), a.dtype)
+        xp.multiply(gg * i, 1.0 - i, out=k3[:, :, 0])
+        xp.multiply(self._c[:-1] * f, 1.0 - f, out=k3[:, :, 1])
+        xp.multiply(i, 1.0 - gg * gg, out=k3[:, :, 2])
+        ko = tc * o * (1.0 - o)
+        kc = o * (1.0 - tc * tc)
+        dx = xp.empty((T, B, 4 * H), a.dtype)
+        dh, dc = xp.zeros((B, H), a.dtype), xp.zeros((B, H), a.dtype)
+        tmp = xp.empty((B, H), a.dtype)
+        for k, _, n in reversed(self._steps(T, B)):
+            dh += gd[k, :, :H]
+            dc += gd[k, :, H:]
+            xp.multiply(dh, kc[k], out=tmp)
+            dc += tmp
+            d = dx[k].reshape(B, 4, H)
+            xp.multiply(dc[:, None], k3[k], out=d[:, :3])
+            xp.multiply(dh, ko[k], out=d[:, 3])
+            dc *= f[k]
+            if n == B:
+                xp.matmul(dx[k], whh, out=dh)
+            else:
+                dh[:n] = dx[k, :n] @ whh
+        return dx, dh, dc
+
+    def _back(self, gd, whh, T, B, H):
+        """RNN and GRU: step by step (see _step_back)."""
+        GH = whh.shape[0]
+        dx = xp.zeros((T, B, GH), gd.dtype)
+        dgh = xp.zeros((T, B, GH), gd.dtype) if self.mode == "gru" else dx
+        dh = xp.zeros((B, H), gd.dtype)
+        for k, _, n in reversed(self._steps(T, B)):
+            dh += gd[k, :, :H]
+            dh[:n] = self._step_back(k, n, H, dh[:n], dx, dgh, whh)
+        return dx, dgh, dh
+
+    def _step_back(self, k, n, H, dh, dx, dgh, whh):
+        """Backpropagate step k for the rows :n: fill dx[k], dgh[k]; return the cotangent
+        of the previous hidden state."""
+        a = self._a[k, :n]
         if self.mode == "gru":
             r, z, nn = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
-            hp = self._hp[t, :n]
             dnp = dh * (1.0 - z) * (1.0 - nn * nn)
-            d = dx[t, :n]
-            d[:, :H] = dnp * self._c[t, :n] * r * (1.0 - r)
-            d[:, H:2 * H] = dh * (hp - nn) * z * (1.0 - z)
+            d = dx[k, :n]
+            d[:, :H] = dnp * self._c[k, :n] * r * (1.0 - r)
+            d[:, H:2 * H] = dh * (self._h[k, :n] - nn) * z * (1.0 - z)
             d[:, 2 * H:] = dnp
-            e = dgh[t, :n]
+            e = dgh[k, :n]
             e[:, :2 * H] = d[:, :2 * H]
             e[:, 2 * H:] = dnp * r
             return e @ whh + dh * z
-        d = dx[t, :n]
+        d = dx[k, :n]
         if self.mode == "rnn_tanh":
             xp.multiply(dh, 1.0 - a * a, out=d)
         else:
