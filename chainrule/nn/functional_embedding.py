@@ -1,11 +1,12 @@
 """``F.embedding`` and ``F.embedding_bag`` (imported into nn.functional).
 
-Both are composites: a row lookup ``weight[input]`` (one integer-array getitem, whose vjp
-scatter-adds the output gradient into the rows it read) and, for bags, a segment sum
-(``index_add``). The padding row and ``scale_grad_by_freq`` change only the gradient: the
-looked-up rows ``v`` are returned as ``v.detach() + (v - v.detach()) * s``, exactly ``v`` in
-value and ``s * dL/dy`` in gradient, with ``s`` 0 at the padding index and 1/count with
-``scale_grad_by_freq``.
+NOTE: composites, not primitives: the lookup is already one recorded node and its vjp one
+scatter-add, so a fused primitive would save nothing. The lookup is ``weight[input]`` (an
+integer-array getitem, whose vjp scatter-adds the output gradient into the rows it read);
+bags add a segment sum (``index_add``). The padding row and ``scale_grad_by_freq`` change
+only the gradient: the looked-up rows ``v`` are returned as ``v.detach() + (v - v.detach())
+* s``, exactly ``v`` in value and ``s * dL/dy`` in gradient, with ``s`` 0 at the padding
+index and 1/count with ``scale_grad_by_freq``.
 """
 
 from __future__ import annotations
