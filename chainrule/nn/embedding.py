@@ -30,6 +30,13 @@ def _sizes(name: str, num: Any, dim: Any) -> None:
             raise ValueError(f"{name}: {what} must be a non-negative int, got {v!r}")
 
 
+def _reset_normal(weight: Tensor, padding_idx: int | None, generator: Generator | None) -> None:
+    init.normal_(weight, generator=generator)
+    if padding_idx is not None:
+        with graph.no_grad():
+            weight[padding_idx] = 0.0
+
+
 class Embedding(Module):
     """A table ``weight`` (num_embeddings, embedding_dim), N(0, 1) at the start (the
     ``padding_idx`` row zero, and it gets no gradient); ``forward(input)`` returns its rows at
@@ -59,13 +66,7 @@ class Embedding(Module):
 
     def reset_parameters(self, generator: Generator | None = None) -> None:
         """PyTorch's default: N(0, 1), then the padding row zero."""
-        init.normal_(self.weight, generator=generator)
-        self._fill_padding_idx_with_zero()
-
-    def _fill_padding_idx_with_zero(self) -> None:
-        if self.padding_idx is not None:
-            with graph.no_grad():
-                self.weight[self.padding_idx] = 0.0
+        _reset_normal(self.weight, self.padding_idx, generator)
 
     def forward(self, input: Tensor) -> Tensor:
         return embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
@@ -136,8 +137,9 @@ class EmbeddingBag(Module):
         else:
             self.weight = Parameter(_weight)
 
-    reset_parameters = Embedding.reset_parameters
-    _fill_padding_idx_with_zero = Embedding._fill_padding_idx_with_zero
+    def reset_parameters(self, generator: Generator | None = None) -> None:
+        """PyTorch's default: N(0, 1), then the padding row zero."""
+        _reset_normal(self.weight, self.padding_idx, generator)
 
     def forward(self, input: Tensor, offsets: Tensor | None = None,
                 per_sample_weights: Tensor | None = None) -> Tensor:

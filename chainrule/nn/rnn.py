@@ -45,6 +45,12 @@ def _shape(t: Any) -> tuple[int, ...]:
     return tuple(t.shape)
 
 
+def _reset_uniform(module: Module, hidden_size: int, generator: Generator | None) -> None:
+    stdv = 1.0 / math.sqrt(hidden_size)
+    for w in module.parameters():
+        init.uniform_(w, -stdv, stdv, generator=generator)
+
+
 class RNNBase(Module):
     """What RNN, LSTM and GRU share: the parameters ``weight_ih_l{k}[_reverse]``,
     ``weight_hh_l{k}``, ``bias_ih_l{k}``, ``bias_hh_l{k}`` (and ``weight_hr_l{k}`` for an LSTM
@@ -79,8 +85,9 @@ class RNNBase(Module):
         for k in range(num_layers):
             for d in range(D):
                 sfx = f"_l{k}" + ("_reverse" if d else "")
-                shapes = [("weight_ih", (G * H, input_size if k == 0 else P * D)),
-                          ("weight_hh", (G * H, P))]
+                shapes: list[tuple[str, tuple[int, ...]]] = [
+                    ("weight_ih", (G * H, input_size if k == 0 else P * D)),
+                    ("weight_hh", (G * H, P))]
                 if bias:
                     shapes += [("bias_ih", (G * H,)), ("bias_hh", (G * H,))]
                 if proj_size:
@@ -92,9 +99,7 @@ class RNNBase(Module):
 
     def reset_parameters(self, generator: Generator | None = None) -> None:
         """PyTorch's default: every parameter U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
-        stdv = 1.0 / math.sqrt(self.hidden_size)
-        for w in self.parameters():
-            init.uniform_(w, -stdv, stdv, generator=generator)
+        _reset_uniform(self, self.hidden_size, generator)
 
     @property
     def all_weights(self) -> list[list[Parameter]]:
@@ -127,8 +132,7 @@ class RNNBase(Module):
         if not isinstance(x, Tensor):
             raise TypeError(f"{name}: expected the input to be a Tensor or PackedSequence, got "
                             f"{type(x).__name__}")
-        want = 2 if packed else (2, 3)
-        if (x.ndim != want) if packed else (x.ndim not in want):
+        if x.ndim not in ((2,) if packed else (2, 3)):
             layout = "(N, L, H_in)" if self.batch_first else "(L, N, H_in)"
             raise ValueError(f"{name}: expected input to be {'2D' if packed else '2D or 3D'}, "
                              f"got {x.ndim}D instead (shape {_shape(x)}); the layout is "
@@ -217,6 +221,7 @@ class RNNBase(Module):
             if input.unsorted_indices is not None:
                 h_n = h_n[:, input.unsorted_indices]
                 c_n = c_n[:, input.unsorted_indices] if c_n is not None else None
+            assert sizes is not None
             result: Any = input._replace(data=padded_to_packed(out, sizes))
         elif unbatched:
             result = _F.squeeze(out, 1)
@@ -346,7 +351,9 @@ class RNNCellBase(Module):
             self.register_parameter("bias_hh", None)
         self.reset_parameters(generator)
 
-    reset_parameters = RNNBase.reset_parameters
+    def reset_parameters(self, generator: Generator | None = None) -> None:
+        """PyTorch's default: every parameter U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
+        _reset_uniform(self, self.hidden_size, generator)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
