@@ -101,6 +101,10 @@ class RNNBase(Module):
         """PyTorch's default: every parameter U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
         _reset_uniform(self, self.hidden_size, generator)
 
+    def flatten_parameters(self) -> None:
+        """PyTorch's cuDNN weight-layout call: on the CPU (PyTorch's too) there is nothing to
+        flatten, so programs that call it run unchanged."""
+
     @property
     def all_weights(self) -> list[list[Parameter]]:
         per = len(self._flat_weights_names) // (self.num_layers * (1 + self.bidirectional))
@@ -292,10 +296,6 @@ class RNN(RNNBase):
         super().__init__("rnn_" + nonlinearity, input_size, hidden_size, num_layers, bias,
                          batch_first, dropout, bidirectional, 0, device, dtype, generator)
 
-    def extra_repr(self) -> str:
-        s = super().extra_repr()
-        return s + (", nonlinearity='relu'" if self.nonlinearity == "relu" else "")
-
 
 class LSTM(RNNBase):
     """Long short-term memory, gates i, f, g, o (PyTorch's order in weight_ih/weight_hh):
@@ -360,7 +360,7 @@ class RNNCellBase(Module):
         if not self.bias:
             s += ", bias=False"
         if getattr(self, "nonlinearity", "tanh") != "tanh":
-            s += f", nonlinearity={self.nonlinearity!r}"
+            s += f", nonlinearity={self.nonlinearity}"
         return s
 
     def _step(self, input: Any, hx: Any) -> tuple[Tensor, Tensor | None]:

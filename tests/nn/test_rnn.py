@@ -326,3 +326,16 @@ def test_bad_lengths_get_clear_errors():
         pack_padded_sequence(x, [5, 1, 1])
     with pytest.raises(ValueError, match="total_length to be at least"):
         pad_packed_sequence(pack_padded_sequence(x, [4, 2, 1]), total_length=3)
+
+
+def test_all_weights_and_flatten_parameters_as_torch():
+    c, t = pair("LSTM", {"proj_size": 2}, num_layers=2, bidirectional=True)
+    assert [[tuple(w.shape) for w in ws] for ws in c.all_weights] == [
+        [tuple(w.shape) for w in ws] for ws in t.all_weights]
+    x = cr.tensor(randn(3, 2, 3))
+    before = c(x)[0].numpy()
+    assert c.flatten_parameters() is None
+    close(c(x)[0], before)
+    for a, b in ((c, t), (nn.RNN(2, 3, nonlinearity="relu"), tnn.RNN(2, 3, nonlinearity="relu")),
+                 (nn.RNNCell(2, 3, False, "relu"), tnn.RNNCell(2, 3, False, "relu"))):
+        assert repr(a) == repr(b)
