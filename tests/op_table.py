@@ -42,6 +42,7 @@ from chainrule.core import functional as F
 from chainrule.core.graph import apply
 from chainrule.core.primitives import PRIMITIVES, SigmoidGrad, TanhGrad
 from chainrule.core.primitives import conv as C
+from chainrule.core.primitives.recurrent import GATES, RecurrentLayer
 from chainrule.nn import functional as NF
 
 Shape = tuple[int, ...]
@@ -439,6 +440,29 @@ def bn_eval(x: Any, w: Any, b: Any) -> Any:
     rm, rv = running_stats(x.shape[1])
     return NF.batch_norm(x, cr.tensor(rm), cr.tensor(rv), w, b, training=False, eps=1e-3)
 
+
+def _recurrent(mode: str, reverse: bool, sizes: tuple[int, ...] | None) -> Callable:
+    def fn(xi: Any, whh: Any, bhh: Any, s0: Any) -> Any:
+        return apply(RecurrentLayer(mode, reverse, sizes), xi, whh, bhh, s0)
+
+    return fn
+
+
+def _recurrent_samples(mode: str, sizes: tuple[int, ...] | None) -> tuple[Shapes, ...]:
+    """(T, B, H) triples -> the four input shapes; with ``sizes`` (packed) T = len(sizes) and
+    B = sizes[0]."""
+    G, k = GATES[mode], 2 if mode == "lstm" else 1
+    tbh = [(len(sizes), sizes[0], 1), (len(sizes), sizes[0], 2)] if sizes else [
+        (1, 1, 1), (3, 2, 2), (2, 1, 3)]
+    return tuple(((T, B, G * H), (G * H, H), (G * H,), (B, k * H)) for T, B, H in tbh)
+
+
+# (mode, reverse, batch_sizes, name suffix) of the RecurrentLayer rows
+RECURRENT_ROWS = (("lstm", False, None, ""), ("gru", False, None, ""),
+                  ("rnn_tanh", False, None, ""), ("rnn_relu", False, None, ""),
+                  ("lstm", True, (3, 2, 1), "_packed_reverse"),
+                  ("gru", True, (3, 3, 1), "_packed_reverse"),
+                  ("rnn_tanh", False, (3, 1, 1), "_packed"))
 
 # ---------------------------------------------------------------------------------------------
 # Rows
@@ -907,6 +931,14 @@ ROWS: tuple[Row, ...] = (
         (DISTINCT,), (((2, 1),), ((4, 3),), ((2, 2, 1, 3),)), bn_shapes(False), True, "norm"),
     Row("batch_norm_eval", bn_eval, 3, ("Mul", "Add"), (REAL, REAL, REAL),
         (((2, 1), (1,), (1,)), ((1, 2, 3, 2), (2,), (2,))), bn_shapes(True), True, "norm"),
+    # -- recurrent layers (issue 11, branch rnn11) ------------------------------------------------
+    # The fused RecurrentLayer: inputs xi (T, B, G*H), whh (G*H, H), bhh (G*H,), s0 (B, S).
+    # gradgradcheck goes through its composite vjp (recurrent_composite).
+    *(Row(f"recurrent_{mode}{tag}", _recurrent(mode, rev, sizes), 4, ("RecurrentLayer",),
+          (POSITIVE,) * 4 if mode == "rnn_relu" else (REAL,) * 4,
+          _recurrent_samples(mode, sizes), None, True, "recurrent")
+      for mode, rev, sizes, tag in RECURRENT_ROWS),
+    # -- end of recurrent layers ------------------------------------------------------------------
 )
 
 

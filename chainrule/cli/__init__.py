@@ -467,9 +467,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("task", choices=["digits"], help="what to train on")
     t.add_argument("--recipe", choices=["default", "tutorial"], default="default",
                    help="default: MLP or CNN + Adam; tutorial: the tutorial's own program")
-    t.add_argument("--model", choices=["mlp", "cnn"], default=None,
+    t.add_argument("--model", choices=["mlp", "cnn", "lstm"], default=None,
                    help="mlp: 64-256-10 (default); cnn: two 3x3 convolutions with batch norm, "
-                        "max pool, 512-128-10")
+                        "max pool, 512-128-10; lstm: the image's 8 rows read in turn by an "
+                        "LSTM (hidden 128)")
     t.add_argument("--hidden", type=int, default=None,
                    help="hidden units of the last layers (default: mlp 256, cnn 128)")
     t.add_argument("--epochs", type=int, default=None,

@@ -24,6 +24,7 @@ from ..core.primitives.elementwise import Add as _Add
 from ..core.primitives.structure import Matmul as _Matmul
 from ..core.primitives.structure import Permute as _Permute
 from ..core.tensor import Tensor, _make, _to_array
+from .functional_embedding import embedding, embedding_bag  # noqa: F401
 
 __all__ = [
     "linear", "relu", "leaky_relu", "gelu", "elu", "silu", "sigmoid", "tanh", "softmax",

@@ -306,6 +306,7 @@ def graphs():
         "conv": lambda w: _conv(w),
         "second_order": lambda w: _second_order(w),
         "conv_second_order": lambda w: _conv_second_order(w),
+        "recurrent": lambda w: _recurrent(w),
     }, x
 
 
@@ -323,6 +324,12 @@ def _conv(w):
     y = F.batch_norm(y.reshape(1, 1, 2, 2), None, None, cr.ones(1, dtype=cr.float64),
                      cr.zeros(1, dtype=cr.float64), training=True)
     return F.max_pool2d(y, 2).sum() + F.avg_pool2d(y, (1, 2)).sum()
+
+
+def _recurrent(w):  # a GRU over 2 steps of 3 features, hidden size 1 (issue 11)
+    gru = cr.nn.GRU(3, 1, dtype=cr.float64)
+    out, h = gru(w.reshape(2, 1, 3))
+    return out.sum() + h.sum()
 
 
 def _second_order(w):
