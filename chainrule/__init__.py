@@ -14,6 +14,7 @@ walks the graph in reverse and applies the chain rule.
 
 from . import core  # first: registers Tensor with the graph
 from . import autograd, graph, testing
+from .alias import as_torch
 from .core import functional as _F
 from .core.creation import (Generator, arange, as_tensor, default_generator, empty, empty_like,
                             eye, from_numpy, full, full_like, linspace, manual_seed, ones,

@@ -13,3 +13,9 @@ from .digits import Digits, load_digits
 
 __all__ = ["DataLoader", "Dataset", "Digits", "Subset", "TensorDataset", "default_collate",
            "load_digits", "random_split"]
+
+
+# A PyTorch name this module lacks: NotImplementedError (ImportError for `from ... import`).
+from ..core.compat import attribute_hook as _attribute_hook  # noqa: E402
+
+__getattr__ = _attribute_hook(__name__)

@@ -23,3 +23,9 @@ from .sgd import SGD, sgd_update
 
 __all__ = ["Optimizer", "required", "SGD", "Adam", "AdamW", "RMSprop", "lr_scheduler",
            "sgd_update", "adam_update", "rmsprop_update"]
+
+
+# A PyTorch name this module lacks: NotImplementedError (ImportError for `from ... import`).
+from ..core.compat import attribute_hook as _attribute_hook  # noqa: E402
+
+__getattr__ = _attribute_hook(__name__)

@@ -467,3 +467,9 @@ class OneCycleLR(LRScheduler):
                 else:
                     group["momentum"] = mom
         return lrs
+
+
+# A PyTorch name this module lacks: NotImplementedError (ImportError for `from ... import`).
+from ..core.compat import attribute_hook as _attribute_hook  # noqa: E402
+
+__getattr__ = _attribute_hook(__name__)

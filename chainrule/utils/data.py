@@ -11,3 +11,9 @@ from ..data import (DataLoader, Dataset, Subset, TensorDataset, default_collate,
 
 __all__ = ["DataLoader", "Dataset", "Subset", "TensorDataset", "default_collate",
            "random_split"]
+
+
+# A PyTorch name this module lacks: NotImplementedError (ImportError for `from ... import`).
+from ..core.compat import attribute_hook as _attribute_hook  # noqa: E402
+
+__getattr__ = _attribute_hook(__name__)
