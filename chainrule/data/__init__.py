@@ -7,12 +7,17 @@
 [(4, 3), (4, 3), (2, 3)]
 """
 
-from .dataloader import DataLoader, default_collate
-from .dataset import Dataset, Subset, TensorDataset, random_split
+from .dataloader import DataLoader, default_collate, default_convert
+from .dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
 from .digits import Digits, load_digits
+from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
+                      SubsetRandomSampler, WeightedRandomSampler)
+from .workers import WorkerInfo, get_worker_info
 
 __all__ = ["DataLoader", "Dataset", "Digits", "Subset", "TensorDataset", "default_collate",
-           "load_digits", "random_split"]
+           "load_digits", "random_split", "ConcatDataset", "default_convert", "Sampler",
+           "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
+           "BatchSampler", "WorkerInfo", "get_worker_info"]
 
 
 # A PyTorch name this module lacks: NotImplementedError (ImportError for `from ... import`).

@@ -6,11 +6,8 @@
 3
 """
 
-from ..data import (DataLoader, Dataset, Subset, TensorDataset, default_collate,  # noqa: F401
-                    random_split)
-
-__all__ = ["DataLoader", "Dataset", "Subset", "TensorDataset", "default_collate",
-           "random_split"]
+from ..data import __all__  # noqa: F401
+from ..data import *  # noqa: F403
 
 
 # A PyTorch name this module lacks: NotImplementedError (ImportError for `from ... import`).
