@@ -438,21 +438,34 @@ _stubs: set[str] = set()
 def tensor_message(cls: type, name: str) -> str | None:
     """The message for ``x.name`` when ``name`` is a PyTorch method chainrule lacks."""
     msg = _TENSOR_METHODS.get(name)
+    inplace = name.endswith("_") and (name[:-1] in _INPLACE or hasattr(cls, name[:-1]))
+    if msg is None and name in _torch_tensor_methods() and not inplace:
+        from .suggest import close_names
+
+        near = close_names(name, [n for n in dir(cls) if n not in _stubs])
+        use = f"; the nearest chainrule has: {', '.join(near)}" if near else ""
+        return f"Tensor.{name} is a PyTorch method chainrule does not implement{use}"
     if msg is not None:
         if name in ("cuda", "mps", "xpu"):
             return f"x.{name}() is not supported: {msg}"
         return f"Tensor.{name} is not supported: {msg}"
-    if name.endswith("_") and name[:-1] in _INPLACE:
+    if inplace and (name[:-1] in _INPLACE or name in _torch_tensor_methods()):
         base = name[:-1]
         return (f"Tensor.{name} (in place) is not supported: use the out-of-place "
                 f"x = x.{base}(...) (for a weight: `with cr.no_grad(): w.copy_(w.{base}(...))`)")
     return None
 
 
+def _torch_tensor_methods() -> frozenset[str]:
+    from .torch_names import TENSOR_METHODS
+
+    return TENSOR_METHODS
+
+
 def install_tensor_stubs(cls: type) -> None:
     """Give ``cls`` a raising attribute for every PyTorch method in the tables it lacks, and a
     ``__dir__`` that hides them (so that name suggestions only offer what works)."""
-    names = list(_TENSOR_METHODS) + [n + "_" for n in _INPLACE]
+    names = [*_TENSOR_METHODS, *(n + "_" for n in _INPLACE), *sorted(_torch_tensor_methods())]
     for name in names:
         if name in _stubs or any(name in vars(k) for k in cls.__mro__):
             continue
