@@ -66,6 +66,13 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_SUBMODULES) | set(_FROM_SERIALIZATION))
 
 
+from .core.keywords import guard_module as _guard_module  # noqa: E402
+
+# A keyword argument a factory does not take: NotImplementedError naming it (core/keywords.py).
+_guard_module(__name__, "torch", "arange empty empty_like eye full full_like linspace ones "
+              "ones_like rand rand_like randint randn randn_like randperm tensor as_tensor "
+              "zeros zeros_like".split())
+
 multiply, divide, subtract, negative = mul, div, sub, neg
 t = _F.t
 

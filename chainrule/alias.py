@@ -217,6 +217,7 @@ class as_torch:
 
     >>> import sys, chainrule
     >>> with chainrule.as_torch() as torch:
+    ...     import torch.nn
     ...     torch is chainrule and sys.modules["torch.nn"] is chainrule.nn
     True
     """

@@ -9,8 +9,8 @@ Suggestions come from two places, in this order:
    (``linspaced`` -> ``linspace``). Names that merely share letters (``normal`` and
    ``no_grad``) are not suggested.
 
->>> close_names("normal", ["randn", "rand", "no_grad"])
-['randn', 'rand']
+>>> close_names("normal", ["randn", "rand_like", "no_grad"])
+['randn']
 >>> close_names("Lineer", ["Linear", "Identity"]), close_names("zzqqy", ["zeros"])
 (['Linear'], [])
 """

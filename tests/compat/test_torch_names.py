@@ -82,3 +82,35 @@ def test_missing_names_mention_the_nearest_supported_alternative():
         cr.optim.NAdam  # noqa: B018
     with pytest.raises(NotImplementedError, match=r"Tensor\.addcmul.*mul"):
         cr.ones(2).addcmul  # noqa: B018
+
+
+@pytest.mark.parametrize("expr,api,keyword", [
+    ("cr.zeros(3, layout=None)", "torch.zeros", "layout"),
+    ("cr.nn.Linear(2, 3, biass=False)", "torch.nn.Linear", "biass"),
+    ("cr.optim.SGD([cr.zeros(1, requires_grad=True)], lr=0.1, foreach=True)",
+     "torch.optim.SGD", "foreach"),
+    ("cr.data.DataLoader([1, 2], multiprocessing_contextt=None)",
+     "torch.utils.data.DataLoader", "multiprocessing_contextt"),
+])
+def test_unknown_keyword_arguments_name_the_api(expr, api, keyword):
+    from chainrule.core.keywords import UnsupportedKeywordError
+
+    with pytest.raises(UnsupportedKeywordError) as info:
+        eval(expr)
+    msg = str(info.value)
+    assert f"{api}(...)" in msg and repr(keyword) in msg
+    assert isinstance(info.value, NotImplementedError) and isinstance(info.value, TypeError)
+    if keyword == "biass":
+        assert msg.endswith("did you mean bias?")
+
+
+def test_type_errors_from_inside_a_call_are_left_alone():
+    from chainrule.core.keywords import UnsupportedKeywordError
+
+    class Broken:
+        def __len__(self):
+            raise TypeError("f() got an unexpected keyword argument 'x'")
+
+    with pytest.raises(TypeError) as info:
+        cr.data.random_split(Broken(), [1])  # guarded, but the error comes from inside
+    assert not isinstance(info.value, UnsupportedKeywordError)
