@@ -250,7 +250,9 @@ def run_path(script: str, args: Sequence[str] = ()) -> None:
     sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
     install()
     try:
-        runpy.run_path(script, run_name="__main__")
+        # NOTE: as Python 3.9+ does for `python script.py`: __file__ (and the traceback) give
+        # the absolute path, sys.argv[0] the path as typed.
+        runpy.run_path(os.path.abspath(script), run_name="__main__")
     finally:
         uninstall()
         sys.argv = old_argv
