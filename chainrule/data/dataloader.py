@@ -7,6 +7,7 @@ from the global one that ``cr.manual_seed`` resets, so the same seed gives the s
 from __future__ import annotations
 
 import collections.abc as abc
+import hashlib
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import weakref
@@ -220,6 +221,7 @@ class DataLoader:
         self.persistent_workers = bool(persistent_workers)
         self.in_order = bool(in_order)
         self._pool: WorkerPool | None = None
+        self._epoch = 0
 
     @property
     def shuffle(self) -> bool:
@@ -241,13 +243,18 @@ class DataLoader:
         return _Fetcher(self.dataset, self.batch_sampler is not None, self.collate_fn)
 
     def __iter__(self) -> Iterator[Any]:
-        # NOTE: as PyTorch, every epoch draws the workers' base seed first, with or without
-        # workers, so that a shuffled order is the same whatever num_workers is.
-        base_seed = int((self.generator or default_generator).rng.integers(0, 2 ** 62))
         if self.num_workers == 0:
             fetch = self._fetcher()
             return (fetch(index) for index in self._indices())
-        return self._iter_workers(base_seed)
+        return self._iter_workers(self._base_seed())
+
+    def _base_seed(self) -> int:
+        """The workers' base seed for this epoch: derived from the generator's state without
+        drawing from it, so that the shuffled order is the same whatever num_workers is."""
+        state = (self.generator or default_generator).get_state()
+        self._epoch += 1
+        digest = hashlib.sha256(repr((state, self._epoch)).encode()).digest()
+        return int.from_bytes(digest[:8], "little") >> 2
 
     def _iter_workers(self, base_seed: int) -> Iterator[Any]:
         pool = self._pool

@@ -4,8 +4,9 @@ Each worker is a process with its own queue of batch indices; batches are dealt 
 computed in the workers, and handed back in the order of the batch sampler, so the batches
 are the ones ``num_workers=0`` gives, in the same order. Worker ``i`` is seeded with
 ``base_seed + i`` (chainrule's global generator, Python's ``random`` and NumPy's legacy global
-generator); ``base_seed`` is drawn from the loader's generator (or the global one) when the
-workers start. An exception in a worker is raised again in the main process, with the
+generator); ``base_seed`` is derived from the state of the loader's generator (or the global
+one) when the workers start, without drawing from it, so the shuffled order does not depend
+on ``num_workers``. An exception in a worker is raised again in the main process, with the
 worker's traceback in its message.
 """
 
