@@ -14,6 +14,7 @@ walks the graph in reverse and applies the chain rule.
 
 from . import core  # first: registers Tensor with the graph
 from . import autograd, graph, testing
+from .alias import as_torch
 from .core import functional as _F
 from .core.creation import (Generator, arange, as_tensor, default_generator, empty, empty_like,
                             eye, from_numpy, full, full_like, linspace, manual_seed, ones,
@@ -64,6 +65,13 @@ def __getattr__(name: str):  # type: ignore[no-untyped-def]
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_SUBMODULES) | set(_FROM_SERIALIZATION))
 
+
+from .core.keywords import guard_module as _guard_module  # noqa: E402
+
+# A keyword argument a factory does not take: NotImplementedError naming it (core/keywords.py).
+_guard_module(__name__, "torch", "arange empty empty_like eye full full_like linspace ones "
+              "ones_like rand rand_like randint randn randn_like randperm tensor as_tensor "
+              "zeros zeros_like".split())
 
 multiply, divide, subtract, negative = mul, div, sub, neg
 t = _F.t

@@ -531,10 +531,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto: Graphviz's dot when installed, else matplotlib (default)")
     g.add_argument("--out", required=True, help="the picture: a .svg, .png or .pdf file")
     g.set_defaults(fn=cmd_graph)
+    sub.add_parser("run", help="run a PyTorch program on chainrule: chainrule run script.py "
+                   "[args...]", add_help=False)  # handled by main() before parsing
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["run"]:  # the program's own arguments are not ours to parse
+        from .run import main as run_main
+
+        return run_main(argv[1:])
     try:
         args = build_parser().parse_args(argv)
         return int(args.fn(args))

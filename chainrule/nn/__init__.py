@@ -57,3 +57,9 @@ def __getattr__(name: str):  # type: ignore[no-untyped-def]
     if isinstance(res, BaseException):
         raise res
     return res
+
+
+# A keyword argument a layer does not take: NotImplementedError naming it (core/keywords.py).
+from ..core.keywords import guard_module as _guard_module  # noqa: E402
+
+_guard_module(__name__, "torch.nn")

@@ -1062,3 +1062,12 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if bias is not None:
         shift = _F.add(_tensor(bias), shift)
     return _F.add(_F.mul(x, _F.reshape(scale, bshape)), _F.reshape(shift, bshape))
+
+
+# A PyTorch name this module lacks: NotImplementedError (ImportError for `from ... import`),
+# and so does a keyword argument its functions and classes do not take.
+from ..core.compat import attribute_hook as _attribute_hook  # noqa: E402
+from ..core.keywords import guard_module as _guard_module  # noqa: E402
+
+__getattr__ = _attribute_hook(__name__)
+_guard_module(__name__, 'torch.nn.functional')  # unknown keywords: NotImplementedError

@@ -117,3 +117,9 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
             p._data[...] = vec._data[start:start + k].reshape(p.shape)
             p._vc[0] += 1
             start += k
+
+
+# A PyTorch name this module lacks: NotImplementedError (ImportError for `from ... import`).
+from ..core.compat import attribute_hook as _attribute_hook  # noqa: E402
+
+__getattr__ = _attribute_hook(__name__)
