@@ -27,6 +27,16 @@ __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler
 T_co = TypeVar("T_co", covariant=True)
 
 
+
+def _check_args(**args: object) -> None:
+    """PyTorch's checks and messages: the first argument a positive int, the second a bool."""
+    (count_name, count), (flag_name, flag) = args.items()
+    if not isinstance(count, numbers.Integral) or isinstance(count, bool) or count <= 0:
+        raise ValueError(f"{count_name} should be a positive integer value, but got "
+                         f"{count_name}={count}")
+    if not isinstance(flag, bool):
+        raise ValueError(f"{flag_name} should be a boolean value, but got {flag_name}={flag}")
+
 class Sampler(Generic[T_co]):
     """Base class: subclasses define ``__iter__`` (and ``__len__`` where it is known)."""
 
@@ -120,13 +130,7 @@ class WeightedRandomSampler(Sampler[int]):
 
     def __init__(self, weights: Sequence[float], num_samples: int, replacement: bool = True,
                  generator: Generator | None = None) -> None:
-        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or \
-                num_samples <= 0:
-            raise ValueError("num_samples should be a positive integer value, but got "
-                             f"num_samples={num_samples}")
-        if not isinstance(replacement, bool):
-            raise ValueError("replacement should be a boolean value, but got "
-                             f"replacement={replacement}")
+        _check_args(num_samples=num_samples, replacement=replacement)
         w = xp.asarray(weights.numpy() if isinstance(weights, Tensor) else weights,
                        dtype=xp.float64)
         if w.ndim != 1:
@@ -162,13 +166,7 @@ class BatchSampler(Sampler[list]):
 
     def __init__(self, sampler: Sampler[int] | Iterable[int], batch_size: int,
                  drop_last: bool) -> None:
-        if not isinstance(batch_size, numbers.Integral) or isinstance(batch_size, bool) or \
-                batch_size <= 0:
-            raise ValueError("batch_size should be a positive integer value, but got "
-                             f"batch_size={batch_size}")
-        if not isinstance(drop_last, bool):
-            raise ValueError("drop_last should be a boolean value, but got "
-                             f"drop_last={drop_last}")
+        _check_args(batch_size=batch_size, drop_last=drop_last)
         self.sampler = sampler
         self.batch_size = int(batch_size)
         self.drop_last = drop_last
