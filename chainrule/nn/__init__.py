@@ -34,6 +34,10 @@ from .layers import (
 )
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module, ModuleList, Parameter, Sequential
+from .attention import MultiheadAttention
+from .normalization import GroupNorm, LayerNorm, RMSNorm
+from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
+                          TransformerEncoder, TransformerEncoderLayer)
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList",
@@ -42,6 +46,8 @@ __all__ = [
     "BatchNorm1d", "BatchNorm2d",
     "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",
     "functional", "init", "utils",
+    "LayerNorm", "GroupNorm", "RMSNorm", "MultiheadAttention", "TransformerEncoderLayer",
+    "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder", "Transformer",
 ]
 
 

@@ -1061,3 +1061,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if bias is not None:
         shift = _F.add(_tensor(bias), shift)
     return _F.add(_F.mul(x, _F.reshape(scale, bshape)), _F.reshape(shift, bshape))
+
+
+from .functional_attention import *  # noqa: E402,F401,F403  (layer_norm, attention: issue 11)
+from .functional_attention import __all__ as _attention_all  # noqa: E402
+
+__all__ += _attention_all

@@ -5,6 +5,7 @@ from .conv import (AvgPool2d, AvgPool2dGrad, BatchNorm, Conv2d, Conv2dInputGrad,
 from .elementwise import (Abs, Add, Cast, Cos, Div, Exp, Log, Log1p, Maximum, Minimum, Mul,
                           Neg, Pow, Relu, Sigmoid, SigmoidGrad, Sin, Softplus, Sqrt, Sub, Tanh,
                           TanhGrad, Where)
+from .norm import LayerNorm, Softmax
 from .structure import (Amax, BroadcastTo, Cat, GetItem, IndexAddZeros, IndexPut, Matmul,
                         Permute, Prod, Reshape, Sum)
 
@@ -16,6 +17,7 @@ PRIMITIVES = (
     Matmul,
     Conv2d, Conv2dInputGrad, Conv2dWeightGrad, MaxPool2d, MaxPool2dGrad, AvgPool2d, AvgPool2dGrad,
     BatchNorm,
+    Softmax, LayerNorm,
 )
 
 __all__ = [c.__name__ for c in PRIMITIVES] + ["PRIMITIVES"]
