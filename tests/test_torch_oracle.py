@@ -46,6 +46,7 @@ from op_table import (
 import chainrule as cr
 
 torch = pytest.importorskip("torch")
+from op_table_attention import torch_counterparts  # noqa: E402
 tF = torch.nn.functional
 
 RTOL = 1e-10
@@ -321,6 +322,8 @@ TORCH: dict[str, Callable[..., Any]] = {
                                                           eps=0.1),
     "batch_norm_eval": _t_bn_eval,
 }
+# issue 11: normalisation and attention (their torch functions live beside the rows' helpers)
+TORCH.update(torch_counterparts())
 
 # Rows with no torch counterpart, and why.
 SKIPPED: dict[str, str] = {}

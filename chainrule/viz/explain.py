@@ -161,6 +161,12 @@ DERIVATIVES: dict[str, Rule] = {
                        "dL/dw = sum(G xh), dL/db = sum(G)",
                        ("w/sqrt(var + eps) * ({G} - mean({G}) - xh * mean({G} * xh))",
                         "sum({G} * xh)", "sum({G})")),
+    # row-wise ops of attention (issue 11)
+    "softmax": Rule("y = softmax(x) over the last dim: dL/dx = y (G - sum(G y))",
+                    ("{out} * ({G} - sum({G} * {out}))",)),
+    "layer_norm": Rule("y = (x - mean)/sqrt(var + eps) over the trailing dims: "
+                       "dL/dx = (G - mean(G) - y mean(G y)) / sqrt(var + eps)",
+                       ("({G} - mean({G}) - {out} * mean({G} * {out})) / sqrt(var + eps)",)),
 }
 
 
