@@ -228,10 +228,11 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     """softmax(Q K^T * scale + mask) V over (..., L, E), (..., S, E), (..., S, Ev) inputs.
 
     ``attn_mask``: bool (True = takes part) or float (added to the scores), broadcastable to
-    (..., L, S). ``is_causal``: query i sees keys j <= i (combined with ``attn_mask`` if both
-    are given, as PyTorch does). ``scale`` defaults to 1 / sqrt(E). A query that sees no key
-    gets zeros (PyTorch's CPU kernel does the same). ``dropout_p`` drops attention weights
-    (always: this function has no training flag, as in PyTorch).
+    (..., L, S). ``is_causal``: query i sees keys j <= i (not with ``attn_mask``: PyTorch's
+    reference raises, its fused CPU kernel combines the two). ``scale`` defaults to
+    1 / sqrt(E). A query that sees no key gets zeros (PyTorch's CPU kernel does the same).
+    ``dropout_p`` drops attention weights (always: this function has no training flag, as in
+    PyTorch).
 
     >>> import chainrule as cr
     >>> import chainrule.nn.functional as F
@@ -247,6 +248,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         raise ValueError(f"{op}: dropout_p must be a probability in [0, 1], got {dropout_p!r}")
     L, S = q._data.shape[-2], k._data.shape[-2]
     bias = None
+    if attn_mask is not None and is_causal:
+        raise ValueError(f"{op}: an explicit attn_mask should not be set when is_causal=True; "
+                         "fold the causal pattern into the mask, or drop the mask")
     if attn_mask is not None:
         bias = _mask_bias(attn_mask, q, op, "attn_mask", keep_when=True)
         bs = tuple(bias._data.shape)
@@ -257,8 +261,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                              f"shape {q._data.shape[:-2] + (L, S)} (..., L, S) for query "
                              f"{tuple(q._data.shape)} and key {tuple(k._data.shape)}") from None
     if is_causal:
-        causal = _make(xp.where(xp.tri(L, S, dtype=bool), 0.0, -math.inf).astype(q._data.dtype))
-        bias = causal if bias is None else _F.add(bias, causal)
+        bias = _make(xp.where(xp.tri(L, S, dtype=bool), 0.0, -math.inf).astype(q._data.dtype))
     sc = 1.0 / math.sqrt(q._data.shape[-1]) if scale is None else float(scale)
     return attention(q, k, v, bias, float(dropout_p), sc)[0]
 
