@@ -56,11 +56,12 @@ def _trailing(x: Tensor, shape: tuple[int, ...], op: str) -> tuple[int, ...]:
     return tuple(range(len(xs) - k, len(xs)))
 
 
-def _affine_param(t: Any, shape: tuple[int, ...], x: Tensor, what: str, op: str) -> Tensor:
+def _affine_param(t: Any, shape: tuple[int, ...], x: Tensor, what: str, op: str,
+                  why: str = "the normalized shape") -> Tensor:
     t = _tensor(t)
     if tuple(t._data.shape) != shape:
-        raise ValueError(f"{op}: {what} must have shape {shape} (the normalized shape), got "
-                         f"{tuple(t._data.shape)}")
+        raise ValueError(f"{op}: {what} must have shape {shape} ({why}), got "
+                         f"{tuple(t._data.shape)} for an input of shape {tuple(x._data.shape)}")
     _same_float_dtype(x, t, op, what)
     return t
 
@@ -116,8 +117,9 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
     if C % num_groups:
         raise ValueError(f"{op}: expected the number of channels of the input (dim 1, {C} in "
                          f"shape {xs}) to be divisible by num_groups={num_groups}")
-    w = _affine_param(weight, (C,), x, "weight", op) if weight is not None else None
-    b = _affine_param(bias, (C,), x, "bias", op) if bias is not None else None
+    why = "one per channel of the input, dim 1"
+    w = _affine_param(weight, (C,), x, "weight", op, why) if weight is not None else None
+    b = _affine_param(bias, (C,), x, "bias", op, why) if bias is not None else None
     if x._data.size == 0:
         return _F.mul(x, 1.0)
     grouped = _F.reshape(x, (N, num_groups, -1))

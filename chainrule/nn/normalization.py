@@ -22,7 +22,7 @@ class LayerNorm(Module):
     >>> from chainrule import nn
     >>> ln = nn.LayerNorm(4)
     >>> ln
-    LayerNorm((4,), eps=1e-05, elementwise_affine=True)
+    LayerNorm((4,), eps=1e-05, elementwise_affine=True, bias=True)
     >>> [round(v, 4) for v in ln(cr.tensor([[1.0, 2.0, 3.0, 4.0]]))[0].tolist()]
     [-1.3416, -0.4472, 0.4472, 1.3416]
     """
@@ -56,7 +56,7 @@ class LayerNorm(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
 
 
 class GroupNorm(Module):
@@ -66,13 +66,14 @@ class GroupNorm(Module):
     >>> import chainrule as cr
     >>> from chainrule import nn
     >>> nn.GroupNorm(2, 4)
-    GroupNorm(2, 4, eps=1e-05, affine=True)
+    GroupNorm(2, 4, eps=1e-05, affine=True, bias=True)
     >>> [round(v, 4) for v in nn.GroupNorm(2, 4)(cr.tensor([[1.0, 3.0, 5.0, 5.0]]))[0].tolist()]
     [-1.0, 1.0, 0.0, 0.0]
     """
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
-                 affine: bool = True, device: Any = None, dtype: Any = None) -> None:
+                 affine: bool = True, device: Any = None, dtype: Any = None, *,
+                 bias: bool = True) -> None:
         super().__init__()
         if not isinstance(num_groups, int) or num_groups <= 0:
             raise ValueError(f"GroupNorm: num_groups must be a positive int, got {num_groups!r}")
@@ -85,22 +86,30 @@ class GroupNorm(Module):
         self.affine = affine
         if affine:
             self.weight = Parameter(ones(num_channels, dtype=dtype))
-            self.bias = Parameter(zeros(num_channels, dtype=dtype))
         else:
             self.register_parameter("weight", None)
+        if affine and bias:  # bias=False: a learned scale only (as PyTorch)
+            self.bias = Parameter(zeros(num_channels, dtype=dtype))
+        else:
             self.register_parameter("bias", None)
 
     def reset_parameters(self) -> None:
-        if self.affine:
+        if self.weight is not None:
             init.ones_(self.weight)
+        if self.bias is not None:
             init.zeros_(self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
+        shape = tuple(input.shape)
+        if len(shape) < 2 or shape[1] != self.num_channels:
+            raise ValueError(f"GroupNorm({self.extra_repr()}): expected an input (N, C, *) with "
+                             f"C = num_channels = {self.num_channels} in dim 1, got shape {shape}")
         return _named(self, F.group_norm, input, self.num_groups, self.weight, self.bias,
                       self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
 
 
 class RMSNorm(Module):
