@@ -1063,7 +1063,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     return _F.add(_F.mul(x, _F.reshape(scale, bshape)), _F.reshape(shift, bshape))
 
 
-from .functional_attention import *  # noqa: E402,F401,F403  (layer_norm, attention: issue 11)
-from .functional_attention import __all__ as _attention_all  # noqa: E402
+from .functional_attention import (  # noqa: E402  (issue 11: normalisation and attention)
+    group_norm, layer_norm, multi_head_attention_forward, rms_norm, scaled_dot_product_attention)
 
-__all__ += _attention_all
+__all__ += ["layer_norm", "group_norm", "rms_norm", "scaled_dot_product_attention",
+            "multi_head_attention_forward"]
