@@ -296,3 +296,26 @@ def test_masks_of_the_wrong_shape_or_dtype():
         F.scaled_dot_product_attention(x, x, x, attn_mask=cr.zeros(3, 3), is_causal=True)
     with pytest.raises(ValueError, match="key's last dim must equal query's"):
         F.scaled_dot_product_attention(x, cr.randn(2, 3, 4), cr.randn(2, 3, 4))
+
+
+def test_functional_form_with_static_keys_and_values_matches_torch():
+    E, H, L, S, N = 4, 2, 3, 5, 2
+    args = [randn(L, N, E), randn(L, N, E), randn(L, N, E), randn(3 * E, E), randn(3 * E),
+            randn(E, E), randn(N * H, S, E // H), randn(N * H, S, E // H)]
+    t_args = [torch.tensor(a, requires_grad=True) for a in args]
+    c_args = [cr.tensor(a, requires_grad=True) for a in args]
+
+    def call(fn, a, lib):
+        kpm = lib.tensor(np.array([[False] * 4 + [True], [False] * 5]))
+        return fn(a[0], a[1], a[2], E, H, a[3], a[4], None, None, False, 0.0, a[5], None,
+                  key_padding_mask=kpm, static_k=a[6], static_v=a[7])
+
+    t_out, t_w = call(torch.nn.functional.multi_head_attention_forward, t_args, torch)
+    c_out, c_w = call(F.multi_head_attention_forward, c_args, cr)
+    close(t_out, c_out, "output")
+    close(t_w, c_w, "weights")
+    (t_out.sum() + (t_w ** 2).sum()).backward()
+    (c_out.sum() + (c_w ** 2).sum()).backward()
+    for i, (a, b) in enumerate(zip(t_args, c_args)):
+        if a.grad is not None:
+            close(a.grad, b.grad, f"gradient {i}")
