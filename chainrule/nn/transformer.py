@@ -45,7 +45,7 @@ def _detect_is_causal_mask(mask: Any, is_causal: bool | None, size: int | None =
     """PyTorch's: is_causal if given, else whether mask is the square subsequent mask."""
     if is_causal is not None or mask is None:
         return bool(is_causal)
-    m = mask._data
+    m = mask._data if isinstance(mask, Tensor) else xp.asarray(mask)
     sz = size if size is not None else m.shape[-2]
     ref = Transformer.generate_square_subsequent_mask(sz, dtype=m.dtype)._data
     return m.shape == ref.shape and bool((m == ref).all())
