@@ -220,6 +220,13 @@ def _check_qkv(q: Tensor, k: Tensor, v: Tensor, enable_gqa: bool, op: str) -> tu
         idx = xp.repeat(xp.arange(ks[-3]), r)
         k = _F.getitem(k, (Ellipsis, _make(idx), slice(None), slice(None)))
         v = _F.getitem(v, (Ellipsis, _make(idx), slice(None), slice(None)))
+    try:
+        xp.broadcast_shapes(qs[:-2], tuple(k._data.shape[:-2]))
+    except ValueError:
+        raise ValueError(f"{op}: the batch dims of query {qs} and key {ks} do not broadcast"
+                         + ("; for fewer key/value heads than query heads pass enable_gqa=True"
+                            if len(qs) >= 3 and len(ks) >= 3 and not enable_gqa else "")
+                         ) from None
     return k, v
 
 

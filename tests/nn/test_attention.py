@@ -294,6 +294,10 @@ def test_masks_of_the_wrong_shape_or_dtype():
         F.scaled_dot_product_attention(x, x, x, attn_mask=cr.zeros(2, 3, dtype=cr.bool))
     with pytest.raises(ValueError, match="attn_mask should not be set when is_causal=True"):
         F.scaled_dot_product_attention(x, x, x, attn_mask=cr.zeros(3, 3), is_causal=True)
+    with pytest.raises(ValueError, match=r"batch dims of query \(1, 4, 3, 2\) and key "
+                                         r"\(1, 2, 5, 2\) do not broadcast; .* enable_gqa=True"):
+        F.scaled_dot_product_attention(cr.randn(1, 4, 3, 2), cr.randn(1, 2, 5, 2),
+                                       cr.randn(1, 2, 5, 2))
     with pytest.raises(ValueError, match="key's last dim must equal query's"):
         F.scaled_dot_product_attention(x, cr.randn(2, 3, 4), cr.randn(2, 3, 4))
 
