@@ -10,6 +10,7 @@
 from .dataloader import DataLoader, default_collate
 from .dataset import Dataset, Subset, TensorDataset, random_split
 from .digits import Digits, load_digits
+from .sampler import DistributedSampler
 
-__all__ = ["DataLoader", "Dataset", "Digits", "Subset", "TensorDataset", "default_collate",
-           "load_digits", "random_split"]
+__all__ = ["DataLoader", "Dataset", "Digits", "DistributedSampler", "Subset", "TensorDataset",
+           "default_collate", "load_digits", "random_split"]

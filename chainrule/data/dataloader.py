@@ -98,13 +98,18 @@ class DataLoader:
 
     def __init__(self, dataset: Dataset | Any, batch_size: int = 1, shuffle: bool = False,
                  drop_last: bool = False, generator: Generator | None = None,
-                 collate_fn: Callable[[list[Any]], Any] | None = None) -> None:
+                 collate_fn: Callable[[list[Any]], Any] | None = None,
+                 sampler: Any = None) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got "
                              f"{batch_size!r}")
         if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
             raise TypeError(f"DataLoader: the dataset must define __len__ and __getitem__, got "
                             f"{type(dataset).__name__}")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle "
+                             "(the sampler decides the order; give it shuffle=True instead)")
+        self.sampler = sampler  # an iterable of indices with a length (DistributedSampler)
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = bool(shuffle)
@@ -113,14 +118,17 @@ class DataLoader:
         self.collate_fn = collate_fn
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self) -> Iterator[Any]:
         n = len(self.dataset)
+        order = None
+        if self.sampler is not None:
+            order = xp.fromiter(self.sampler, dtype=xp.int64)
+            n = len(order)
         bs = self.batch_size
         stop = n - n % bs if self.drop_last else n
-        order = None
         if self.shuffle:
             # NOTE: drawn when the epoch starts, from the generator's current state (the global
             # one looked up now, so cr.manual_seed between loader creation and use counts).

@@ -8,6 +8,7 @@
 
 from ..data import (DataLoader, Dataset, Subset, TensorDataset, default_collate,  # noqa: F401
                     random_split)
+from ..data.sampler import DistributedSampler  # noqa: F401
 
-__all__ = ["DataLoader", "Dataset", "Subset", "TensorDataset", "default_collate",
-           "random_split"]
+__all__ = ["DataLoader", "Dataset", "DistributedSampler", "Subset", "TensorDataset",
+           "default_collate", "random_split"]
