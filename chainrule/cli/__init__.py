@@ -139,6 +139,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from chainrule.cli import parallel
 
     console = _console()
+    if args.workers is not None and args.workers < 1:
+        raise CLIError(f"--workers must be at least 1, got {args.workers}")
     if args.workers is not None and args.workers > 1:
         return _launch_workers(args)
     if args.recipe == "tutorial":

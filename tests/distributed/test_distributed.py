@@ -136,3 +136,25 @@ def test_distributed_sampler_shuffles_per_epoch():
     assert len(loader) == 2 and [b[0].tolist() for b in loader] == [[1, 3, 5], [7, 9]]
     with pytest.raises(ValueError, match="mutually exclusive with shuffle"):
         DataLoader(ds, sampler=parts[0], shuffle=True)
+
+
+@needs_mpi
+def test_the_example_of_docs_distributed_runs(tmp_path):
+    """docs/distributed.md's program, on 2 ranks, on a small MNIST-format folder."""
+    from chainrule.data import write_idx
+
+    text = (Path(__file__).parents[2] / "docs" / "distributed.md").read_text()
+    code = text.split("```python\n")[1].split("```")[0]
+    rng = np.random.default_rng(0)
+    write_idx(tmp_path / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (64, 28, 28),
+                                                                     dtype=np.uint8))
+    write_idx(tmp_path / "train-labels-idx1-ubyte", rng.integers(0, 10, 64).astype(np.uint8))
+    code = code.replace('"data/mnist"', repr(str(tmp_path))).replace("range(10)", "range(2)")
+    code = code.replace('"mlp.safetensors"', repr(str(tmp_path / "mlp.safetensors")))
+    script = tmp_path / "example.py"
+    script.write_text(code)
+    res = subprocess.run([MPIEXEC, "-n", "2", sys.executable, str(script)], capture_output=True,
+                         text=True, timeout=240)
+    assert res.returncode == 0, res.stderr
+    assert set(cr.load(tmp_path / "mlp.safetensors")) == {"1.weight", "1.bias", "3.weight",
+                                                           "3.bias"}
