@@ -141,6 +141,7 @@ def buffers_and_unused(r, n):
 
     x = cr.randn(4, 3)
     ok = DDP(TwoHeads(), find_unused_parameters=True)
+    ok(x)  # a forward without backward (evaluation with grad enabled) leaves nothing pending
     ok(x).sum().backward()
     assert ok.module.b.weight.grad.abs().sum().item() == 0 and ok.module.a.weight.grad is not None
     bad = DDP(TwoHeads())

@@ -102,6 +102,14 @@ def test_without_a_process_group():
         dist.init_process_group("mpi", init_method="tcp://x:1")
 
 
+def test_nothing_of_mpi_is_imported_until_asked_for():
+    code = ("import sys, chainrule as cr, chainrule.distributed, chainrule.nn.parallel, "
+            "chainrule.cli.parallel; cr.data.DistributedSampler(range(4), 2, 0); "
+            "print(sorted(m for m in sys.modules if m.startswith('mpi')))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert res.stdout.strip() == "[]"
+
+
 def test_launch_env():
     assert dist.launch_env({"OMPI_COMM_WORLD_RANK": "2", "OMPI_COMM_WORLD_SIZE": "4"}) == (
         2, 4, "Open MPI's mpiexec")

@@ -102,7 +102,8 @@ class DistributedDataParallel(Module):
             for i, p in enumerate(b.params):
                 self._where[id(p)] = (b, i, b.offsets[i])
         self._n_params = len(params)
-        self._ready = 0
+        self._ready = 0  # parameters whose gradient is in its bucket
+        self._fired = 0  # of them, those whose hook ran in this backward
         self._sync = False
         self._handles = [p.register_hook(self._hook_for(p)) for p in params]
 
@@ -137,6 +138,7 @@ class DistributedDataParallel(Module):
         slot[...] = g._data.reshape(-1)
         if p.grad is not None:  # gradients accumulated under no_sync() travel too
             slot += p.grad._data.reshape(-1)
+        self._fired += 1
         self._mark_ready(bucket)
         if self._ready < self._n_params:
             return None
@@ -166,23 +168,26 @@ class DistributedDataParallel(Module):
                     out = _make(avg)
                 else:
                     p.grad = _make(avg)
-        self._ready = 0
+        self._ready = self._fired = 0
         self._sync = False
         assert out is not None
         return out
 
     # -- forward --------------------------------------------------------------------------
     def _prepare(self, output: Any) -> None:
-        if 0 < self._ready < self._n_params:
+        if self._fired:
             raise RuntimeError(
                 "DistributedDataParallel: expected to have finished reduction in the prior "
                 f"iteration before starting a new one: only {self._ready} of {self._n_params} "
                 "parameters received gradients. Some parameters were not used to produce the "
                 "loss: pass find_unused_parameters=True, or make sure every parameter is used "
                 "by forward and that the whole output reaches the loss.")
-        self._ready = 0
-        for b in self._buckets:
+        for k, b in enumerate(self._buckets):  # a forward without backward: drop its buckets
+            if b.request is not None:
+                self.process_group.wait(b.request, f"DistributedDataParallel: bucket {k}")
+                b.request = None
             b.pending = len(b.params)
+        self._ready = 0
         self._sync = self.require_backward_grad_sync and is_grad_enabled()
         if self._sync and self.find_unused_parameters:
             used = _reachable_leaves(output)
