@@ -153,7 +153,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     ranks = _ranks(args, resume)
     if ranks is not None and not ranks.is_main:  # only rank 0 prints and writes
         console, args.quiet = _console_to(open(os.devnull, "w")), True
-    if args.resume:
+    if resume is not None:
         cfg = recipes.Config.from_dict(json.loads(resume["config"]))
         if args.epochs is not None:
             cfg.epochs = args.epochs

@@ -37,9 +37,9 @@ def load_task_data(cfg: Any) -> Any:
                          + ("IDX files)" if cfg.task != "images" else "class folders)"))
     if cfg.task == "images":
         size = cfg.image_size
-        X, y, classes = load_image_folder(cfg.data, size=(size, size))
+        X, y, names = load_image_folder(cfg.data, size=(size, size))
         tr, te = _split(len(X), cfg.test_size, cfg.seed)
-        cfg.classes, cfg.channels = len(classes), X.shape[1]
+        cfg.classes, cfg.channels = len(names), X.shape[1]
         X_tr, X_te, y_tr, y_te = X[tr], X[te], y[tr], y[te]
         images = X_te.mean(axis=1) * 16
     else:

@@ -118,7 +118,7 @@ def load_image_folder(root: str | Path, size: tuple[int, int] | None = None,
     """All images of an image folder as arrays: ``(X float32 (N, C, H, W) in [0, 1],
     y int64 (N,), classes)``. Without ``size`` every image must have the first one's size."""
     ds = ImageFolder(root)
-    arrays = []
+    arrays: list[ndarray] = []
     for path, _ in ds.samples:
         arr = _as_array(ds.loader(path), size, grayscale)
         if arrays and arr.shape != arrays[0].shape:

@@ -70,7 +70,7 @@ def _mpich_files(suffixes: tuple[str, ...]) -> list[Path]:
     out = []
     for f in dist.files or ():
         if str(f).endswith(suffixes):
-            p = Path(dist.locate_file(f)).resolve()
+            p = Path(str(dist.locate_file(f))).resolve()
             if p.exists():
                 out.append(p)
     return out
