@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -134,15 +133,13 @@ def _load_checkpoint(path: str | Path) -> tuple[dict[str, Any], Path]:
 
 def cmd_train(args: argparse.Namespace) -> int:
     import chainrule as cr
-    from chainrule.cli import recipes, report
-
-    from chainrule.cli import parallel
+    from chainrule.cli import parallel, recipes, report
 
     console = _console()
     if args.workers is not None and args.workers < 1:
         raise CLIError(f"--workers must be at least 1, got {args.workers}")
     if args.workers is not None and args.workers > 1:
-        return _launch_workers(args)
+        return parallel.launch_workers(args)
     if args.recipe == "tutorial":
         if args.workers is not None or parallel.launched_ranks() > 1:
             raise CLIError("the tutorial recipe trains in one process; leave out --workers")
@@ -150,9 +147,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     resume = None
     if args.resume:
         resume, ckpt = _load_checkpoint(args.resume)
-    ranks = _ranks(args, resume)
+    ranks = parallel.ranks_for(args, resume)
     if ranks is not None and not ranks.is_main:  # only rank 0 prints and writes
-        console, args.quiet = _console_to(open(os.devnull, "w")), True
+        console, args.quiet = parallel.silent_console(), True
     if resume is not None:
         cfg = recipes.Config.from_dict(json.loads(resume["config"]))
         if args.epochs is not None:
@@ -199,46 +196,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     _report_diagnostics(console, diag, out, args.no_plots,
                         f"{cfg.task}, {recipes.describe(cfg)}, seed {cfg.seed}")
     return 0
-
-
-def _console_to(file: Any) -> Any:
-    from rich.console import Console
-
-    return Console(file=file, highlight=False, soft_wrap=True)
-
-
-def _ranks(args: argparse.Namespace, resume: dict[str, Any] | None) -> Any:
-    """Data-parallel training for this process: under mpiexec/srun with several ranks, with
-    ``--workers 1``, or resuming a data-parallel run (alone: the same batches in one process)."""
-    from chainrule.cli import parallel
-
-    mpi = parallel.launched_ranks() > 1
-    if not (mpi or args.workers == 1 or (resume is not None and "ranks" in resume)):
-        return None
-    try:
-        return parallel.Ranks(mpi)
-    except ImportError as e:
-        raise CLIError(str(e)) from None
-
-
-def _launch_workers(args: argparse.Namespace) -> int:
-    """``--workers N``: the same command on N local ranks, through mpiexec."""
-    from chainrule.cli import parallel
-
-    if parallel.launched_ranks() > 1:
-        raise CLIError("--workers starts its own ranks: under mpiexec or srun, leave it out")
-    argv, skip = [], False
-    for a in args.argv:
-        if skip:
-            skip = False
-        elif a == "--workers":
-            skip = True
-        elif not a.startswith("--workers="):
-            argv.append(a)
-    try:
-        return parallel.launch(args.workers, argv)
-    except KeyboardInterrupt:
-        return 130
 
 
 def _diagnostics(args: argparse.Namespace) -> Any:

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import chainrule as cr
+from chainrule.cli import CLIError
 
-__all__ = ["Ranks", "launch", "launched_ranks"]
+__all__ = ["Ranks", "launch", "launch_workers", "launched_ranks", "ranks_for", "silent_console"]
 
 # The blocks MPICH's mpiexec prints when a rank dies ("PID 123 RUNNING AT host", "EXIT CODE: 9").
 _HYDRA_PID = re.compile(r"PID (\d+) RUNNING AT")
@@ -137,3 +138,42 @@ def launch(n: int, argv: Sequence[str]) -> int:
             sys.stderr.write(f"chainrule: {who} (pid {pid}) ended with status {exit_code}; "
                              "mpiexec stopped the other ranks\n")
     return code
+
+
+def ranks_for(args: Any, resume: dict[str, Any] | None) -> Ranks | None:
+    """Data-parallel training for this process: under mpiexec/srun with several ranks, with
+    ``--workers 1``, or resuming a data-parallel run (alone: the same batches in one process)."""
+    mpi = launched_ranks() > 1
+    if not (mpi or args.workers == 1 or (resume is not None and "ranks" in resume)):
+        return None
+    try:
+        return Ranks(mpi)
+    except ImportError as e:
+        raise CLIError(str(e)) from None
+
+
+def silent_console() -> Any:
+    """A console for the ranks other than 0: they print nothing."""
+    from rich.console import Console
+
+    return Console(file=open(os.devnull, "w"), highlight=False, soft_wrap=True)
+
+
+def launch_workers(args: Any) -> int:
+    """``--workers N``: the same command line, without ``--workers``, on N local ranks."""
+    if launched_ranks() > 1:
+        raise CLIError("--workers starts its own ranks: under mpiexec or srun, leave it out")
+    argv, skip = [], False
+    for a in args.argv:
+        if skip:
+            skip = False
+        elif a == "--workers":
+            skip = True
+        elif not a.startswith("--workers="):
+            argv.append(a)
+    try:
+        return launch(args.workers, argv)
+    except ImportError as e:
+        raise CLIError(str(e)) from None
+    except KeyboardInterrupt:
+        return 130
