@@ -69,11 +69,13 @@ class ProcessGroup:
             raise DistError(f"rank {st.Get_source()} of {self._size} failed ({msg}); rank "
                             f"{self._rank} stops too")
 
-    def wait(self, request: Any, what: str) -> None:
-        """Wait for a non-blocking MPI request, within the timeout, watching for faults."""
+    def wait(self, request: Any, what: str, timeout: float | None = None) -> None:
+        """Wait for a non-blocking MPI request, within the timeout (seconds; None: the
+        group's), watching for faults."""
         if request.Test():
             return
-        deadline = time.monotonic() + self.timeout
+        limit = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
         spins = 0
         while not request.Test():
             spins += 1
@@ -85,7 +87,7 @@ class ProcessGroup:
                 self.check_faults()
                 if time.monotonic() > deadline:
                     raise DistBackendError(
-                        f"{what} timed out after {self.timeout:g} s on rank {self._rank} of "
+                        f"{what} timed out after {limit:g} s on rank {self._rank} of "
                         f"{self._size}: another rank did not reach the same collective (it may "
                         "have died, hung, or taken another path through the program). Raise "
                         "the limit with init_process_group(timeout=datetime.timedelta(...)).")
@@ -116,8 +118,10 @@ class Work:
         return self._done or bool(self.request.Test())
 
     def wait(self, timeout: datetime.timedelta | None = None) -> bool:
+        """Finish the collective; ``timeout`` replaces the group's for this wait."""
         if not self._done:
-            self.group.wait(self.request, self.what)
+            self.group.wait(self.request, self.what,
+                            None if timeout is None else timeout.total_seconds())
             if self._finish is not None:
                 self._finish()
             self._done = True
