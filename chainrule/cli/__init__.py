@@ -119,6 +119,11 @@ def _run_dir(base: str | None, cfg: Any) -> Path:
 
 def _resume(args: argparse.Namespace) -> tuple[Any, dict[str, Any], Path]:
     """(config, checkpoint, run folder) of the run ``--resume`` names, everything checked."""
+    from chainrule.cli.recipes import CHECKPOINT
+
+    if Path(args.resume).is_file() and Path(args.resume).name != CHECKPOINT:
+        raise CLIError(f"--resume {args.resume}: give the run folder (or its {CHECKPOINT}); "
+                       "a run continues in its own folder")
     state, ckpt, cfg = checks.load_run(args.resume)
     if cfg.recipe != "default":
         raise CLIError(f"{ckpt}: a {cfg.recipe}-recipe run cannot be resumed (its program "
@@ -126,6 +131,7 @@ def _resume(args: argparse.Namespace) -> tuple[Any, dict[str, Any], Path]:
     for key in ("model", "optimizer", "rng"):
         if not isinstance(state.get(key), dict):
             raise CLIError(f"{ckpt}: no {key} state in it, so it cannot be resumed")
+    checks.restore_model(state, ckpt, cfg)  # the weights fit the model: checked before training
     done = len(checks.run_history(state, ckpt, cfg))
     checks.resume_conflicts(args, cfg, ckpt, done)
     return cfg, state, ckpt.parent
@@ -179,7 +185,13 @@ def cmd_train(args: argparse.Namespace) -> int:
             console.print("[yellow]Interrupted[/] before the first epoch ended: nothing saved.")
         return 130
     except recipes.CheckpointMismatch as e:
+        reporter.finish()
         raise CLIError(f"{out / recipes.CHECKPOINT}: {e}") from None
+    except BaseException:  # e.g. a full disk: leave no empty folder behind
+        reporter.finish()
+        if created:
+            checks.remove_if_empty(out)
+        raise
     seconds = time.perf_counter() - t0
     written = _write_default_run(result, out, seconds, args.no_plots)
     _print_summary(console, result, out, seconds)

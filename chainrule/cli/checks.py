@@ -211,7 +211,8 @@ def state_dict_problem(e: Exception) -> str:
     if not lines:
         return one_line(e)
     more = f"; and {len(lines) - 1} more" if len(lines) > 1 else ""
-    return lines[0] + more
+    first = lines[0] if len(lines[0]) <= 160 else lines[0][:157] + "..."
+    return first + more
 
 
 def normalisation(state: dict[str, Any], ckpt: Path) -> tuple[Any, Any]:

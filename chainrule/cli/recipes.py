@@ -209,19 +209,19 @@ def _restore(resume: dict[str, Any], model: nn.Module, opt: Any, sched: Any, shu
     """Load a checkpoint's states into the run's objects; CheckpointMismatch naming the part
     that does not fit."""
     parts = [("model weights", lambda: model.load_state_dict(resume["model"])),
-             ("optimizer state", lambda: opt.load_state_dict(resume["optimizer"])),
+             ("optimizer states", lambda: opt.load_state_dict(resume["optimizer"])),
              ("random generator states", lambda: (shuffle.set_state(resume["rng"]["shuffle"]),
                                                   cr.default_generator.set_state(
                                                       resume["rng"]["global"])))]
     if sched is not None:
-        parts.append(("learning-rate schedule", lambda: sched.load_state_dict(
+        parts.append(("learning-rate schedule states", lambda: sched.load_state_dict(
             resume["scheduler"])))
     for what, load in parts:
         try:
             load()
         except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as e:
             first = str(e).splitlines()[1:2] or [str(e)]
-            raise CheckpointMismatch(f"its {what} does not fit the run its config describes "
+            raise CheckpointMismatch(f"its {what} do not fit the run its config describes "
                                      f"({first[0].strip()})") from None
     planned = getattr(sched, "total_steps", getattr(sched, "T_max", None))
     if sched is not None and planned != steps:
