@@ -18,6 +18,7 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -32,6 +33,8 @@ BUG = 1
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
+        # "argument --lr: must be ..." (a checks validator) reads "--lr must be ..."
+        message = re.sub(r"^argument (\S+): (must be|expected) ", r"\1 \2 ", message)
         raise CLIError(f"{message} (see '{self.prog} --help')")
 
 

@@ -37,7 +37,7 @@ def _number(kind: type, what: str, ok: Callable[[Any], bool]) -> Callable[[str],
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
         if kind is float and not math.isfinite(value) or not ok(value):
             raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
         return value
@@ -46,12 +46,12 @@ def _number(kind: type, what: str, ok: Callable[[Any], bool]) -> Callable[[str],
     return parse
 
 
-positive_float = _number(float, "a finite number > 0", lambda v: v > 0)
+positive_float = _number(float, "positive (a finite number > 0)", lambda v: v > 0)
 nonnegative_float = _number(float, "a finite number >= 0", lambda v: v >= 0)
 dropout_p = _number(float, "a probability in [0, 1)", lambda v: 0 <= v < 1)
 smoothing = _number(float, "a number in [0, 1]", lambda v: 0 <= v <= 1)
 open_fraction = _number(float, "a fraction strictly between 0 and 1", lambda v: 0 < v < 1)
-positive_int = _number(int, "an integer > 0", lambda v: v > 0)
+positive_int = _number(int, "a positive integer", lambda v: v > 0)
 seed_int = _number(int, "an integer in [0, 2**32 - 1]", lambda v: 0 <= v < 2 ** 32)
 
 # The validator of each Config field, and the choices of the others: used for the command
@@ -104,8 +104,8 @@ def check_memory(cfg: Any, test_rows: int = 540) -> None:
     width = cfg.hidden + (16 + 32) * 64 if cfg.model == "cnn" else cfg.hidden
     need = item * (5 * params + 4 * (cfg.batch_size + test_rows) * width)
     if need > total:
-        raise CLIError(f"--hidden {cfg.hidden}: a {cfg.model} of {params:,} parameters needs "
-                       f"about {_size(need)} of memory to train; this machine has "
+        raise CLIError(f"--hidden {cfg.hidden}: this {cfg.model} model has {params:,} parameters "
+                       f"and needs about {_size(need)} of memory to train; this machine has "
                        f"{_size(total)}")
 
 
