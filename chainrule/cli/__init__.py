@@ -330,7 +330,7 @@ def _train_tutorial(args: argparse.Namespace, console: Any) -> int:
     cfg = recipes.Config(recipe="tutorial", seed=seed, epochs=epochs, dtype="float64")
     out = _run_dir(args.out, cfg)
     checks.refuse_existing_run(out, args.overwrite)
-    checks.prepare_out(out)
+    created = checks.prepare_out(out)
     console.print("The tutorial's program: 64 sigmoid hidden units, sigmoid outputs, squared "
                   "error, lr 0.01, full batch, unscaled randn init.")
     t0 = time.perf_counter()
@@ -346,8 +346,14 @@ def _train_tutorial(args: argparse.Namespace, console: Any) -> int:
     bar = _Bar()
     bar.start()
     diag = _diagnostics(args)
-    res = recipes.train_tutorial(seed, epochs, reporter=bar,  # type: ignore[arg-type]
-                                 diagnostics=diag)
+    try:
+        res = recipes.train_tutorial(seed, epochs, reporter=bar,  # type: ignore[arg-type]
+                                     diagnostics=diag)
+    except BaseException:  # Ctrl-C or an error: leave no empty folder behind
+        reporter.finish()
+        if created:
+            checks.remove_if_empty(out)
+        raise
     reporter.finish()
     seconds = time.perf_counter() - t0
     for e in range(0, epochs, 100):

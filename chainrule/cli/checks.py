@@ -224,6 +224,10 @@ def normalisation(state: dict[str, Any], ckpt: Path) -> tuple[Any, Any]:
         v = v.numpy() if hasattr(v, "numpy") else v
         if getattr(v, "shape", None) != (64,):
             raise CLIError(f"{ckpt}: no input {key} of 64 pixels in it (data/{key})")
+        if not (v == v).all() or abs(v).max() == float("inf") or key == "std" and v.min() <= 0:
+            need = "finite and positive" if key == "std" else "finite"
+            raise CLIError(f"{ckpt}: its input {key} (data/{key}) has values that are not "
+                           f"{need}")
         out.append(v)
     return out[0], out[1]
 

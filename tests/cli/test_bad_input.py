@@ -70,6 +70,7 @@ def base(tmp_path_factory):
     forge("nohistory", drop=("history",))
     forge("badhistory", history='[{"epoch": 3}]')
     forge("nodata", drop=("data",))
+    forge("zerostd", data={"mean": state["data"]["mean"], "std": 0 * state["data"]["std"]})
     forge("sgd", optimizer="sgd")
     forge("complete", epochs=2)
     forge("longer", epochs=5)
@@ -151,6 +152,7 @@ CASES = [
                    "config_not_json", "config_list", "config_hidden", "config_lr",
                    "config_model", "nomodel", "cnn", "size")],
     ("predict-nodata", ["predict", f"{F}/nodata", "{img}/junk.png"], "nodata"),
+    ("predict-zerostd", ["predict", f"{F}/zerostd", "{img}/junk.png"], "zerostd"),
     ("evaluate-tutorial", ["evaluate", T], "tutorial"),
     ("predict-tutorial", ["predict", T, "{img}/junk.png"], "tutorial"),
     *[(f"resume-{name}", [*TRAIN, "--resume", f"{F}/{name}"], f"forged/{name}/")
