@@ -734,7 +734,7 @@ ROWS: tuple[Row, ...] = (
     unary("gather_last", lambda x: x.gather(-1, _t(gather_index(x.shape, -1))),
           ("gather", "GetItem"), samples=ND1_SAMPLES, generated=one_shape(min_dims=1),
           kind="index"),
-    unary("gather_first", lambda x: cr.take_along_dim(x, 0, _t(gather_index(x.shape, 0))),
+    unary("gather_first", lambda x: cr.gather(x, 0, _t(gather_index(x.shape, 0))),
           ("gather", "GetItem"), samples=ND1_SAMPLES, generated=one_shape(min_dims=1),
           kind="index"),
     # -- indexing ------------------------------------------------------------------------------

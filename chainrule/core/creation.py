@@ -176,14 +176,6 @@ def randn(*size: Any, generator: Generator | None = None, dtype: Any = None,
     return _finish(arr, requires_grad, "randn")
 
 
-def randint(low: int, high: int | None = None, size: Any = (), generator: Generator | None = None,
-            dtype: Any = None, device: Any = None) -> Tensor:
-    if high is None:
-        low, high = 0, low
-    arr = _gen(generator).integers(low, high, size=tuple(size))
-    return _make(arr.astype(normalize_dtype(dtype) if dtype is not None else B.int64))
-
-
 def randperm(n: int, generator: Generator | None = None, dtype: Any = None,
              device: Any = None) -> Tensor:
     return _make(_gen(generator).permutation(n).astype(B.int64))

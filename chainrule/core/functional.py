@@ -936,8 +936,6 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     return apply_getitem(x, full, False)
 
 
-take_along_dim = gather
-
 
 # ---------------------------------------------------------------------------------------------
 # Indexing

@@ -338,11 +338,6 @@ class Tensor:
             return self
         return _F.cast(self, dtype)
 
-    def type(self, dtype: Any = None) -> Any:
-        if dtype is None:
-            return str(self.dtype)
-        return self.to(dtype)
-
     def float(self) -> Tensor:
         return self.to(B.float32)
 
@@ -781,3 +776,7 @@ from .compat import install_tensor_stubs  # noqa: E402
 # that raise a clear NotImplementedError, not a Tensor.__getattr__: in CPython 3.11 a class
 # with __getattr__ loses the specialised attribute access of every `t._data` (4x slower).
 install_tensor_stubs(Tensor)
+
+from .tensor_extra import install as _install_extra  # noqa: E402
+
+_install_extra(Tensor)  # sort, norm, type(), unsqueeze_, __format__, ... (core/tensor_extra.py)

@@ -34,6 +34,9 @@ from .layers import (
 )
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module, ModuleList, Parameter, Sequential
+from .containers import ModuleDict, ParameterDict, ParameterList
+from .layers_extra import (AdaptiveAvgPool2d, AdaptiveMaxPool2d, AlphaDropout, ConvTranspose2d,
+                           Dropout1d, Dropout2d, HuberLoss, SmoothL1Loss, Unflatten)
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList",
@@ -42,6 +45,9 @@ __all__ = [
     "BatchNorm1d", "BatchNorm2d",
     "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",
     "functional", "init", "utils",
+    "ModuleDict", "ParameterList", "ParameterDict", "ConvTranspose2d", "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool2d", "Dropout1d", "Dropout2d", "AlphaDropout", "SmoothL1Loss", "HuberLoss",
+    "Unflatten",
 ]
 
 

@@ -1061,3 +1061,13 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if bias is not None:
         shift = _F.add(_tensor(bias), shift)
     return _F.add(_F.mul(x, _F.reshape(scale, bshape)), _F.reshape(shift, bshape))
+
+
+# NOTE: more functions (conv_transpose2d, adaptive pools, dropout2d, smooth_l1/huber) live in
+# functional_extra.py; legacy.py rebinds the losses and softmaxes above with PyTorch's exact
+# signatures (size_average/reduce in their positional places).
+from .functional_extra import *  # noqa: E402,F401,F403
+from .functional_extra import __all__ as _extra_all  # noqa: E402
+from .legacy import *  # noqa: E402,F401,F403
+
+__all__ += _extra_all
