@@ -85,7 +85,7 @@ class Size(tuple):
     """
 
     def __repr__(self) -> str:
-        return f"Size({list(self)})"
+        return f"torch.Size({list(self)})"  # as PyTorch prints it
 
     def numel(self) -> int:
         n = 1

@@ -7,6 +7,7 @@ from typing import Any
 from .. import backend as B
 from ..backend import xp
 from ..core import functional as F
+from ..core.compat import Size
 from ..core.random_extra import multinomial
 from ..core.tensor import Tensor, _make
 from .bernoulli import _one_of
@@ -109,4 +110,4 @@ class Categorical(Distribution):
 
     def __repr__(self) -> str:
         name = "probs" if self._param is self.probs else "logits"
-        return f"Categorical({name}: Size({list(self._param.shape)}))"
+        return f"Categorical({name}: {Size(self._param.shape)!r})"

@@ -119,4 +119,4 @@ class Distribution:
     @staticmethod
     def _param_repr(v: Tensor) -> str:
         return str(v.item()) if v.numel() == 1 and v.ndim == 0 else repr(v.detach()) \
-            if v.numel() <= 4 else f"Size({list(v.shape)})"
+            if v.numel() <= 4 else repr(Size(v.shape))
