@@ -9,7 +9,7 @@ walks the graph in reverse and applies the chain rule.
 >>> loss = (w @ x).sigmoid().sum()
 >>> loss.backward()
 >>> w.grad.shape
-(1, 2)
+torch.Size([1, 2])
 """
 
 from . import core  # first: registers Tensor with the graph

@@ -147,7 +147,7 @@ def add(a: Any, b: Any, alpha: Any = 1) -> Tensor:
 
     >>> import chainrule as cr
     >>> cr.add(cr.tensor([1.0, 2.0]), 1.5)
-    tensor([2.5, 3.5])
+    tensor([2.5000, 3.5000])
     """
     if alpha != 1:
         b = mul(b, alpha)
@@ -265,7 +265,7 @@ def sigmoid(x: Any) -> Tensor:
 
     >>> import chainrule as cr
     >>> cr.sigmoid(cr.tensor([-1e4, 0.0, 1e4]))
-    tensor([0. , 0.5, 1. ])
+    tensor([0.0000, 0.5000, 1.0000])
     """
     return apply(E.Sigmoid(), _float(x, "sigmoid"))
 
@@ -323,7 +323,7 @@ def clamp(x: Any, min: Any = None, max: Any = None) -> Tensor:
 
     >>> import chainrule as cr
     >>> cr.clamp(cr.tensor([-2.0, 0.5, 3.0]), min=0.0, max=1.0)
-    tensor([0. , 0.5, 1. ])
+    tensor([0.0000, 0.5000, 1.0000])
     """
     x = _as_tensor(x)
     if min is None and max is None:
@@ -647,7 +647,7 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
 
     >>> import chainrule as cr
     >>> cr.arange(6).reshape(2, -1).shape
-    (2, 3)
+    torch.Size([2, 3])
     """
     x = _as_tensor(x)
     shp = _shape_arg(shape, "reshape")
@@ -816,7 +816,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
     >>> import chainrule as cr
     >>> cr.cat([cr.zeros(1, 2), cr.ones(2, 2)]).shape
-    (3, 2)
+    torch.Size([3, 2])
     """
     ts = [_as_tensor(t) for t in tensors]
     if not ts:

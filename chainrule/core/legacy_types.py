@@ -10,7 +10,7 @@ is an ``isinstance`` test on its dtype and a constructor with that dtype.
 >>> x = cr.FloatTensor([1, 2]); x, x.type()
 (tensor([1., 2.]), 'torch.FloatTensor')
 >>> cr.LongTensor(3).shape
-(3,)
+torch.Size([3])
 >>> isinstance(x, cr.FloatTensor), isinstance(x, cr.DoubleTensor)
 (True, False)
 >>> x.type(cr.DoubleTensor).dtype

@@ -139,7 +139,7 @@ class Tensor:
     # -- attributes -------------------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
-        return self._data.shape
+        return _Size(self._data.shape)  # a tuple that prints as torch.Size([2, 3])
 
     @property
     def ndim(self) -> int:
@@ -216,7 +216,7 @@ class Tensor:
 
     def size(self, dim: int | None = None) -> Any:
         if dim is None:
-            return self._data.shape
+            return _Size(self._data.shape)
         return self._data.shape[_F._dim(dim, self.ndim, "size")]
 
     def dim(self) -> int:
@@ -253,7 +253,7 @@ class Tensor:
         if self._data.size != 1:
             raise ValueError(
                 f"item: only a tensor with one element can be converted to a Python number, "
-                f"this one has shape {self.shape}"
+                f"this one has shape {self._data.shape}"
             )
         return self._data.item()
 
@@ -304,8 +304,8 @@ class Tensor:
         return (_rebuild, (type(self), self._data, self.is_leaf and self._node is not None))
 
     def __repr__(self) -> str:
-        body = xp.array2string(self._data, separator=", ", precision=4,
-                               prefix="tensor(", threshold=1000)
+        body = xp.array2string(self._data, separator=", ", precision=4, prefix="tensor(",
+                               threshold=1000, floatmode=_floatmode(self._data))
         extra = []
         if self._data.dtype not in (get_default_dtype(), B.int64, B.bool_):
             extra.append(f"dtype={self._data.dtype}")
@@ -418,7 +418,7 @@ class Tensor:
             raise TypeError(f"{op}: needs a floating-point tensor, got {self.dtype}")
         if graph._grad_enabled and self._node is not None:
             raise GraphError(
-                f"{op}: a tensor that requires grad (shape {self.shape}) is being filled in "
+                f"{op}: a tensor that requires grad (shape {self._data.shape}) is being filled in "
                 "place; do it under `with cr.no_grad():` (or on .data)"
             )
         self._data[...] = draw(self._data.shape)
@@ -531,9 +531,9 @@ class Tensor:
                     return self
         if tracked and self.is_leaf and self._node is not None:
             raise GraphError(
-                f"{op}: a leaf tensor that requires grad (shape {self.shape}) is being used in an "
-                "in-place operation. Do the update under `with cr.no_grad():`, or use an "
-                "out-of-place op (x = x + 1)."
+                f"{op}: a leaf tensor that requires grad (shape {self._data.shape}) is being "
+                "used in an in-place operation. Do the update under `with cr.no_grad():`, or use "
+                "an out-of-place op (x = x + 1)."
             )
         if tracked and self._base is not None and self._base._node is not None:
             raise GraphError(
@@ -542,7 +542,7 @@ class Tensor:
             )
         if not self._data.flags.writeable:
             raise ValueError(
-                f"{op}: this tensor (shape {self.shape}) is a read-only broadcast view (from "
+                f"{op}: this tensor (shape {self._data.shape}) is a read-only broadcast view (from "
                 "expand/broadcast_to) whose elements share memory; clone() it before changing it."
             )
         if tracked:
@@ -555,7 +555,7 @@ class Tensor:
         if rd.shape != self._data.shape:
             raise ValueError(
                 f"{op}: the result has shape {rd.shape} but the tensor being changed in place has "
-                f"shape {self.shape}; in-place ops cannot change a tensor's shape"
+                f"shape {self._data.shape}; in-place ops cannot change a tensor's shape"
             )
         if rd.dtype != self._data.dtype and not xp.can_cast(rd.dtype, self._data.dtype,
                                                              "same_kind"):
@@ -730,6 +730,14 @@ class Tensor:
 
     def __getitem__(self, index: Any) -> Tensor:
         return _F.getitem(self, index)
+
+
+def _floatmode(a: ndarray) -> str:
+    """PyTorch's printing: 4 decimals for floats ('0.5000'), none for whole numbers ('2.')."""
+    if a.dtype.kind != "f" or a.size == 0:
+        return "maxprec_equal"
+    finite = a[xp.isfinite(a)]
+    return "maxprec_equal" if bool((finite == xp.round(finite)).all()) else "fixed"
 
 
 def _remainder(a: Any, b: Any) -> Tensor:

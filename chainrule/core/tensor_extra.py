@@ -4,7 +4,7 @@ overloads, and the methods of :mod:`ops_extra` and :mod:`random_extra`.
 
 >>> import chainrule as cr
 >>> x = cr.zeros(2, 3); x.unsqueeze_(0).shape
-(1, 2, 3)
+torch.Size([1, 2, 3])
 >>> f"{cr.tensor(3.14159):.4f}"
 '3.1416'
 >>> cr.ones(2).add_(2, cr.ones(2))            # old PyTorch: x + 2 * y

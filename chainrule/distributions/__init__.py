@@ -10,9 +10,9 @@
 >>> logits = cr.zeros(2, 3, requires_grad=True)
 >>> m = Categorical(logits=logits)
 >>> a = m.sample(); a.shape, m.batch_shape == (2,)
-((2,), True)
+(torch.Size([2]), True)
 >>> (-m.log_prob(a).sum()).backward(); logits.grad.shape
-(2, 3)
+torch.Size([2, 3])
 """
 
 from typing import Any

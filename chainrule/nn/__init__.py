@@ -8,7 +8,7 @@
 >>> loss = F.cross_entropy(model(cr.randn(5, 4)), cr.tensor([0, 1, 2, 0, 1]))
 >>> loss.backward()
 >>> model[0].weight.grad.shape
-(8, 4)
+torch.Size([8, 4])
 """
 
 from . import functional, init, utils

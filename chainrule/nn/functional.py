@@ -206,7 +206,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     >>> import chainrule as cr
     >>> import chainrule.nn.functional as F
     >>> F.leaky_relu(cr.tensor([-2.0, 3.0]), 0.1)
-    tensor([-0.2,  3. ])
+    tensor([-0.2000,  3.0000])
     """
     x = _float_input(input, "leaky_relu")
     return _F.where(x._data > 0, x, _F.mul(x, negative_slope))
@@ -218,7 +218,7 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     >>> import chainrule as cr
     >>> import chainrule.nn.functional as F
     >>> F.elu(cr.tensor([-1.0, 2.0]))
-    tensor([-0.6321,  2.    ])
+    tensor([-0.6321,  2.0000])
     """
     x = _float_input(input, "elu")
     pos = x._data > 0
@@ -235,7 +235,7 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
     >>> import chainrule as cr
     >>> import chainrule.nn.functional as F
     >>> F.silu(cr.tensor([0.0, 1.0]))
-    tensor([0.    , 0.7311])
+    tensor([0.0000, 0.7311])
     """
     x = _float_input(input, "silu")
     return _F.mul(x, _F.sigmoid(x))
@@ -247,7 +247,7 @@ def sigmoid(input: Tensor) -> Tensor:
     >>> import chainrule as cr
     >>> import chainrule.nn.functional as F
     >>> F.sigmoid(cr.tensor([0.0]))
-    tensor([0.5])
+    tensor([0.5000])
     """
     return _F.sigmoid(input)
 
@@ -298,7 +298,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     >>> import chainrule as cr
     >>> import chainrule.nn.functional as F
     >>> F.gelu(cr.tensor([-1.0, 0.0, 1.0]))
-    tensor([-0.1587,  0.    ,  0.8413])
+    tensor([-0.1587,  0.0000,  0.8413])
     """
     x = _float_input(input, "gelu")
     if approximate == "none":
@@ -844,7 +844,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     tensor([[[[10., 18.],
               [42., 50.]]]])
     >>> F.conv2d(x, cr.ones(2, 1, 3, 3), padding="same").shape
-    (1, 2, 4, 4)
+    torch.Size([1, 2, 4, 4])
     """
     return _conv2d(input, weight, bias, stride, padding, dilation, groups, None)
 
@@ -965,8 +965,8 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     >>> import chainrule as cr
     >>> import chainrule.nn.functional as F
     >>> F.avg_pool2d(cr.arange(16.0).reshape(1, 1, 4, 4), 2)
-    tensor([[[[ 2.5,  4.5],
-              [10.5, 12.5]]]])
+    tensor([[[[ 2.5000,  4.5000],
+              [10.5000, 12.5000]]]])
     """
     x4, unbatched, k, s, p, _ = _pool_args("avg_pool2d", input, kernel_size, stride, padding,
                                            1, ceil_mode)
@@ -1005,10 +1005,10 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     >>> x = cr.tensor([[1.0], [3.0]])
     >>> rm, rv = cr.zeros(1), cr.ones(1)
     >>> F.batch_norm(x, rm, rv, training=True)
-    tensor([[-1.],
-            [ 1.]])
+    tensor([[-1.0000],
+            [ 1.0000]])
     >>> rm, rv
-    (tensor([0.2]), tensor([1.1]))
+    (tensor([0.2000]), tensor([1.1000]))
     """
     op = "batch_norm"
     x = _float_input(input, op)

@@ -9,7 +9,7 @@ two matrix products with averaging matrices; adaptive max pooling gathers the wi
 >>> import chainrule as cr
 >>> import chainrule.nn.functional as F
 >>> F.conv_transpose2d(cr.ones(1, 1, 2, 2), cr.ones(1, 1, 2, 2), stride=2).shape
-(1, 1, 4, 4)
+torch.Size([1, 1, 4, 4])
 >>> F.adaptive_avg_pool2d(cr.arange(16.0).reshape(1, 1, 4, 4), 1).item()
 7.5
 """

@@ -7,9 +7,9 @@ pools, channel dropout, SmoothL1Loss / HuberLoss, Unflatten.
 >>> up
 ConvTranspose2d(16, 8, kernel_size=(4, 4), stride=(2, 2), padding=(1, 1))
 >>> up(cr.randn(2, 16, 7, 7)).shape
-(2, 8, 14, 14)
+torch.Size([2, 8, 14, 14])
 >>> nn.AdaptiveAvgPool2d((1, 1))(cr.randn(2, 8, 5, 5)).shape
-(2, 8, 1, 1)
+torch.Size([2, 8, 1, 1])
 """
 
 from __future__ import annotations

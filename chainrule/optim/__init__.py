@@ -12,7 +12,7 @@ Each optimizer is a thin class over a pure update function on arrays (``sgd_upda
 ...     loss.backward()
 ...     opt.step()
 >>> w
-tensor([0.375], requires_grad=True)
+tensor([0.3750], requires_grad=True)
 """
 
 from . import lr_scheduler

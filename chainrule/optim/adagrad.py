@@ -64,7 +64,7 @@ class Adagrad(Optimizer):
     >>> opt = cr.optim.Adagrad([w], lr=0.1)
     >>> (w * w).sum().backward(); opt.step()
     >>> w
-    tensor([ 0.9, -1.9], requires_grad=True)
+    tensor([ 0.9000, -1.9000], requires_grad=True)
     """
 
     _required_state = ("step", "sum")

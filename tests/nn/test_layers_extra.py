@@ -234,3 +234,13 @@ def test_unflatten_and_identity():
     assert nn.Unflatten(1, (3, 4))(x).shape == (2, 3, 4)
     assert nn.Unflatten(-1, (2, 2, 3))(x).shape == (2, 2, 2, 3)
     assert nn.Identity(54, unused="x")(x) is x
+
+
+@pytest.mark.parametrize("name", ["Linear", "Conv2d", "Dropout", "BatchNorm1d", "BatchNorm2d",
+                                  "MaxPool2d", "Flatten", "LeakyReLU", "Softmax", "Embedding"])
+def test_existing_layers_take_torchs_positional_parameters_first(name):
+    """chainrule's extras (generator=) come after all of PyTorch's parameters."""
+    if not hasattr(nn, name):
+        pytest.skip(f"nn.{name} is another issue's")
+    theirs = _params(getattr(tnn, name).__init__)
+    assert _params(getattr(nn, name).__init__)[:len(theirs)] == theirs
