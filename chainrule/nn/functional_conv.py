@@ -11,6 +11,7 @@ from ..backend import ndarray, xp
 from ..core import functional as _F
 from ..core.graph import apply
 from ..core.primitives import conv as _conv_prims
+from ..core.primitives.batchnorm import BatchNorm as _BatchNorm
 from ..core.primitives.conv import Conv2d as _Conv2d
 from ..core.tensor import Tensor, _make, _to_array
 from .functional_base import _float_input, _tensor
@@ -292,7 +293,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         b = _tensor(bias) if bias is not None else _make(xp.zeros(C, dt))
         _same_float_dtype(x, w, op)
         _same_float_dtype(x, b, op, "bias")
-        node = _conv_prims.BatchNorm(float(eps))
+        node = _BatchNorm(float(eps))
         out = apply(node, x, w, b)
         # NOTE: updated in place (as PyTorch), in float64: r = m * stat + (1 - m) * r.
         for r, stat in ((running_mean, node._mean), (running_var, node._var * (M / (M - 1)))):
