@@ -10,9 +10,10 @@ from __future__ import annotations
 
 # The functions live in modules along their seams; this module is the public namespace
 # (their private helpers too: layers, losses and legacy.py reach them as ``F._name``).
+# (softmax, log_softmax and seven losses come from legacy.py, below: PyTorch's signatures.)
 from .functional_activations import (  # noqa: F401
-    _GELU_TANH_C, _SQRT1_2, _normal_cdf, _softmax_args, dropout, elu, gelu, leaky_relu,
-    log_softmax, relu, sigmoid, silu, softmax, tanh)
+    _GELU_TANH_C, _SQRT1_2, _normal_cdf, _softmax_args, dropout, elu, gelu, leaky_relu, relu,
+    sigmoid, silu, tanh)
 from .functional_base import (  # noqa: F401
     _REDUCTIONS, _T2, _arange, _check_reduction, _float_input, _linear, _linear_checked,
     _reduce, _same_shape_target, _tensor, linear)
@@ -22,8 +23,7 @@ from .functional_conv import (  # noqa: F401
 from .functional_embedding import embedding, embedding_bag  # noqa: F401
 from .functional_losses import (  # noqa: F401
     _broadcast_weight, _check_smoothing, _class_layout, _class_weight, _clamped_log,
-    _cross_entropy_probs, _index_target, _nll_rows, _rows, binary_cross_entropy,
-    binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss, nll_loss, one_hot)
+    _cross_entropy_probs, _index_target, _nll_rows, _rows, one_hot)
 
 __all__ = [
     "linear", "relu", "leaky_relu", "gelu", "elu", "silu", "sigmoid", "tanh", "softmax",
@@ -44,7 +44,9 @@ __all__ += ["layer_norm", "group_norm", "rms_norm", "scaled_dot_product_attentio
 # signatures (size_average/reduce in their positional places).
 from .functional_extra import *  # noqa: E402,F401,F403
 from .functional_extra import __all__ as _extra_all  # noqa: E402
-from .legacy import *  # noqa: E402,F401,F403
+from .legacy import (  # noqa: E402,F401
+    binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, l1_loss,
+    legacy_reduction, log_softmax, mse_loss, nll_loss, softmax)
 
 __all__ += _extra_all
 
