@@ -66,8 +66,6 @@ _COMING = {
                          "DataParallel / DistributedDataParallel)",
     "torch.distributions": "sample with cr.randn/cr.rand/cr.multinomial and write the "
                            "log-density with chainrule ops",
-    "torch.onnx": "export is not supported; save the weights with torch.save(model."
-                  "state_dict(), path)",
 }
 
 
