@@ -43,7 +43,7 @@ def roundtrip(model, args, *, others=(), tol=TOL, **kwargs):
             model.eval()
         with cr.no_grad():
             want = [t.numpy() for t in _flat(model(*inputs))]
-        got = run_onnx(buf.getvalue(), {n: t.numpy() for n, t in zip(names, inputs)})
+        got = run_onnx(buf.getvalue(), {n: t.numpy() for n, t in zip(names, _flat(inputs))})
         assert len(got) == len(want)
         for g, w in zip(got, want):
             assert g.shape == w.shape
