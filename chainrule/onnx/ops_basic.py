@@ -249,3 +249,25 @@ def getitem(ctx: Ctx, node: Node, args: list[Arg]) -> str:
         y = ctx.op("Unsqueeze", [y, ctx.ints(unsqueeze)])
     return y if y != x.name else ctx.op("Identity", [y])
 
+
+
+@converter("index_put")
+def index_put(ctx: Ctx, node: Node, args: list[Arg]) -> str:
+    """``x[index] = v`` (out of place) as a scatter over the flattened x: the positions
+    written are worked out here, so the shape of x must be fixed."""
+    x, v = args
+    from .trace import same
+
+    if x.shape != x.shape2 or not same(node.params()["index"], ctx.pair[node].params()["index"]):
+        raise ctx.error("x[index] = v on a tensor whose size follows a dynamic axis is not "
+                        "exported; build the tensor with cat/where instead")
+    pos = xp.arange(int(xp.prod(x.shape)), dtype=xp.int64).reshape(x.shape)[
+        node.params()["index"]]
+    if xp.unique(pos).size != pos.size:
+        raise ctx.error("x[index] = v with a repeated index is not exported (ONNX's scatter "
+                        "leaves the order of repeated writes unspecified)")
+    flat = ctx.op("Reshape", [x.as_dtype(node.dtype), ctx.ints([-1])])
+    vals = ctx.op("Expand", [v.as_dtype(node.dtype), ctx.ints(pos.shape)])
+    out = ctx.op("ScatterElements", [flat, ctx.const(pos.reshape(-1)),
+                                     ctx.op("Reshape", [vals, ctx.ints([-1])])], axis=0)
+    return ctx.op("Reshape", [out, ctx.ints(x.shape)])
