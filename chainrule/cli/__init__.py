@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from . import export as _export_cmd  # the `export` subcommand (ONNX)
+
 USAGE_ERROR = 2
 
 
@@ -531,6 +533,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto: Graphviz's dot when installed, else matplotlib (default)")
     g.add_argument("--out", required=True, help="the picture: a .svg, .png or .pdf file")
     g.set_defaults(fn=cmd_graph)
+    _export_cmd.register(sub)
     sub.add_parser("run", help="run a PyTorch program on chainrule: chainrule run script.py "
                    "[args...]", add_help=False)  # handled by main() before parsing
     return p
