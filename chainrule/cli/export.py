@@ -1,14 +1,14 @@
 """``chainrule export RUN model.onnx``: a trained run's model as an ONNX file.
 
-The file takes what ``chainrule predict`` reads from an image: rows of 64 pixel values on
-the digits data's scale (0 to 16), any number of them; the run's standardisation (its mean
-and std) is part of the graph, so the output is the model's logits, ``(batch, 10)``.
+The file takes what ``chainrule predict`` reads from an image: rows of pixel values (64 on the
+digits data's scale, 0 to 16; other tasks: channels x size x size on their data's scale),
+any number of them; the run's standardisation (its mean and std) is part of the graph, and
+the output is the model's logits, ``(batch, classes)``.
 """
 
 from __future__ import annotations
 
 import argparse
-import inspect
 from typing import Any
 
 
@@ -31,7 +31,8 @@ def standardized(model: Any, cfg: Any, mean: Any, std: Any) -> Any:
 
         def forward(self, pixels: Any) -> Any:
             x = (pixels - self.mean) / self.std
-            shape = recipes.model_input(cfg, xp.zeros((1, 64))).shape  # the model's layout
+            n_in = cfg.channels * cfg.image_size ** 2
+            shape = recipes.model_input(cfg, xp.zeros((1, n_in))).shape  # the model's layout
             return self.model(x.reshape((-1,) + tuple(shape[1:])))
 
     return Standardized()
@@ -44,27 +45,29 @@ def _array(v: Any) -> Any:
 def cmd_export(args: argparse.Namespace) -> int:
     import chainrule as cr
     from chainrule import cli
-    from chainrule.cli import recipes
+    from chainrule.cli import checks, recipes
 
     try:
         import onnx  # noqa: F401
     except ImportError:
         raise cli.CLIError("export needs the onnx package: pip install \"chainrule[onnx]\"") \
             from None
-    # NOTE: _restore takes the command's name too on branches that check the recipe by it
-    restore = cli._restore
-    restored = restore(args.run, "export") if len(inspect.signature(restore).parameters) > 1 \
-        else restore(args.run)
-    cfg, model, state = restored[0], restored[1], restored[2]
-    wrapped = standardized(model, cfg, state["data"]["mean"], state["data"]["std"])
+    cfg, model, state, ckpt = cli._restore(args.run, "export")
+    if cfg.task == "digits":
+        mean, std = checks.normalisation(state, ckpt)
+    else:
+        mean, std = (_array(state["data"][k]) for k in ("mean", "std"))
+    n_in = cfg.channels * cfg.image_size ** 2
+    wrapped = standardized(model, cfg, mean, std)
     dt = cr.float64 if cfg.dtype == "float64" else cr.float32
-    cr.onnx.export(wrapped, (cr.zeros(1, 64, dtype=dt),), args.out, input_names=["pixels"],
+    cr.onnx.export(wrapped, (cr.zeros(1, n_in, dtype=dt),), args.out, input_names=["pixels"],
                    output_names=["logits"], opset_version=args.opset,
                    dynamic_axes={"pixels": {0: "batch"}, "logits": {0: "batch"}})
+    scale = "digit pixel values 0-16" if cfg.task == "digits" else "the data's pixel values"
     cli._console().print(
         f"{args.run}: wrote [bold]{args.out}[/] (ONNX opset {args.opset}, "
-        f"{recipes.describe(cfg)}): input 'pixels' (batch, 64) {cfg.dtype}, digit pixel values "
-        "0-16 (standardised inside), output 'logits' (batch, 10)")
+        f"{recipes.describe(cfg)}): input 'pixels' (batch, {n_in}) {cfg.dtype}, {scale} "
+        f"(standardised inside), output 'logits' (batch, {cfg.classes})")
     return 0
 
 

@@ -12,6 +12,7 @@
 """
 
 from . import functional, init, utils
+from . import parallel
 from .layers import (
     ELU,
     AvgPool2d,

@@ -12,7 +12,6 @@ import difflib
 import enum
 import inspect
 import io
-import os
 from typing import Any, Mapping, Sequence
 
 from ..backend import ndarray
@@ -385,29 +384,18 @@ def _model(onnx: Any, ctx: Ctx, t1: Trace, t2: Trace, names: list[str], outs: li
 
 
 def _write(f: Any, data: bytes) -> None:
-    """Write ``data`` to a path atomically (beside it, flushed, then renamed), or to a
-    binary file object."""
+    """Write ``data`` to a path atomically (serialization.atomic_path), or to a binary file
+    object."""
     if hasattr(f, "write"):
         if isinstance(f, io.TextIOBase):
             raise TypeError("export: f is a text file; open it in binary mode ('wb')")
         f.write(data)
         return
-    from ..serialization import _create_temp
+    from ..serialization import atomic_path
 
-    target = os.fspath(f)
-    fd, tmp = _create_temp(target)
-    try:
-        with os.fdopen(fd, "wb") as out:
+    with atomic_path(f) as tmp:
+        with open(tmp, "wb") as out:
             out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 __all__ = ["export", "TrainingMode", "OnnxExporterError", "UnsupportedOperatorError",
