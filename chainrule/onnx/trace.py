@@ -255,10 +255,12 @@ def run(model: Any, args: tuple, kwargs: dict[str, Any], data: list[ndarray]) ->
 # ---------------------------------------------------------------------------------------------
 
 
-def other_inputs(data: list[ndarray], dynamic: list[dict[int, str]], seed: int = 0
+def other_inputs(data: list[ndarray], dynamic: list[dict[int, str]], seed: int = 2718281
                  ) -> list[ndarray]:
-    """Inputs for the second trace: other values of each dtype (integers drawn from those
-    given, so indices stay valid), and each dynamic axis one longer (two for a size of 1).
+    """Inputs for the second trace: other values (floats: the example's values, tiled to the
+    new shape, negated and scaled by a random factor each, so that every sign and magnitude
+    changes; integers drawn from those given, so indices stay valid), and each dynamic axis
+    one longer (two for a size of 1).
 
     Different dynamic names get different growth, so sizes that follow different axes differ.
     """
@@ -271,9 +273,9 @@ def other_inputs(data: list[ndarray], dynamic: list[dict[int, str]], seed: int =
             g = grow.setdefault(name, len(grow) + 1 + (shape[ax] == 1))
             shape[ax] += g
         if a.dtype.kind == "f":
-            std = float(a.std()) if a.size and xp.isfinite(a).all() else 1.0
-            b = (rng.standard_normal(shape) * (std or 1.0) + (float(a.mean()) if a.size else 0)
-                 ).astype(a.dtype)
+            base = xp.resize(a, shape) if a.size else xp.zeros(shape, a.dtype)
+            base = xp.where(base == 0, 1.0, base)
+            b = (-base * rng.uniform(0.5, 2.0, shape)).astype(a.dtype)
         elif a.dtype.kind == "b":
             b = rng.random(shape) < 0.5
         elif a.size:
