@@ -253,8 +253,10 @@ def _new_ctx(onnx: Any, opset: int, model: Any, t1: Trace, t2: Trace,
 def _leaf_name(ctx: Ctx, node: AccumulateGrad, params: dict[int, tuple[Any, str]],
                used: dict[str, ndarray]) -> str:
     t = node.variable()
+    if t is None:  # pragma: no cover - the graph keeps the tensors it reads
+        raise OnnxExporterError("export: a leaf of the graph was freed during the export")
     for a, name in ctx.inputs:
-        if t is not None and t._data is a:
+        if t._data is a:
             return name
     hit = params.get(id(t))
     if hit is not None and hit[0] is t:

@@ -217,7 +217,9 @@ def getitem(ctx: Ctx, node: Node, args: list[Arg]) -> str:
                    or idx1[arrays[0]].dtype.kind not in "iu"):
         raise ctx.error("only one integer index array, with slices elsewhere (x[idx], "
                         "x[:, idx]), is exported; split the indexing into steps")
-    starts, ends, axes, steps, squeeze, unsqueeze = [], [], [], [], [], []
+    spans: list[tuple[int, int, int, int]] = []  # (start, end, step, axis) for one Slice
+    squeeze: list[int] = []
+    unsqueeze: list[int] = []
     ax = out = 0
     for i1, i2 in zip(idx1, idx2):
         if i1 is None:
@@ -228,16 +230,16 @@ def getitem(ctx: Ctx, node: Node, args: list[Arg]) -> str:
         if isinstance(i1, slice):
             b = _slice_bounds(ctx, i1, i2, n1, n2)
             if b != (0, INT64_MAX, 1):
-                starts.append(b[0]), ends.append(b[1]), steps.append(b[2]), axes.append(ax)
+                spans.append(b + (ax,))
             out += 1
         elif isinstance(i1, int):
             p = _position(ctx, i1, i2, n1, n2, "index")
-            starts.append(p), ends.append(p + 1 if p != -1 else INT64_MAX), steps.append(1)
-            axes.append(ax)
+            spans.append((p, p + 1 if p != -1 else INT64_MAX, 1, ax))
             squeeze.append(ax)
         ax += 1
     y = x.name
-    if axes:
+    if spans:
+        starts, ends, steps, axes = zip(*spans)
         y = ctx.op("Slice", [y, ctx.ints(starts), ctx.ints(ends), ctx.ints(axes),
                              ctx.ints(steps)])
     if arrays:

@@ -123,11 +123,12 @@ def recurrent_layer(ctx: Ctx, node: Node, args: list[Arg]) -> str:
     rows = xp.concatenate([xp.arange(H) + g * H for g in _ONNX_GATES[mode]])
     # the input projection x W_ih^T + b_ih is done (recorded before): W is a permutation
     W = ctx.const(xp.eye(GH, dtype=dt)[rows][None])
-    perm = ctx.ints(rows)
+    perm = ctx.ints(rows.tolist())
     R = ctx.op("Unsqueeze", [ctx.op("Gather", [whh.as_dtype(dt), perm], axis=0), ctx.ints([0])])
     Bias = ctx.op("Unsqueeze", [ctx.op("Concat", [ctx.const(xp.zeros(GH, dt)), ctx.op(
         "Gather", [bhh.as_dtype(dt), perm], axis=0)], axis=0), ctx.ints([0])])
-    zero_start = s0.const is not None and not s0.const.any() and not s0.const2.any()
+    zero_start = (s0.const is not None and s0.const2 is not None and not s0.const.any()
+                  and not s0.const2.any())
     state = []
     if not zero_start:
         s = s0.as_dtype(dt)

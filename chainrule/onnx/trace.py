@@ -59,9 +59,9 @@ class Opaque(Node):
         self.fn = fn
         self.kwargs = kwargs
 
-    def forward(self, x: ndarray) -> ndarray:
+    def forward(self, *xs: ndarray) -> ndarray:
         with _graph.no_grad():
-            return self.fn(_make(x), **self.kwargs)._data
+            return self.fn(_make(xs[0]), **self.kwargs)._data
 
     def params(self) -> dict[str, Any]:
         return dict(self.kwargs)
