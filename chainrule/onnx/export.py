@@ -89,7 +89,7 @@ def export(model: Any, args: Any = (), f: Any = None, *, kwargs: dict[str, Any] 
         raise TypeError("export: args holds no tensor; pass the model's example inputs, e.g. "
                         "(cr.randn(1, 64),)")
     names = _input_names(model, args, len(example), input_names)
-    dyn = _dynamic_axes(dynamic_axes, names, output_names, example)
+    dyn = _dynamic_axes(dynamic_axes, names, example)
     data = [t._data.copy() for t in example]
     _exporting = True
     try:
@@ -99,13 +99,16 @@ def export(model: Any, args: Any = (), f: Any = None, *, kwargs: dict[str, Any] 
         _exporting = False
     pair = pair_nodes(t1, t2)
     outs = _output_names(output_names, len(t1.outputs))
+    for key in set(dyn) - set(names) - set(outs):
+        raise ValueError(f"export: dynamic_axes names {key!r}, which is not an input or output "
+                         f"name ({names + outs}); name them with input_names/output_names")
     ctx = _new_ctx(onnx, opset, model, t1, t2, pair, names, outs, dyn)
     params = _convert(ctx, model, t1, pair, export_params)
     _outputs(ctx, t1, outs)
     proto = _model(onnx, ctx, t1, t2, names, outs, dyn, params, export_params,
                    keep_initializers_as_inputs)
     if verbose:
-        print(onnx.helper.printable_graph(proto.graph))
+        print(onnx.printer.to_text(proto.graph))
     if f is not None:
         _write(f, proto.SerializeToString())
     return proto
@@ -198,14 +201,11 @@ def _output_names(given: Sequence[str] | None, n: int) -> list[str]:
 
 
 def _dynamic_axes(spec: Mapping[str, Any] | None, inputs: list[str],
-                  outputs: Sequence[str] | None, example: list[Any]) -> dict[str, dict[int, str]]:
-    """name -> {axis: dim name}, PyTorch's forms normalised ({0: "batch"} or [0])."""
+                  example: list[Any]) -> dict[str, dict[int, str]]:
+    """name -> {axis: dim name}, PyTorch's forms normalised ({0: "batch"} or [0]); the
+    output names are checked once the outputs are known."""
     out: dict[str, dict[int, str]] = {}
-    known = list(inputs) + list(outputs or [])
     for key, axes in (spec or {}).items():
-        if key not in known:
-            raise ValueError(f"export: dynamic_axes names {key!r}, which is not an input or "
-                             f"output name ({known}); name them with input_names/output_names")
         if isinstance(axes, Mapping):
             named = {int(a): str(v) for a, v in axes.items()}
         elif isinstance(axes, (list, tuple)):
@@ -281,9 +281,9 @@ def _convert(ctx: Ctx, model: Any, t1: Trace, pair: dict[Node, Node],
         fn = CONVERTERS.get(node.name)
         if fn is None:
             raise UnsupportedOperatorError(
-                f"export: {describe(node, t1.scopes)} has no ONNX converter (the ops that "
-                f"have one: {', '.join(sorted(CONVERTERS))}); write that part with those ops, "
-                "or add a converter in chainrule/onnx/")
+                f"export: {describe(node, t1.scopes)} has no ONNX converter "
+                "(cr.onnx.converters() lists the ops that have one); write that part with "
+                "those ops, or add a converter in chainrule/onnx/ops_*.py")
         node2 = pair[node]
         for key, value in node.params().items():
             if key not in SIZE_PARAMS[node.name] and not same(value, node2.params()[key]):

@@ -204,3 +204,20 @@ def test_torch_onnx_is_this_module(net):
 
     export(Spy(), (cr.randn(2),))
     assert seen and all(seen)
+
+
+def test_frozen_parameters_repeated_outputs_and_plain_functions(net, check, capsys):
+    net.requires_grad_(False)
+    proto = check(net, cr.randn(2, 4))
+    assert {i.name for i in proto.graph.initializer} == set(net.state_dict())
+    assert not any(p.requires_grad for p in net.parameters())
+
+    class Twice(nn.Module):
+        def forward(self, x):
+            y = x * 3
+            return y, y, x
+
+    proto = check(Twice(), cr.randn(2, 3), verbose=True)
+    assert [n.op_type for n in proto.graph.node] == ["Mul", "Identity", "Identity"]
+    assert "Mul" in capsys.readouterr().out  # verbose prints the graph
+    check(lambda x: cr.tanh(x) @ x.T, cr.randn(3, 2))
