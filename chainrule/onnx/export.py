@@ -84,7 +84,7 @@ def export(model: Any, args: Any = (), f: Any = None, *, kwargs: dict[str, Any] 
     opset = _opset(onnx, opset_version)
     _check_training(model, training)
     args, kwargs = _split_args(args, kwargs)
-    example = flatten((args, kwargs), "input")
+    example = flatten((args, kwargs))
     if not example:
         raise TypeError("export: args holds no tensor; pass the model's example inputs, e.g. "
                         "(cr.randn(1, 64),)")
@@ -104,7 +104,7 @@ def export(model: Any, args: Any = (), f: Any = None, *, kwargs: dict[str, Any] 
                          f"name ({names + outs}); name them with input_names/output_names")
     ctx = _new_ctx(onnx, opset, model, t1, t2, pair, names, outs, dyn)
     params = _convert(ctx, model, t1, pair, export_params)
-    _outputs(ctx, t1, outs)
+    _outputs(ctx, t1, outs, set(params))
     proto = _model(onnx, ctx, t1, t2, names, outs, dyn, params, export_params,
                    keep_initializers_as_inputs)
     if verbose:
@@ -312,16 +312,17 @@ def _arg(ctx: Ctx, node: Node, node2: Node, i: int, names: dict[Node, str]) -> A
     return Arg(ctx, None, a, b, a.shape, b.shape, a.dtype)
 
 
-def _outputs(ctx: Ctx, t1: Trace, outs: list[str]) -> None:
-    """Give each output value its name: the producing node's output renamed, or an Identity."""
+def _outputs(ctx: Ctx, t1: Trace, outs: list[str], params: set[str]) -> None:
+    """Give each output value its name: the producing node's output renamed, or an Identity
+    (an input, a weight or a constant returned as is, or a value returned twice)."""
     names: dict[Node, str] = ctx.node_names  # type: ignore[attr-defined]
-    taken = {a for _, a in ctx.inputs} | ctx.init_names
+    taken = {name for _, name in ctx.inputs} | ctx.init_names | params
     renamed: dict[str, str] = {}
     for t, out in zip(t1.outputs, outs):
         src = names.get(t._node) if t._node is not None else None
         if src is None:
             src = ctx.input_name(t._data) or ctx.const(t._data)
-        if src in renamed or src in taken or src in {n for _, n in ctx.inputs}:
+        if src in renamed or src in taken:
             ctx.nodes.append(ctx.helper.make_node("Identity", [renamed.get(src, src)], [out],
                                                   name=ctx.fresh("n:" + out)))
         else:

@@ -170,14 +170,14 @@ class Trace:
     scopes: dict[Node, str] = field(default_factory=dict)  # node -> module path
 
 
-def flatten(obj: Any, what: str) -> list[Any]:
+def flatten(obj: Any) -> list[Any]:
     """The tensors of a (nested) tuple/list/dict, in order; other values are left out."""
     if isinstance(obj, Tensor):
         return [obj]
     if isinstance(obj, (tuple, list)):
-        return [t for o in obj for t in flatten(o, what)]
+        return [t for o in obj for t in flatten(o)]
     if isinstance(obj, dict):
-        return [t for o in obj.values() for t in flatten(o, what)]
+        return [t for o in obj.values() for t in flatten(o)]
     return []
 
 
@@ -235,7 +235,7 @@ def run(model: Any, args: tuple, kwargs: dict[str, Any], data: list[ndarray]) ->
         rec_cm: Any = record(boxes) if boxes is not None else contextlib.nullcontext()
         with rec_cm as rec:
             out = model(*call_args, **call_kwargs)
-    outputs = flatten(out, "output")
+    outputs = flatten(out)
     if not outputs:
         raise OnnxExporterError(
             f"export: the model returned {type(out).__name__}, with no tensor in it; the "
