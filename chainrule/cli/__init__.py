@@ -5,6 +5,7 @@
     chainrule train digits --recipe tutorial  # the tutorial's own program, with chainrule
     chainrule evaluate runs/digits-mlp-s0     # accuracy, per-class table, confusion matrix
     chainrule predict runs/digits-mlp-s0 my_digit.png
+    chainrule export runs/digits-mlp-s0 model.onnx   # the model as an ONNX file
     chainrule train digits --diagnose         # + gradient-flow diagnostics and warnings
     chainrule explain tutorial                # backpropagation, node by node, with numbers
     chainrule graph digits --out step.svg     # draw one training step of the default model
