@@ -9,6 +9,7 @@ the output is the model's logits, ``(batch, classes)``.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 
@@ -48,10 +49,20 @@ def cmd_export(args: argparse.Namespace) -> int:
     from chainrule.cli import checks, recipes
 
     try:
-        import onnx  # noqa: F401
+        import onnx
     except ImportError:
         raise cli.CLIError("export needs the onnx package: pip install \"chainrule[onnx]\"") \
             from None
+    top = int(onnx.defs.onnx_opset_version())
+    if not cr.onnx.DEFAULT_OPSET <= args.opset <= top:
+        raise cli.CLIError(f"--opset must be from {cr.onnx.DEFAULT_OPSET} to {top} (the "
+                           f"installed onnx's newest), got {args.opset}")
+    out = Path(args.out)
+    if out.is_dir():
+        raise cli.CLIError(f"{out}: is a folder; name the ONNX file to write (e.g. "
+                           f"{out / 'model.onnx'})")
+    if not out.parent.is_dir():
+        raise cli.CLIError(f"{out}: the folder {out.parent} does not exist")
     cfg, model, state, ckpt = cli._restore(args.run, "export")
     if cfg.task == "digits":
         mean, std = checks.normalisation(state, ckpt)

@@ -48,7 +48,20 @@ def test_export_a_trained_run(tmp_path, capsys, model):
     assert (got.argmax(1) == want.argmax(1)).all()
 
 
-def test_export_errors(tmp_path, capsys):
-    assert run("export", tmp_path / "missing", tmp_path / "m.onnx") == 2
-    assert "missing" in capsys.readouterr().err
+@pytest.mark.parametrize("argv, says", [
+    (["{missing}", "{tmp}/m.onnx"], "no such run folder"),
+    (["{run}", "{tmp}/nofolder/m.onnx"], "does not exist"),
+    (["{run}", "{tmp}"], "is a folder"),
+    (["{run}", "{tmp}/m.onnx", "--opset", "13"], "--opset must be from 17"),
+])
+def test_export_errors(tmp_path, capsys, argv, says):
+    out = tmp_path / "run"
+    if "{run}" in argv:
+        assert run("train", "digits", "--epochs", "1", "--hidden", "8", "--out", out,
+                   "--quiet", "--no-plots") == 0
+    capsys.readouterr()
+    argv = [a.format(missing=tmp_path / "missing", tmp=tmp_path, run=out) for a in argv]
+    assert run("export", *argv) == 2
+    err = capsys.readouterr().err
+    assert says in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "m.onnx").exists()
