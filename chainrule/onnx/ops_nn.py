@@ -214,3 +214,40 @@ def logsumexp(ctx: Ctx, node: Node, args: list[Arg]) -> str:
     axes = [int(a) % nd for a in ((d,) if isinstance(d, int) else d)]
     return ctx.reduce("ReduceLogSumExp", args[0].as_dtype(node.dtype), axes,
                       bool(node.params()["keepdim"]))
+
+
+@converter("conv2d_input_grad")
+def conv_transpose2d(ctx: Ctx, node: Node, args: list[Arg]) -> str:
+    """conv2d's input gradient, which is also ``conv_transpose2d``: ONNX's ConvTranspose,
+    with the output padding that gives the recorded output size."""
+    p = node.params()
+    (pt, pb), (pl, pr) = p["padding"]
+    g, w = args
+    out_pad = []
+    for n_in, n_out, k, s, d, pads in zip(g.shape[2:], p["in_hw"], w.shape[2:], p["stride"],
+                                          p["dilation"], ((pt, pb), (pl, pr))):
+        out_pad.append(int(n_out) - (s * (n_in - 1) + d * (k - 1) + 1 - sum(pads)))
+    if min(out_pad) < 0:
+        raise ctx.error(f"output size {p['in_hw']} is smaller than ConvTranspose gives")
+    return ctx.op("ConvTranspose", [a.as_dtype(node.dtype) for a in args],
+                  kernel_shape=list(w.shape[2:]), strides=list(p["stride"]),
+                  pads=[pt, pl, pb, pr], dilations=list(p["dilation"]),
+                  group=int(p["groups"]), output_padding=out_pad)
+
+
+@converter("adaptive_max_pool2d")
+def adaptive_max_pool2d(ctx: Ctx, node: Node, args: list[Arg]) -> str:
+    """MaxPool with the window that tiles the input exactly (ONNX has no adaptive pooling)."""
+    x = args[0]
+    H, W = x.shape[-2:]
+    size = node.params()["output_size"]
+    oh, ow = (size, size) if isinstance(size, int) else (
+        H if size[0] is None else size[0], W if size[1] is None else size[1])
+    if x.shape[-2:] != x.shape2[-2:] or H % oh or W % ow:
+        if (oh, ow) == (1, 1):
+            return ctx.op("GlobalMaxPool", [x.name])
+        raise ctx.error(f"adaptive max pooling of {H}x{W} to {oh}x{ow} (not a whole number of "
+                        "windows, or a dynamic size) has no ONNX op; use output size 1 or a "
+                        "size that divides the input")
+    k = [H // oh, W // ow]
+    return ctx.op("MaxPool", [x.name], kernel_shape=k, strides=k)

@@ -85,6 +85,9 @@ OPAQUE = (
     ("chainrule.core.tensor_class", "Tensor.clamp", "clamp"),
     ("chainrule.core.tensor_class", "Tensor.clip", "clamp"),
     ("chainrule.core.tensor_class", "Tensor.softplus", "softplus"),
+    # adaptive max pooling gathers at indices found with NumPy
+    ("chainrule.nn.functional_extra", "adaptive_max_pool2d", "adaptive_max_pool2d"),
+    ("chainrule.nn.functional", "adaptive_max_pool2d", "adaptive_max_pool2d"),
     # softmax, log_softmax and logsumexp subtract the max as a constant (reductions._shift)
     ("chainrule.core.functional", "softmax", "softmax_dim"),
     ("chainrule.core.functional", "log_softmax", "log_softmax"),
@@ -118,6 +121,8 @@ def _wrap(fn: Callable[..., Any], op: str) -> Callable[..., Any]:
         if not isinstance(x, Tensor):
             return fn(*args, **kwargs)
         kw = {k: v for k, v in items[1:] if k not in _DROP}
+        if kw.get("return_indices"):  # two results: left to the graph (and its checks)
+            return fn(*args, **kwargs)
         return apply(cls(fn, kw), x)
 
     traced.__wrapped__ = fn  # type: ignore[attr-defined]

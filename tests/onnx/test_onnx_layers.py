@@ -159,3 +159,23 @@ def test_float64_model(check):
     model = nn.Sequential(nn.Linear(3, 4), nn.Tanh()).to(cr.float64)
     proto = check(model, cr.randn(2, 3, dtype=cr.float64), tol=1e-12)
     assert proto.graph.input[0].type.tensor_type.elem_type == 11  # double
+
+
+@pytest.mark.parametrize("layer, shape", [
+    (lambda: nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1), (2, 4, 5, 5)),
+    (lambda: nn.ConvTranspose2d(4, 6, 3, stride=2, groups=2, dilation=2, bias=False),
+     (2, 4, 5, 6)),
+    (lambda: nn.AdaptiveAvgPool2d((2, 3)), (2, 3, 7, 8)),
+    (lambda: nn.AdaptiveMaxPool2d(1), (2, 3, 7, 8)),
+    (lambda: nn.AdaptiveMaxPool2d((2, 4)), (2, 3, 6, 8)),
+    (lambda: nn.Dropout2d(0.5), (2, 3, 4, 4)),
+], ids=["conv-transpose", "conv-transpose-groups", "adaptive-avg", "global-max",
+        "adaptive-max", "dropout2d"])
+def test_transposed_convolution_and_adaptive_pooling(check, layer, shape):
+    x = cr.randn(*shape)
+    check(layer(), x, others=[cr.randn(*((1,) + shape[1:]))], dynamic_axes={"input": [0]})
+
+
+def test_adaptive_max_pooling_without_whole_windows_is_refused():
+    with pytest.raises(cr.onnx.OnnxExporterError, match="adaptive max pooling of 7x8 to 2x3"):
+        cr.onnx.export(nn.AdaptiveMaxPool2d((2, 3)), (cr.randn(1, 2, 7, 8),), io.BytesIO())
