@@ -117,8 +117,7 @@ def test_converters_lists_what_is_covered():
     assert isinstance(covered, frozenset) and "conv2d" in covered
     missing = {c.name for c in PRIMITIVES} - covered
     # only the backward ops are left (they appear in gradient graphs, never in a forward)
-    assert missing <= {"conv2d_input_grad", "conv2d_weight_grad", "max_pool2d_grad",
-                       "avg_pool2d_grad", "index_add"}
+    assert missing <= {"conv2d_weight_grad", "max_pool2d_grad", "avg_pool2d_grad", "index_add"}
 
 
 def test_values_computed_outside_the_graph_are_refused(net):
