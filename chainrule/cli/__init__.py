@@ -5,6 +5,7 @@
     chainrule train digits --recipe tutorial  # the tutorial's own program, with chainrule
     chainrule evaluate runs/digits-mlp-s0     # accuracy, per-class table, confusion matrix
     chainrule predict runs/digits-mlp-s0 my_digit.png
+    chainrule export runs/digits-mlp-s0 model.onnx   # the model as an ONNX file
     chainrule train digits --diagnose         # + gradient-flow diagnostics and warnings
     chainrule explain tutorial                # backpropagation, node by node, with numbers
     chainrule graph digits --out step.svg     # draw one training step of the default model
@@ -30,6 +31,7 @@ from typing import Any, Sequence
 from chainrule.cli import checks
 from chainrule.cli.checks import CLIError
 from chainrule.cli.progress import RichReporter
+from chainrule.cli import export as _export_cmd  # the `export` subcommand (ONNX)
 
 USAGE_ERROR = 2
 BUG = 1
@@ -573,6 +575,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto: Graphviz's dot when installed, else matplotlib (default)")
     g.add_argument("--out", required=True, help="the picture: a .svg, .png or .pdf file")
     g.set_defaults(fn=cmd_graph)
+    _export_cmd.register(sub)
     sub.add_parser("run", help="run a PyTorch program on chainrule: chainrule run script.py "
                    "[args...]", add_help=False)  # handled by main() before parsing
     return p

@@ -204,7 +204,6 @@ _NAMESPACES: dict[str, Any] = {
                       "(chainrule computes in float32 or float64)"),
     "quantization": _Namespace("quantization", "quantization is not supported"),
     "ao": _Namespace("ao", "quantization is not supported"),
-    "onnx": _Namespace("onnx", "export is not supported; save weights with cr.save"),
     "export": _Namespace("export", "export is not supported; save weights with cr.save"),
     "fx": _Namespace("fx", "graph tracing is not supported; inspect graphs with cr.graph"),
     "hub": _Namespace("hub", "pretrained models are not available; build the model and "
