@@ -92,7 +92,7 @@ class Plan:
                 self.buf[vid] = v.ref._data
             elif v.kind in ("const", "extarr"):
                 self.buf[vid] = v.ref
-        for pid, gv in prog.grads.items():
+        for gv in prog.grads.values():
             p = prog.values[gv].ref
             self.pinned.append((p, _make(self.buf[gv])))
 

@@ -108,7 +108,7 @@ class Builder:
         self.p = Program()
         self.ids: dict[int, int] = {}
         self.sides: dict[int, tuple[int, str]] = {}  # id(array) -> (producer's out, slot)
-        for i, (xa, xb) in enumerate(zip(args_a, args_b)):
+        for i, xb in enumerate(args_b):
             if isinstance(xb, Tensor):
                 if xb._node is not None:
                     raise Uncapturable(
