@@ -77,6 +77,7 @@ class Variant:
         self.structure: list[tuple[Any, tuple]] = []
         self.out_spec: Any = None
         self.dropped = (0, 0)  # (dead instructions removed, recomputations merged)
+        self.arg_names: list[str] = []
 
     def check(self) -> str | None:
         """None if the plan can run now (after resyncing replaced arrays), else why not."""
@@ -172,8 +173,18 @@ class CompiledFunction:
             raise Uncapturable(why)
         var.plan = plan
         var.dropped = (dead, merged)
+        var.arg_names = self._arg_names(len(leaves))
         var.exts = [(v.ref, v.ref._data) for v in prog.values if v.kind == "ext"]
         var.structure = [(opt, structure(opt)) for opt in prog.optimizers]
+
+    def _arg_names(self, n: int) -> list[str]:
+        import inspect
+
+        try:
+            names = [p.name for p in inspect.signature(self._fn).parameters.values()]
+        except (TypeError, ValueError):
+            names = []
+        return [names[i] if i < len(names) else f"input{i}" for i in range(n)]
 
     # -- messages --------------------------------------------------------------------------------
     def _go_eager(self, var: Variant, why: str) -> None:
@@ -210,7 +221,19 @@ class CompiledFunction:
                 ": call it twice first (the first two calls trace)"
             print(f"{self.__name__}: nothing captured yet{why}", file=file)
             return
-        print(format_program(plans[-1], self.__name__), file=file)
+        var = [v for v in self._variants.values() if v.plan is not None][-1]
+        print(format_program(var.plan, self.__name__, var.arg_names, var.dropped), file=file)
+
+    def graph_view(self) -> Any:
+        """The latest captured program as a ``cr.viz`` GraphView (what ``cr.viz.draw`` of
+        a compiled function draws): forward, backward and update boxes."""
+        from .show import graph_view
+
+        var = [v for v in self._variants.values() if v.plan is not None]
+        if not var:
+            raise RuntimeError(f"{self.__name__}: nothing captured yet; call it twice first "
+                               "(the first two calls trace)")
+        return graph_view(var[-1].plan, var[-1].arg_names)
 
 
 def _versions(tape: Tape) -> dict[int, tuple[Any, str, int]]:

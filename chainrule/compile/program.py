@@ -49,10 +49,11 @@ class Value:
 class Instr:
     """One step of the program: ``op`` names what it does, ``ins``/``out`` are value ids."""
 
-    __slots__ = ("op", "ins", "out", "arg")
+    __slots__ = ("op", "ins", "out", "arg", "phase")
 
     def __init__(self, op: str, ins: tuple[int, ...], out: int | None, arg: Any = None) -> None:
         self.op, self.ins, self.out, self.arg = op, ins, out, arg
+        self.phase = "forward"  # or "backward", "update": where the traced call ran it
 
     @property
     def side_effect(self) -> bool:
@@ -200,7 +201,10 @@ class Builder:
                 raise Uncapturable(f"step {k} differs between the first two calls ("
                                    f"{_describe(a)} then {_describe(b)}): the function's "
                                    "control flow changes between calls")
+            n = len(self.p.instrs)
             getattr(self, "_" + b[0])(k, a, b)
+            for ins in self.p.instrs[n:]:
+                ins.phase = self.b.phases[k]
         return self.p
 
     def _op(self, k: int, a: tuple, b: tuple) -> None:

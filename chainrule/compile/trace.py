@@ -28,6 +28,7 @@ import sys
 from typing import Any, Callable
 
 from ..backend import ndarray
+from ..core import autograd as _autograd
 from ..core import graph
 from ..core.graph import AccumulateGrad
 from ..core.ops import elementwise as _elementwise
@@ -76,12 +77,18 @@ class Tape:
         self.optimizers: dict[int, Any] = {}
         self.fullgraph = fullgraph
         self.depth = 0  # > 0 inside a replayed Python call (scheduler, optimizer)
+        self.phase = "forward"  # "backward" inside backward(), "update" after it
+        self.phases: list[str] = []  # the phase of each entry
+
+    def add(self, entry: tuple) -> None:
+        self.entries.append(entry)
+        self.phases.append(self.phase)
 
     # -- the apply hook ----------------------------------------------------------------------
     def on_apply(self, node: Any, inputs: tuple, data: ndarray) -> None:
         if self.depth:
             return
-        self.entries.append(("op", node, inputs, data))
+        self.add(("op", node, inputs, data))
         self.keep.append(data)
         self.keep.append(inputs)
 
@@ -162,6 +169,8 @@ class tracing:
                            ("__float__", "float() of a tensor"), ("__int__", "int() of a tensor"),
                            ("__index__", "a tensor used as a Python index")):
             _patch(Tensor, name, lambda o, what=what: _breaking(tape, what, o), saved)
+        saved.append((_autograd, "run_backward", _autograd.run_backward))
+        _autograd.run_backward = _backward(tape, _autograd.run_backward)
         saved.append((builtins, "print", builtins.print))
         builtins.print = _printing(tape, builtins.print)
         shift = _array_fn(tape, _reductions._shift)
@@ -183,6 +192,17 @@ class tracing:
         self.saved.clear()
 
 
+def _backward(tape: Tape, orig: Callable) -> Callable:
+    def run_backward(*args: Any, **kwargs: Any) -> Any:
+        tape.phase = "backward"
+        try:
+            return orig(*args, **kwargs)
+        finally:
+            tape.phase = "update"
+
+    return run_backward
+
+
 def _accumulate(tape: Tape, orig: Callable) -> Callable:
     def accumulate(self: AccumulateGrad, g: Tensor, create_graph: bool) -> None:
         t = self.variable()
@@ -195,7 +215,7 @@ def _accumulate(tape: Tape, orig: Callable) -> Callable:
         mode = "copy" if had is None else "add"
         if had is not None and t.grad is not had:
             tape.graph_break("a .grad that cannot be updated in place")
-        tape.entries.append(("acc", t, g._data, mode, t.grad._data))
+        tape.add(("acc", t, g._data, mode, t.grad._data))
         tape.keep.extend((g._data, t.grad._data))
 
     return accumulate
@@ -221,10 +241,10 @@ def _inplace(tape: Tape, orig: Callable) -> Callable:
             from ..core.functional import _as_tensor
 
             arr = _as_tensor(others[0], self)._data  # what the fast path used
-            tape.entries.append(("ufunc", ufunc, self, before, arr))
+            tape.add(("ufunc", ufunc, self, before, arr))
             tape.keep.append(arr)
         elif len(tape.entries) > n and tape.entries[-1][0] == "op":
-            tape.entries.append(("copyto", self, before, tape.entries[-1][3]))
+            tape.add(("copyto", self, before, tape.entries[-1][3]))
         else:
             tape.graph_break(f"the in-place op {op}")
         return out
@@ -239,7 +259,7 @@ def _rec_step(tape: Tape) -> Callable:
         tape.optimizers[id(opt)] = opt
         groups = [(i, [(p, p.grad._data) for p in g["params"] if p.grad is not None])
                   for i, g in enumerate(opt.param_groups)]
-        tape.entries.append(("opt", opt, groups))
+        tape.add(("opt", opt, groups))
 
     return record
 
@@ -248,7 +268,7 @@ def _rec_call(tape: Tape, name: str) -> Callable:
     def record(obj: Any, *args: Any, **kwargs: Any) -> None:
         if kwargs or any(isinstance(a, Tensor) for a in args):
             tape.graph_break(f"{type(obj).__name__}.{name} with tensor arguments")
-        tape.entries.append(("call", obj, name, args))
+        tape.add(("call", obj, name, args))
 
     return record
 
@@ -268,7 +288,7 @@ def _zero_grad(tape: Tape, orig: Callable) -> Callable:
         for p, g in before:
             if p.grad is not g:
                 tape.graph_break("zero_grad replacing a read-only .grad")
-            tape.entries.append(("zero", p, g._data))
+            tape.add(("zero", p, g._data))
 
     return zero_grad
 
@@ -306,7 +326,7 @@ def _array_fn(tape: Tape, fn: Callable) -> Callable:
         if not tape.depth:
             arrays = tuple(a for a in args if isinstance(a, ndarray))
             rest = tuple((i, a) for i, a in enumerate(args) if not isinstance(a, ndarray))
-            tape.entries.append(("fn", _bound(fn, rest, len(args)), arrays, {}, out))
+            tape.add(("fn", _bound(fn, rest, len(args)), arrays, {}, out))
             tape.keep.extend((*arrays, out))
         return out
 
@@ -344,7 +364,7 @@ def _comparison(tape: Tape, orig: Callable) -> Callable:
         a, b = _elementwise._pair(a, b)
         out = orig(a, b, fn)
         if not tape.depth:
-            tape.entries.append(("fn", fn, (a._data, b._data), {}, out._data))
+            tape.add(("fn", fn, (a._data, b._data), {}, out._data))
             tape.keep.extend((a._data, b._data, out._data))
         return out
 
