@@ -94,6 +94,8 @@ class Plan:
                 self.buf[vid] = v.ref._data
             elif v.kind in ("const", "extarr"):
                 self.buf[vid] = v.ref
+            elif v.kind == "view":  # of an input (labels.reshape(-1)): a fixed view
+                self.buf[vid] = self.buf[v.ref].reshape(v.sample.shape)
         for gv in prog.grads.values():
             p = prog.values[gv].ref
             self.pinned.append((p, _make(self.buf[gv])))

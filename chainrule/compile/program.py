@@ -138,6 +138,8 @@ class Builder:
             self.p.params[id(tb)] = vid
         elif isinstance(tb, Tensor) and ta is tb and tb._data is xb:
             vid = self.p.add("ext", tb, xb)
+        elif self._view_of(xb) is not None:
+            vid = self.p.add("view", self._view_of(xb), xb)  # labels.reshape(-1)
         elif xa is xb:
             vid = self.p.add("extarr", xb, xb)
         elif _same(xa, xb):
@@ -149,6 +151,18 @@ class Builder:
                 "such values cannot be replayed")
         self.ids[id(xb)] = vid
         return vid
+
+    def _view_of(self, xb: ndarray) -> int | None:
+        """The value whose whole array ``xb`` is a reshaped view of, if any."""
+        if xb.base is None:
+            return None
+        vid = self.ids.get(id(xb.base))
+        if vid is None:
+            return None
+        base = self.p.values[vid].sample
+        if base.size == xb.size and base.flags.c_contiguous and xb.flags.c_contiguous:
+            return vid
+        return None
 
     def param_spec(self, xb: Any, xa: Any, where: str) -> Any:
         """An op's parameter (axis, index, ...) as a spec that plan.py turns into arrays."""

@@ -10,7 +10,8 @@ the duration of the traced call only, the methods that do them:
 - ``Tensor._inplace`` (``W -= lr * W.grad`` under ``no_grad``),
 - ``Optimizer.step`` / ``zero_grad`` and ``Module.zero_grad``, ``LRScheduler.step``,
 - the array helpers ``_shift`` (the max that softmax and cross-entropy subtract),
-  ``channel_sum`` (a convolution's bias gradient) and the comparisons,
+  ``channel_sum`` (a convolution's bias gradient), ``_smoothed_targets`` (label smoothing)
+  and the comparisons,
 - ``Module.__call__`` (which modules ran, for the ``training`` guards).
 
 What cannot be captured is a *graph break*: reading a tensor's values into Python
@@ -149,6 +150,7 @@ class tracing:
 
     def __enter__(self) -> Tape:
         global _active
+        from ..nn import functional as _nnf  # noqa: F401  (loaded for the patch below)
         from ..nn.module import Module
         from ..optim.lr_scheduler import LRScheduler
         from ..optim.optimizer import Optimizer
@@ -179,6 +181,9 @@ class tracing:
             mod._shift = shift
         saved.append((_conv, "channel_sum", _conv.channel_sum))
         _conv.channel_sum = _array_fn(tape, _conv.channel_sum)
+        nnf = sys.modules["chainrule.nn.functional"]
+        saved.append((nnf, "_smoothed_targets", nnf._smoothed_targets))
+        nnf._smoothed_targets = _array_fn(tape, nnf._smoothed_targets)
         saved.append((_elementwise, "_compare", _elementwise._compare))
         _elementwise._compare = _comparison(tape, _elementwise._compare)
         return tape
