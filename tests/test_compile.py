@@ -325,3 +325,36 @@ def test_print_program(capsys):
     out = capsys.readouterr().out
     for word in ("forward", "backward", "update", "matmul", "buffers", "SGD"):
         assert word in out
+
+
+def test_label_smoothing_onecycle_and_logits_as_the_cli_trains():
+    def run(compiled):
+        cr.manual_seed(0)
+        model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+        opt = cr.optim.Adam(model.parameters(), lr=1e-2)
+        sched = cr.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.01, total_steps=20)
+        loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
+
+        def step(x, y):
+            logits = model(x)
+            loss = loss_fn(logits, y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            return loss, logits
+
+        f = cr.compile(step) if compiled else step
+        rng = np.random.default_rng(0)
+        outs = []
+        for _ in range(8):
+            loss, logits = f(cr.tensor(rng.standard_normal((16, 64)).astype(np.float32)),
+                             cr.tensor(rng.integers(0, 10, 16)))
+            outs += [loss.numpy().copy(), logits.numpy().copy()]
+        return outs + [p.numpy().copy() for p in model.parameters()], f
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (a, _), (b, f) = run(False), run(True)
+    assert len(f.programs()) == 1
+    assert all(np.array_equal(u, v) for u, v in zip(a, b))
