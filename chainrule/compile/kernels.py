@@ -51,12 +51,6 @@ def _tanh_grad(g: ndarray, t: ndarray, out: ndarray, tmp: ndarray) -> None:
     xp.multiply(g, tmp, out=out)
 
 
-def _where(c: ndarray, x: ndarray, y: ndarray, out: ndarray) -> None:
-    # forward: np.where(c, x, y): y everywhere, then x where c (a selection, no arithmetic)
-    xp.copyto(out, y, casting="unsafe")
-    xp.copyto(out, x, casting="unsafe", where=c)
-
-
 def _index_add(out: ndarray, index: Any, g: ndarray, basic: bool) -> None:
     # forward: scatter_add(shape, index, g, basic): zeros, then g put (or added) at index
     out[...] = 0
@@ -89,8 +83,6 @@ def kernel(node: Any, ins: tuple[ndarray, ...], out: ndarray) -> tuple[Callable[
         return partial(_sigmoid_grad, *ins, out, xp.empty_like(out)), "g*s*(1-s)"
     if cls is P.TanhGrad and arrays:
         return partial(_tanh_grad, *ins, out, xp.empty_like(out)), "g*(1-t*t)"
-    if cls is P.Where and out.ndim > 0:
-        return partial(_where, *ins, out), "np.copyto(where=)"
     if cls is P.IndexAddZeros and out.ndim > 0 and ins[0].dtype == out.dtype:
         return partial(_index_add, out, node.index, ins[0], node.basic), "np.add.at"
     return partial(_generic, node.forward, ins, out), f"{node.name}.forward"
