@@ -47,7 +47,11 @@ def _ref(plan: Plan, vid: int, refs: dict[int, str]) -> str:
         return repr(v.ref.item()) if v.ref.size == 1 and v.ref.ndim == 0 else \
             f"const{format_shape(v.shape)}"
     if v.kind in ("ext", "extarr"):
+        if v.sample.ndim == 0:
+            return repr(v.sample.item())
         return f"ext{format_shape(v.shape)}"
+    if v.kind == "view":
+        return f"{_ref(plan, v.ref, refs)}.reshape{format_shape(v.shape)}"
     return f"%{vid}"
 
 
@@ -140,7 +144,7 @@ def graph_view(plan: Plan, arg_names: list[str]) -> GraphView:
             v = prog.values[vid]
             kind = "param" if v.kind in ("param", "grad") else "input"
             nid = f"v{vid}"
-            label = names.get(vid) or _ref(plan, vid, {})
+            label = names.get(vid) or _ref(plan, vid, names)
             nodes.append(VNode(nid, kind, label, v.shape, str(v.dtype), name=label))
             producer[vid] = nid
         return producer[vid]
@@ -152,7 +156,7 @@ def graph_view(plan: Plan, arg_names: list[str]) -> GraphView:
         if ins.op == "op":
             op = ins.arg[0].name
         elif ins.op == "acc":
-            op = "accumulate grad"
+            op = f"accumulate {names.get(ins.out, 'grad')}"
         elif ins.op == "opt":
             op = lab
         else:

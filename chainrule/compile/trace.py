@@ -352,7 +352,7 @@ def _bound(fn: Callable, rest: tuple, n: int) -> Callable:
             it = iter(arrays)
             return fn(*[fixed[i] if i in fixed else next(it) for i in range(n)])
 
-        extra = ", ".join(f"{v!r}" for _, v in rest)
+        extra = ", ".join(str(v) for _, v in rest)
         f.__name__ = f"{fn.__name__}({extra})" if extra else fn.__name__
         if key is not None:
             _BOUND[key] = f
