@@ -211,7 +211,9 @@ class CompiledFunction:
         return [v.plan for v in self._variants.values() if v.plan is not None]
 
     def print_program(self, file: Any = None) -> None:
-        """Print the captured training step: values, instructions and the buffer plan."""
+        """Print the captured training step (the first variant captured): inputs, the flat
+        parameter layout, the instructions of the forward, backward and update phases with
+        their buffers, and the buffer plan."""
         from .show import format_program
 
         plans = self.programs()
@@ -221,11 +223,11 @@ class CompiledFunction:
                 ": call it twice first (the first two calls trace)"
             print(f"{self.__name__}: nothing captured yet{why}", file=file)
             return
-        var = [v for v in self._variants.values() if v.plan is not None][-1]
+        var = [v for v in self._variants.values() if v.plan is not None][0]
         print(format_program(var.plan, self.__name__, var.arg_names, var.dropped), file=file)
 
     def graph_view(self) -> Any:
-        """The latest captured program as a ``cr.viz`` GraphView (what ``cr.viz.draw`` of
+        """The first captured program as a ``cr.viz`` GraphView (what ``cr.viz.draw`` of
         a compiled function draws): forward, backward and update boxes."""
         from .show import graph_view
 
@@ -233,7 +235,7 @@ class CompiledFunction:
         if not var:
             raise RuntimeError(f"{self.__name__}: nothing captured yet; call it twice first "
                                "(the first two calls trace)")
-        return graph_view(var[-1].plan, var[-1].arg_names)
+        return graph_view(var[0].plan, var[0].arg_names)
 
 
 def _versions(tape: Tape) -> dict[int, tuple[Any, str, int]]:
