@@ -246,7 +246,7 @@ class Builder:
         if known is not None:  # the forward handed back an array we know (an identity)
             return
         nc = _replay_node(node)
-        if all(self.p.values[i].kind == "const" for i in ins) and not outgoing and \
+        if all(self.p.values[i].kind in ("const", "extarr") for i in ins) and not outgoing and \
                 all(v[0] == "py" for v in spec.values()):
             self.ids[id(out)] = self.p.add("const", out.copy(), out)  # folded
             return
