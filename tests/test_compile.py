@@ -358,3 +358,33 @@ def test_label_smoothing_onecycle_and_logits_as_the_cli_trains():
         (a, _), (b, f) = run(False), run(True)
     assert len(f.programs()) == 1
     assert all(np.array_equal(u, v) for u, v in zip(a, b))
+
+
+def test_attention_and_layer_norm_are_captured_through_their_vjps():
+    # softmax and layer norm compute their vjps on arrays: replayed as one call each
+    def run(compiled):
+        cr.manual_seed(0)
+        att = nn.MultiheadAttention(16, 2, batch_first=True)
+        norm, head = nn.LayerNorm(16), nn.Linear(16, 4)
+        params = [*att.parameters(), *norm.parameters(), *head.parameters()]
+        opt = cr.optim.Adam(params, lr=1e-2)
+
+        def step(x, y):
+            h, _ = att(x, x, x)
+            loss = F.cross_entropy(head(norm(h).mean(1)), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        f = cr.compile(step) if compiled else step
+        rng = np.random.default_rng(0)
+        losses = [f(cr.tensor(rng.standard_normal((8, 5, 16)).astype(np.float32)),
+                    cr.tensor(rng.integers(0, 4, 8))).item() for _ in range(5)]
+        return losses, [p.numpy().copy() for p in params], f
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a, b = run(False), run(True)
+    assert a[0] == b[0] and all(np.array_equal(u, v) for u, v in zip(a[1], b[1]))
+    assert len(b[2].programs()) == 1

@@ -21,6 +21,7 @@ from functools import partial
 from typing import Any, Callable
 
 from ..backend import ndarray, xp
+from ..core import graph as _graph
 from ..core.tensor_class import Tensor, _make
 from .kernels import kernel, static_view
 from .program import Program
@@ -118,8 +119,12 @@ class Plan:
         free: dict[tuple, list[int]] = {}
         store: list[ndarray] = []
         for i, ins in enumerate(prog.instrs):
-            if ins.op in ("op", "fn") and prog.values[ins.out].kind == "tmp":
+            if ins.op in ("op", "fn", "vjp") and prog.values[ins.out].kind == "tmp":
                 self._alloc(ins, i, last, root, root_last, free, store)
+            for v in ins.results[1:]:  # a vjp's other results: buffers of their own
+                self.slot[v] = len(store)
+                store.append(xp.empty_like(prog.values[v].sample))
+                self.buf[v] = store[-1]
             n = len(self.calls)
             self._emit(ins)
             self.instr_labels.append("; ".join(self.labels[n:]) or "fixed view, no call")
@@ -219,6 +224,14 @@ class Plan:
                 self.calls.append(call)
                 self.labels.append(label)
             return
+        elif op == "vjp":
+            node, n_saved, has_out, nxt, outs = ins.arg
+            saved = tuple(_make(b[v]) for v in ins.ins[1:1 + n_saved]) if n_saved else None
+            call = partial(_run_vjp, node, b[ins.ins[0]], saved,
+                           b[ins.ins[-1]] if has_out else None,
+                           tuple(None if e is None else _Edge(*e) for e in nxt),
+                           tuple(None if v is None else b[v] for v in outs))
+            label = f"{node.name}.vjp"
         else:  # "call": a Python method (a scheduler's step)
             obj, name, args = ins.arg
             call, label = partial(getattr(obj, name), *args), f"{type(obj).__name__}.{name}"
@@ -270,6 +283,32 @@ class Plan:
         for o in prog.outputs:
             out.append(_make(b[o[1]].copy()) if o[0] == "value" else o[1])
         return out
+
+
+class _Edge:
+    """What a vjp reads of the node an input came from: its shape and dtype."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape: tuple, dtype: Any) -> None:
+        self.shape, self.dtype = shape, dtype
+
+
+def _run_vjp(node: Any, g: ndarray, saved: tuple | None, out: ndarray | None, nxt: tuple,
+             results: tuple) -> None:
+    """A vjp written on arrays, run as the engine runs it (grad mode off)."""
+    node.inputs = saved
+    node.out = (out, [0]) if out is not None else None
+    node.next = nxt
+    prev = _graph._grad_enabled
+    _graph._grad_enabled = False
+    try:
+        res = node.vjp(_make(g))
+    finally:
+        _graph._grad_enabled = prev
+    for r, o in zip(res, results):
+        if o is not None:
+            xp.copyto(o, r._data)
 
 
 def _with_sides(node: Any, sides: tuple, call: Callable[[], None]) -> None:

@@ -57,7 +57,14 @@ class Instr:
 
     @property
     def side_effect(self) -> bool:
-        return self.op not in ("op", "fn")
+        return self.op not in ("op", "fn", "vjp")
+
+    @property
+    def results(self) -> tuple[int, ...]:
+        """Every value this instruction makes (a vjp makes one per input)."""
+        if self.op == "vjp":
+            return tuple(v for v in self.arg[4] if v is not None)
+        return () if self.out is None or self.side_effect else (self.out,)
 
 
 class Program:
@@ -109,6 +116,7 @@ class Builder:
         self.p = Program()
         self.ids: dict[int, int] = {}
         self.sides: dict[int, tuple[int, str]] = {}  # id(array) -> (producer's out, slot)
+        self.copies: dict[int, Any] = {}  # id(traced node) -> its replay copy
         for i, xb in enumerate(args_b):
             if isinstance(xb, Tensor):
                 if xb._node is not None:
@@ -246,6 +254,7 @@ class Builder:
         if known is not None:  # the forward handed back an array we know (an identity)
             return
         nc = _replay_node(node)
+        self.copies[id(node)] = nc
         if all(self.p.values[i].kind in ("const", "extarr") for i in ins) and not outgoing and \
                 all(v[0] == "py" for v in spec.values()):
             self.ids[id(out)] = self.p.add("const", out.copy(), out)  # folded
@@ -334,6 +343,34 @@ class Builder:
         gvs = tuple(gv for _, es in spec for _, _, gv in es)
         self.p.instrs.append(Instr("opt", gvs + pvs, None, (opt, spec)))
 
+    def _vjp(self, k: int, a: tuple, b: tuple) -> None:
+        node, g, saved, out, results, nxt = b[1:]
+        nc = self.copies.get(id(node))
+        if nc is None or type(a[1]) is not type(node) or a[6] != nxt:
+            raise Uncapturable(f"backward step {k} ({node.name}'s vjp) cannot be replayed")
+        where = f"backward step {k} ({node.name})"
+        ins = [self.value(g, None, a[2], None, f"the gradient of {where}")]
+        n_saved = 0
+        if saved is not None:
+            for j, (tb, ta) in enumerate(zip(saved, a[3])):
+                ins.append(self.value(tb._data, tb, ta._data, ta, f"input {j} of {where}"))
+            n_saved = len(saved)
+        if out is not None:
+            ins.append(self.value(out, None, a[4], None, f"the output of {where}"))
+        outs: list[int | None] = []
+        for r in results:
+            if r is None or id(r) in self.ids:
+                outs.append(None)  # nothing, or an array it hands back as it is
+                continue
+            vid = self.p.add("tmp", None, r)
+            self.ids[id(r)] = vid
+            outs.append(vid)
+        new = [v for v in outs if v is not None]
+        if not new:
+            return
+        self.p.instrs.append(Instr("vjp", tuple(ins), new[0],
+                                   (nc, n_saved, out is not None, nxt, tuple(outs))))
+
     def _call(self, k: int, a: tuple, b: tuple) -> None:
         if a[1] is not b[1] or not _same(a[3], b[3]):
             raise Uncapturable(f"step {k} calls {b[2]} on another object per call")
@@ -391,7 +428,7 @@ def _describe(e: tuple) -> str:
         return f"op {e[1].name}"
     return {"fn": "array helper", "acc": "gradient accumulation", "ufunc": "in-place update",
             "copyto": "in-place copy", "zero": "zero_grad", "opt": "optimizer step",
-            "call": "scheduler step"}.get(e[0], e[0])
+            "call": "scheduler step", "vjp": "vjp"}.get(e[0], e[0])
 
 
 def remove_dead_code(p: Program) -> int:
@@ -399,7 +436,8 @@ def remove_dead_code(p: Program) -> int:
     live = {vid for kind, *rest in p.outputs if kind == "value" for vid in rest}
     keep: list[Instr] = []
     for ins in reversed(p.instrs):
-        if ins.side_effect or ins.out in live:
+        if ins.side_effect or ins.out in live or (ins.op == "vjp" and
+                                                  not live.isdisjoint(ins.results)):
             keep.append(ins)
             live.update(ins.ins)
             if ins.op == "op":  # the producers of private state it reads

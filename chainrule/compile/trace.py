@@ -67,7 +67,10 @@ class Tape:
     - ``("copyto", target, target_array, source_array)``: another in-place update;
     - ``("zero", param, grad_array)``: ``zero_grad(set_to_none=False)``;
     - ``("opt", optimizer, [(group_index, [(param, grad_array)...])...])``: ``step()``;
-    - ``("call", object, method_name, args)``: a Python call replayed as is (scheduler steps).
+    - ``("call", object, method_name, args)``: a Python call replayed as is (scheduler steps);
+    - ``("vjp", node, g_array, saved_inputs, saved_output, result_arrays, next)``: a vjp that
+      computes (some of) its results on arrays, outside ``apply`` (softmax, layer norm):
+      replayed as one call of the vjp.
     """
 
     def __init__(self, fullgraph: bool) -> None:
@@ -80,10 +83,18 @@ class Tape:
         self.depth = 0  # > 0 inside a replayed Python call (scheduler, optimizer)
         self.phase = "forward"  # "backward" inside backward(), "update" after it
         self.phases: list[str] = []  # the phase of each entry
+        self.produced: set[int] = set()  # ids of the arrays the entries made
 
     def add(self, entry: tuple) -> None:
         self.entries.append(entry)
         self.phases.append(self.phase)
+        tag = entry[0]
+        if tag == "op":
+            self.produced.add(id(entry[3]))
+        elif tag in ("fn", "acc"):
+            self.produced.add(id(entry[4]))
+        elif tag == "vjp":
+            self.produced.update(id(a) for a in entry[5] if a is not None)
 
     # -- the apply hook ----------------------------------------------------------------------
     def on_apply(self, node: Any, inputs: tuple, data: ndarray) -> None:
@@ -159,6 +170,7 @@ class tracing:
         _active = tape
         graph._tracer = tape.on_apply
         _patch(AccumulateGrad, "accumulate", lambda o: _accumulate(tape, o), saved)
+        _patch(graph.Node, "vjp", lambda o: _vjp(tape, o), saved)
         _patch(Tensor, "_inplace", lambda o: _inplace(tape, o), saved)
         _patch(Optimizer, "step", lambda o: _once(tape, _rec_step(tape), o), saved)
         _patch(Optimizer, "zero_grad", lambda o: _zero_grad(tape, o), saved)
@@ -206,6 +218,30 @@ def _backward(tape: Tape, orig: Callable) -> Callable:
             tape.phase = "update"
 
     return run_backward
+
+
+def _vjp(tape: Tape, orig: Callable) -> Callable:
+    """A vjp whose results were not all made by recorded ops (a fast path on arrays) is
+    recorded as one entry, in place of what it recorded."""
+
+    def vjp(self: Any, g: Tensor) -> Any:
+        if tape.depth or graph._grad_enabled:
+            return orig(self, g)
+        n = len(tape.entries)
+        res = orig(self, g)
+        outs = tuple(None if r is None else r._data for r in res)
+        known = tape.produced
+        if all(a is None or a is g._data or id(a) in known for a in outs):
+            return res
+        del tape.entries[n:]
+        del tape.phases[n:]
+        nxt = tuple(None if m is None else (m.shape, m.dtype) for m in self.next)
+        saved = self.out[0] if self.out is not None else None
+        tape.add(("vjp", self, g._data, self.inputs, saved, outs, nxt))
+        tape.keep.extend((g._data, self.inputs, saved, outs))
+        return res
+
+    return vjp
 
 
 def _accumulate(tape: Tape, orig: Callable) -> Callable:
