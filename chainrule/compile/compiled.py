@@ -251,8 +251,8 @@ def _versions(tape: Tape) -> dict[int, tuple[Any, str, int]]:
 def _check_untraced_writes(prog: Program, ids: dict, before: dict) -> None:
     written: set[int] = set(prog.grads.values())
     for ins in prog.instrs:
-        if ins.op in ("ufunc", "copyto"):
-            written.add(ins.ins[0])
+        if ins.op in ("ufunc", "copyto", "pycall"):
+            written.update(ins.ins[:1] if ins.op != "pycall" else ins.ins)
         elif ins.op == "opt":
             written.update(ins.ins)
     for t, name, v in before.values():

@@ -232,6 +232,9 @@ class Plan:
                            tuple(None if e is None else _Edge(*e) for e in nxt),
                            tuple(None if v is None else b[v] for v in outs))
             label = f"{node.name}.vjp"
+        elif op == "pycall":
+            fn, args = ins.arg
+            call, label = partial(fn, *args), fn.__name__
         else:  # "call": a Python method (a scheduler's step)
             obj, name, args = ins.arg
             call, label = partial(getattr(obj, name), *args), f"{type(obj).__name__}.{name}"

@@ -371,6 +371,32 @@ class Builder:
         self.p.instrs.append(Instr("vjp", tuple(ins), new[0],
                                    (nc, n_saved, out is not None, nxt, tuple(outs))))
 
+    def _pycall(self, k: int, a: tuple, b: tuple) -> None:
+        fn, args = b[1], b[2]
+        name = getattr(fn, "__name__", "helper")
+        if fn is not a[1] or len(args) != len(a[2]):
+            raise Uncapturable(f"step {k} ({name}) changes between calls")
+        mapped: list[Any] = []
+        written: list[int] = []
+        for j, (xb, xa) in enumerate(zip(args, a[2])):
+            if isinstance(xb, Tensor):
+                vid = self._written(k, xb, xb._data, xa, xa._data if isinstance(xa, Tensor)
+                                    else None)
+                written.append(vid)
+                mapped.append(xb)
+            elif isinstance(xb, Node):
+                nc = self.copies.get(id(xb))
+                if nc is None or type(xa) is not type(xb):
+                    raise Uncapturable(f"step {k} ({name}) reads an op that cannot be replayed")
+                mapped.append(nc)
+            elif _same(xa, xb):
+                mapped.append(xb)
+            else:
+                raise Uncapturable(f"argument {j} of {name} (step {k}) changes between calls "
+                                   f"({xa!r} then {xb!r})")
+        self.p.instrs.append(Instr("pycall", tuple(written), written[0] if written else None,
+                                   (fn, tuple(mapped))))
+
     def _call(self, k: int, a: tuple, b: tuple) -> None:
         if a[1] is not b[1] or not _same(a[3], b[3]):
             raise Uncapturable(f"step {k} calls {b[2]} on another object per call")
@@ -428,7 +454,7 @@ def _describe(e: tuple) -> str:
         return f"op {e[1].name}"
     return {"fn": "array helper", "acc": "gradient accumulation", "ufunc": "in-place update",
             "copyto": "in-place copy", "zero": "zero_grad", "opt": "optimizer step",
-            "call": "scheduler step", "vjp": "vjp"}.get(e[0], e[0])
+            "call": "scheduler step", "vjp": "vjp", "pycall": "buffer update"}.get(e[0], e[0])
 
 
 def remove_dead_code(p: Program) -> int:

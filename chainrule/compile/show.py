@@ -85,6 +85,15 @@ def _line(plan: Plan, ins: Any, refs: dict[int, str], label: str) -> str:
         return f"{r(ins.ins[0])} <- {r(ins.ins[1])}   [{label}]"
     if op == "zero":
         return f"{r(ins.out)} = 0   [{label}]"
+    if op == "vjp":
+        outs = []
+        for v in ins.results:
+            refs[v] = f"%{len(refs)}"
+            outs.append(refs[v])
+        args = ", ".join(r(i) for i in ins.ins)
+        return f"{', '.join(outs)} = {label}({args})   [vjp on arrays, replayed as one call]"
+    if op == "pycall":
+        return f"{label}({', '.join(r(v) for v in ins.ins)}, ...)"
     if op == "opt":
         n = len(ins.ins) // 2
         return f"{label}: {', '.join(r(v) for v in ins.ins[n:])}"
@@ -162,7 +171,8 @@ def graph_view(plan: Plan, arg_names: list[str]) -> GraphView:
         else:
             op = {"fn": getattr(ins.arg[0], "__name__", "helper") if ins.op == "fn" else "",
                   "ufunc": "in-place " + getattr(ins.arg, "__name__", ""),
-                  "copyto": "copy", "zero": "zero", "call": lab}[ins.op]
+                  "copyto": "copy", "zero": "zero", "call": lab, "pycall": lab,
+                  "vjp": lab}[ins.op]
         v = prog.values[ins.out] if ins.out is not None else None
         nodes.append(VNode(nid, "op", op, v.shape if v is not None else (),
                            str(v.dtype) if v is not None else "", group=ins.phase))

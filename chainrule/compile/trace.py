@@ -10,8 +10,10 @@ the duration of the traced call only, the methods that do them:
 - ``Tensor._inplace`` (``W -= lr * W.grad`` under ``no_grad``),
 - ``Optimizer.step`` / ``zero_grad`` and ``Module.zero_grad``, ``LRScheduler.step``,
 - the array helpers ``_shift`` (the max that softmax and cross-entropy subtract),
-  ``channel_sum`` (a convolution's bias gradient), ``_smoothed_targets`` (label smoothing)
-  and the comparisons,
+  ``channel_sum`` (a convolution's bias gradient), ``_smoothed_targets`` (label smoothing),
+  ``_dropout_mask`` (drawn again at each replay, from the same generator) and the
+  comparisons; and the helpers that update buffers in place (batch norm's running
+  statistics, ``num_batches_tracked``), replayed as Python calls,
 - ``Module.__call__`` (which modules ran, for the ``training`` guards).
 
 What cannot be captured is a *graph break*: reading a tensor's values into Python
@@ -68,6 +70,8 @@ class Tape:
     - ``("zero", param, grad_array)``: ``zero_grad(set_to_none=False)``;
     - ``("opt", optimizer, [(group_index, [(param, grad_array)...])...])``: ``step()``;
     - ``("call", object, method_name, args)``: a Python call replayed as is (scheduler steps);
+    - ``("pycall", function, args)``: a helper that changes its first argument (a tensor) in
+      place, called again at replay with the same arguments (nodes: their replay copies);
     - ``("vjp", node, g_array, saved_inputs, saved_output, result_arrays, next)``: a vjp that
       computes (some of) its results on arrays, outside ``apply`` (softmax, layer norm):
       replayed as one call of the vjp.
@@ -194,8 +198,12 @@ class tracing:
         saved.append((_conv, "channel_sum", _conv.channel_sum))
         _conv.channel_sum = _array_fn(tape, _conv.channel_sum)
         nnf = sys.modules["chainrule.nn.functional"]
-        saved.append((nnf, "_smoothed_targets", nnf._smoothed_targets))
-        nnf._smoothed_targets = _array_fn(tape, nnf._smoothed_targets)
+        for name in ("_smoothed_targets", "_dropout_mask"):
+            saved.append((nnf, name, getattr(nnf, name)))
+            setattr(nnf, name, _array_fn(tape, getattr(nnf, name)))
+        for name in ("_update_running", "_count_batch"):  # in-place updates of buffers
+            saved.append((nnf, name, getattr(nnf, name)))
+            setattr(nnf, name, _py_call(tape, getattr(nnf, name)))
         saved.append((_elementwise, "_compare", _elementwise._compare))
         _elementwise._compare = _comparison(tape, _elementwise._compare)
         return tape
@@ -396,6 +404,16 @@ def _bound(fn: Callable, rest: tuple, n: int) -> Callable:
 
 
 _BOUND: dict[Any, Callable] = {}
+
+
+def _py_call(tape: Tape, fn: Callable) -> Callable:
+    def wrapper(*args: Any) -> Any:
+        if not tape.depth:
+            tape.add(("pycall", fn, args))
+            tape.keep.append(args)
+        return fn(*args)
+
+    return wrapper
 
 
 def _comparison(tape: Tape, orig: Callable) -> Callable:
