@@ -7,9 +7,9 @@ Cases:
 - the tutorial's digits loop (1000 full-batch epochs, float64, sigmoid, squared error,
   in-place SGD): compiled against the tutorial's own NumPy program; the weights must be
   bit-equal;
-- one training step of a digits CNN without batch norm or dropout (conv16-ReLU-conv32-ReLU-
-  pool-512-128-10, Adam, float32; those two run eagerly under cr.compile): compiled against
-  PyTorch eager;
+- one training step of the digits CNN of ``chainrule train digits --model cnn`` (bench_conv's:
+  conv + batch norm + ReLU twice, max pool, 512-128-10 with dropout, label smoothing, Adam):
+  compiled against chainrule eager and PyTorch eager;
 - tracing: the two traced calls plus building the program, for the MLP step.
 
 Every compiled contender is checked to give the eager numbers bit for bit before timing.
@@ -40,9 +40,9 @@ def _batches(X, y, n):
             for i in range(n)]
 
 
-def _cr_step(model, batches, compiled):
+def _cr_step(model, batches, compiled, smoothing=0.0):
     opt = cr.optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = cr.nn.CrossEntropyLoss()
+    loss_fn = cr.nn.CrossEntropyLoss(label_smoothing=smoothing)
 
     def step(x, y):
         loss = loss_fn(model(x), y)
@@ -63,9 +63,9 @@ def _cr_step(model, batches, compiled):
     return one, fn
 
 
-def _torch_step(model, batches):
+def _torch_step(model, batches, smoothing=0.0):
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = torch.nn.CrossEntropyLoss()
+    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=smoothing)
     data = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches]
     i = [0]
 
@@ -124,14 +124,19 @@ def _mlp(init):
     return model
 
 
-def _same_as_eager(make, batches, steps=5):
+def _same_as_eager(make, batches, steps=5, smoothing=0.0):
     """Compiled and eager runs of ``make()`` give the same losses and weights, bit for bit."""
-    (m1, m2) = make(), make()
-    e, _ = _cr_step(m1, batches, False)
-    c, fn = _cr_step(m2, batches, True)
-    for _ in range(steps):
-        assert e().item() == c().item()
-    for p, q in zip(m1.parameters(), m2.parameters()):
+    cr.manual_seed(0)
+    m1 = make()
+    e, _ = _cr_step(m1, batches, False, smoothing)
+    cr.manual_seed(0)
+    m2 = make()
+    c, fn = _cr_step(m2, batches, True, smoothing)
+    cr.manual_seed(1)
+    losses = [e().item() for _ in range(steps)]
+    cr.manual_seed(1)
+    assert losses == [c().item() for _ in range(steps)]
+    for p, q in zip(m1.state_dict().values(), m2.state_dict().values()):
         assert np.array_equal(p.numpy(), q.numpy())
     assert fn.programs(), "the step was not captured"
 
@@ -202,39 +207,26 @@ def tutorial_rows(quick):
                 samples, note="weights bit-equal to the NumPy program")]
 
 
-def _cnn_cr():
-    nn = cr.nn
-    return nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(),
-                         nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Flatten(), nn.Linear(512, 128), nn.ReLU(), nn.Linear(128, 10))
-
-
 def cnn_rows(quick):
-    from chainrule.data import load_digits
+    import bench_conv
 
-    d = load_digits(test_size=0.3, seed=0)
-    batches = _batches(d.X_train.reshape(-1, 1, 8, 8).astype(np.float32), d.y_train, 40)
+    from chainrule.cli.recipes import Config, build_model
 
-    def make():
-        cr.manual_seed(0)
-        return _cnn_cr()
-
-    _same_as_eager(make, batches, steps=4)
+    batches = bench_conv.digits_batches()
+    make = lambda: build_model(Config(model="cnn"))  # noqa: E731
+    _same_as_eager(make, batches, steps=4, smoothing=0.1)
+    cr.manual_seed(0)
     model = make()
-    compiled, _ = _cr_step(model, batches, True)
-    contenders = {"chainrule": compiled}
+    compiled, _ = _cr_step(model, batches, True, 0.1)
+    cr.manual_seed(0)
+    eager, _ = _cr_step(make(), batches, False, 0.1)
+    contenders = {"chainrule": compiled, "eager": eager}
     if torch is not None:
-        t = torch.nn
-        tm = t.Sequential(t.Conv2d(1, 16, 3, padding=1), t.ReLU(), t.Conv2d(16, 32, 3, padding=1),
-                          t.ReLU(), t.MaxPool2d(2), t.Flatten(), t.Linear(512, 128), t.ReLU(),
-                          t.Linear(128, 10))
-        tm.load_state_dict({k: torch.from_numpy(v.numpy().copy())
-                            for k, v in model.state_dict().items()})
-        contenders["torch"] = _torch_step(tm, batches)
+        contenders["torch"] = bench_conv.torch_step(batches, model.state_dict())
     repeat, min_sample = (3, 0.02) if quick else (7, 0.1)
     samples, _ = compare(contenders, repeat=repeat, warmup=3, min_sample=min_sample)
-    return [row(NAME, "digits CNN training step (compiled; no batch norm/dropout), batch 32",
-                "us/step", 1e-6, samples)]
+    return [row(NAME, "digits CNN training step (compiled), batch 32", "us/step", 1e-6,
+                samples, note="batch norm, dropout, label smoothing, Adam")]
 
 
 def run(quick=False):
