@@ -531,7 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                    help="replay each training step as a captured static program (cr.compile; "
-                        "the same weights, bit for bit); default: on for the MLP")
+                        "the same weights, bit for bit); default: on for the MLP and the CNN")
     t.add_argument("--data", default=None, metavar="DIR",
                    help="mnist/fashion-mnist: the folder of the IDX files (train-images-idx3-"
                         "ubyte[.gz], ...); images: the folder of class folders")
