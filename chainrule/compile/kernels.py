@@ -60,6 +60,22 @@ def _index_add(out: ndarray, index: Any, g: ndarray, basic: bool) -> None:
         xp.add.at(out, index, g)
 
 
+def _shift(x: ndarray, axis: Any, out: ndarray) -> None:
+    # reductions._shift: the max over axis (kept), non-finite maxima replaced by 0
+    xp.amax(x, axis=axis, keepdims=True, out=out)
+    if not xp.isfinite(out).all():
+        xp.copyto(out, xp.where(xp.isfinite(out), out, 0).astype(out.dtype))
+
+
+def helper_kernel(fn: Callable, ins: tuple, out: ndarray) -> Callable[[], None] | None:
+    """An out= kernel for an array helper recorded by the tracer, if it has one."""
+    from ..core.ops import reductions
+
+    if getattr(fn, "base", None) is reductions._shift and len(ins) == 1 and ins[0].size:
+        return partial(_shift, ins[0], fn.fixed[1], out)  # type: ignore[attr-defined]
+    return None
+
+
 def kernel(node: Any, ins: tuple[ndarray, ...], out: ndarray) -> tuple[Callable[[], None], str]:
     """A call with no arguments that computes ``node`` from ``ins`` into ``out``, and the
     name of what it runs (for the program listing)."""

@@ -23,7 +23,7 @@ from typing import Any, Callable
 from ..backend import ndarray, xp
 from ..core import graph as _graph
 from ..core.tensor_class import Tensor, _make
-from .kernels import kernel, static_view
+from .kernels import helper_kernel, kernel, static_view
 from .program import Program
 
 _ALIGN = 64
@@ -198,8 +198,11 @@ class Plan:
             fn, kw = ins.arg
             src = tuple(b[j] for j in ins.ins)
             label = getattr(fn, "__name__", "helper")
+            fast = helper_kernel(fn, src, b[ins.out])
             if isinstance(fn, xp.ufunc) and not kw:
                 call, label = partial(fn, *src, out=b[ins.out]), f"np.{label}"
+            elif fast is not None:
+                call, label = fast, f"np.amax (for {label})"
             else:
                 call = partial(_generic_fn, fn, src, kw, b[ins.out])
         elif op == "acc":

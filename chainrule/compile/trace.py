@@ -396,6 +396,7 @@ def _bound(fn: Callable, rest: tuple, n: int) -> Callable:
             it = iter(arrays)
             return fn(*[fixed[i] if i in fixed else next(it) for i in range(n)])
 
+        f.base, f.fixed = fn, fixed  # type: ignore[attr-defined]  (kernels.py reads them)
         extra = ", ".join(str(v) for _, v in rest)
         f.__name__ = f"{fn.__name__}({extra})" if extra else fn.__name__
         if key is not None:
