@@ -224,6 +224,7 @@ class CompiledFunction:
             print(f"{self.__name__}: nothing captured yet{why}", file=file)
             return
         var = [v for v in self._variants.values() if v.plan is not None][0]
+        assert var.plan is not None
         print(format_program(var.plan, self.__name__, var.arg_names, var.dropped), file=file)
 
     def graph_view(self) -> Any:
@@ -235,7 +236,9 @@ class CompiledFunction:
         if not var:
             raise RuntimeError(f"{self.__name__}: nothing captured yet; call it twice first "
                                "(the first two calls trace)")
-        return graph_view(var[0].plan, var[0].arg_names)
+        plan = var[0].plan
+        assert plan is not None
+        return graph_view(plan, var[0].arg_names)
 
 
 def _versions(tape: Tape) -> dict[int, tuple[Any, str, int]]:

@@ -96,9 +96,9 @@ def kernel(node: Any, ins: tuple[ndarray, ...], out: ndarray) -> tuple[Callable[
     if cls is P.Sigmoid and arrays:
         return partial(_sigmoid, ins[0], out), "1/(1+np.exp(-x))"
     if cls is P.SigmoidGrad and arrays:
-        return partial(_sigmoid_grad, *ins, out, xp.empty_like(out)), "g*s*(1-s)"
+        return partial(_sigmoid_grad, ins[0], ins[1], out, xp.empty_like(out)), "g*s*(1-s)"
     if cls is P.TanhGrad and arrays:
-        return partial(_tanh_grad, *ins, out, xp.empty_like(out)), "g*(1-t*t)"
+        return partial(_tanh_grad, ins[0], ins[1], out, xp.empty_like(out)), "g*(1-t*t)"
     if cls is P.IndexAddZeros and out.ndim > 0 and ins[0].dtype == out.dtype:
         return partial(_index_add, out, node.index, ins[0], node.basic), "np.add.at"
     return partial(_generic, node.forward, ins, out), f"{node.name}.forward"

@@ -34,7 +34,7 @@ class Plan:
 
     def __init__(self, prog: Program) -> None:
         self.prog = prog
-        self.buf: list[ndarray | None] = [None] * len(prog.values)
+        self.buf: list[Any] = [None] * len(prog.values)
         self.calls: list[Callable[[], None]] = []
         self.labels: list[str] = []  # what each call runs, for the listing
         self.slot: dict[int, int] = {}  # value id -> buffer number (the memory plan)
@@ -44,7 +44,7 @@ class Plan:
         self.adopted: list[tuple[Callable[[], Tensor], ndarray]] = []
         self.flat: dict[tuple[str, Any], ndarray] = {}
         self.offsets: dict[int, tuple[Any, int, int]] = {}  # id(param) -> (dtype, start, end)
-        self.pinned: list[tuple[Tensor, Tensor | None]] = []  # params and their grad tensor
+        self.pinned: list[tuple[Tensor, Any]] = []  # params and their grad tensor
         self.nodes: dict[int, Any] = {}  # output value id -> the node copy that makes it
         self._layout()
         self._fixed_values()
@@ -119,7 +119,7 @@ class Plan:
         free: dict[tuple, list[int]] = {}
         store: list[ndarray] = []
         for i, ins in enumerate(prog.instrs):
-            if ins.op in ("op", "fn", "vjp") and prog.values[ins.out].kind == "tmp":
+            if ins.op in ("op", "fn", "vjp") and prog.values[ins.out or 0].kind == "tmp":
                 self._alloc(ins, i, last, root, root_last, free, store)
             for v in ins.results[1:]:  # a vjp's other results: buffers of their own
                 self.slot[v] = len(store)
@@ -259,7 +259,7 @@ class Plan:
             xp.copyto(view, d)
             t._data = view
         for p, g in self.pinned:
-            cur = p.grad
+            cur: Any = p.grad
             if cur is None:
                 if self.prog.grad_start.get(id(p)):
                     return "a parameter's .grad is None where the traced call found one"

@@ -133,7 +133,7 @@ class Builder:
                 self.p.inputs.append(None)
 
     # -- classifying arrays ------------------------------------------------------------------
-    def value(self, xb: ndarray, tb: Any, xa: ndarray, ta: Any, where: str) -> int:
+    def value(self, xb: ndarray, tb: Any, xa: Any, ta: Any, where: str) -> int:
         vid = self.ids.get(id(xb))
         if vid is not None:
             return vid
@@ -291,7 +291,7 @@ class Builder:
         gv = self.grad_value(p, garr, fresh)
         self.p.instrs.append(Instr("acc", (src,), gv, (mode, pv)))
 
-    def _written(self, k: int, tb: Tensor, arr: ndarray, ta: Tensor, arr_a: ndarray) -> int:
+    def _written(self, k: int, tb: Tensor, arr: ndarray, ta: Any, arr_a: Any) -> int:
         vid = self.value(arr, tb, arr_a, ta, f"the tensor changed in place at step {k}")
         kind = self.p.values[vid].kind
         if kind in ("input", "const", "extarr"):

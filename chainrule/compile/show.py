@@ -165,7 +165,7 @@ def graph_view(plan: Plan, arg_names: list[str]) -> GraphView:
         if ins.op == "op":
             op = ins.arg[0].name
         elif ins.op == "acc":
-            op = f"accumulate {names.get(ins.out, 'grad')}"
+            op = f"accumulate {names.get(ins.out or 0, 'grad')}"
         elif ins.op == "opt":
             op = lab
         else:

@@ -48,7 +48,7 @@ class GraphBreakError(RuntimeError):
 
 def user_line() -> str:
     """``file:line: code`` of the innermost frame outside chainrule (the user's line)."""
-    f = sys._getframe(1)
+    f: Any = sys._getframe(1)
     while f is not None and os.path.abspath(f.f_code.co_filename).startswith(_PKG + os.sep):
         f = f.f_back
     if f is None:
@@ -186,12 +186,13 @@ class tracing:
                            ("__bool__", "a Python condition on a tensor's value"),
                            ("__float__", "float() of a tensor"), ("__int__", "int() of a tensor"),
                            ("__index__", "a tensor used as a Python index")):
-            _patch(Tensor, name, lambda o, what=what: _breaking(tape, what, o), saved)
+            _patch(Tensor, name, _breaker(tape, what), saved)
         saved.append((_autograd, "run_backward", _autograd.run_backward))
         _autograd.run_backward = _backward(tape, _autograd.run_backward)
         saved.append((builtins, "print", builtins.print))
         builtins.print = _printing(tape, builtins.print)
-        shift = _array_fn(tape, _reductions._shift)
+        shift = _array_fn(tape, _reductions.__dict__["_shift"])
+        mod: Any
         for mod in (_reductions, sys.modules["chainrule.core.functional"]):
             saved.append((mod, "_shift", mod._shift))
             mod._shift = shift
@@ -261,11 +262,12 @@ def _accumulate(tape: Tape, orig: Callable) -> Callable:
             tape.graph_break("backward(create_graph=True)")
         had = t.grad
         orig(self, g, create_graph)
+        grad: Any = t.grad
         mode = "copy" if had is None else "add"
-        if had is not None and t.grad is not had:
+        if had is not None and grad is not had:
             tape.graph_break("a .grad that cannot be updated in place")
-        tape.add(("acc", t, g._data, mode, t.grad._data))
-        tape.keep.extend((g._data, t.grad._data))
+        tape.add(("acc", t, g._data, mode, grad._data))
+        tape.keep.extend((g._data, grad._data))
 
     return accumulate
 
@@ -350,6 +352,10 @@ def _module_call(tape: Tape, orig: Callable) -> Callable:
     return call
 
 
+def _breaker(tape: Tape, what: str) -> Callable[[Callable], Callable]:
+    return lambda orig: _breaking(tape, what, orig)
+
+
 def _breaking(tape: Tape, what: str, orig: Callable) -> Callable:
     def method(self: Any, *args: Any, **kwargs: Any) -> Any:
         tape.graph_break(what)
@@ -396,7 +402,7 @@ def _bound(fn: Callable, rest: tuple, n: int) -> Callable:
             it = iter(arrays)
             return fn(*[fixed[i] if i in fixed else next(it) for i in range(n)])
 
-        f.base, f.fixed = fn, fixed  # type: ignore[attr-defined]  (kernels.py reads them)
+        f.__dict__.update(base=fn, fixed=fixed)  # what kernels.py reads
         extra = ", ".join(str(v) for _, v in rest)
         f.__name__ = f"{fn.__name__}({extra})" if extra else fn.__name__
         if key is not None:
