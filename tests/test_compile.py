@@ -412,3 +412,14 @@ def test_attention_and_layer_norm_are_captured_through_their_vjps():
         a, b = run(False), run(True)
     assert a[0] == b[0] and all(np.array_equal(u, v) for u, v in zip(a[1], b[1]))
     assert len(b[2].programs()) == 1
+
+
+def test_bad_labels_at_replay_get_eager_modes_error():
+    model, opt, step = _mlp_step()
+    x, y = _batch(8)
+    for _ in range(3):
+        step(x, y)
+    before = [p.numpy().copy() for p in model.parameters()]
+    with pytest.raises(IndexError, match="cross_entropy"):
+        step(x, cr.tensor([0, 1, 2, 7, 0, 1, 2, 0]))
+    assert all(np.array_equal(a, p.numpy()) for a, p in zip(before, model.parameters()))

@@ -19,7 +19,7 @@ from typing import Any, Callable
 from ..core import graph
 from ..core.tensor_class import Tensor
 from .optim import structure
-from .plan import Plan
+from .plan import Plan, ReplayError
 from .program import Builder, Program, Uncapturable, remove_dead_code, remove_recomputation
 from .trace import Tape, tracing
 
@@ -127,7 +127,13 @@ class CompiledFunction:
         if var.plan is not None:
             why = var.check()
             if why is None:
-                return unflatten(var.plan.run(leaves), var.out_spec)
+                try:
+                    return unflatten(var.plan.run(leaves), var.out_spec)
+                except ReplayError as e:
+                    if not e.harmless:
+                        raise
+                    # bad data (a label out of range): eager mode says what is wrong
+                    return self._fn(*args, **kwargs)
             var.plan, var.first = None, None  # retrace
         return self._trace(var, args, kwargs, leaves)
 

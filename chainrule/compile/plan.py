@@ -39,7 +39,8 @@ class Plan:
         self.labels: list[str] = []  # what each call runs, for the listing
         self.slot: dict[int, int] = {}  # value id -> buffer number (the memory plan)
         self.store: list[ndarray] = []  # the work buffers of the memory plan
-        self.fixed: set[int] = set()  # values that are fixed views of non-computed arrays
+        self.fixed: set[int] = set()
+        self.first_effect = 1 << 62  # index of the first call that changes state  # values that are fixed views of non-computed arrays
         self.instr_labels: list[str] = []  # what runs for each instruction
         self.adopted: list[tuple[Callable[[], Tensor], ndarray]] = []
         self.flat: dict[tuple[str, Any], ndarray] = {}
@@ -126,6 +127,8 @@ class Plan:
                 store.append(xp.empty_like(prog.values[v].sample))
                 self.buf[v] = store[-1]
             n = len(self.calls)
+            if ins.side_effect and n < self.first_effect:
+                self.first_effect = n  # calls before it change nothing outside the plan
             self._emit(ins)
             self.instr_labels.append("; ".join(self.labels[n:]) or "fixed view, no call")
             for r in [r for r, n in root_last.items() if n == i]:
@@ -276,19 +279,31 @@ class Plan:
         for vid, x in zip(prog.inputs, args):
             if vid is not None:
                 xp.copyto(b[vid], x._data)
-        if self.quiet:  # sigmoid's exp(-x) may overflow to inf, as eager mode allows
-            with xp.errstate(over="ignore"):
-                for call in self.calls:
+        i = -1
+        try:
+            if self.quiet:  # sigmoid's exp(-x) may overflow to inf, as eager mode allows
+                with xp.errstate(over="ignore"):
+                    for i, call in enumerate(self.calls):
+                        call()
+            else:
+                for i, call in enumerate(self.calls):
                     call()
-        else:
-            for call in self.calls:
-                call()
+        except Exception as e:
+            raise ReplayError(self.labels[i], e, i < self.first_effect) from e
         for p, g in self.pinned:
             p.grad = g if prog.grad_end.get(id(p)) else None
         out = []
         for o in prog.outputs:
             out.append(_make(b[o[1]].copy()) if o[0] == "value" else o[1])
         return out
+
+
+class ReplayError(RuntimeError):
+    """A replayed call failed; ``harmless``: nothing outside the plan had changed yet."""
+
+    def __init__(self, label: str, error: Exception, harmless: bool) -> None:
+        super().__init__(f"the replayed call {label} failed: {type(error).__name__}: {error}")
+        self.harmless = harmless
 
 
 class _Edge:
