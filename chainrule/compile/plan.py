@@ -39,8 +39,8 @@ class Plan:
         self.labels: list[str] = []  # what each call runs, for the listing
         self.slot: dict[int, int] = {}  # value id -> buffer number (the memory plan)
         self.store: list[ndarray] = []  # the work buffers of the memory plan
-        self.fixed: set[int] = set()
-        self.first_effect = 1 << 62  # index of the first call that changes state  # values that are fixed views of non-computed arrays
+        self.fixed: set[int] = set()  # values that are fixed views of non-computed arrays
+        self.first_effect = 1 << 62  # index of the first call that changes state
         self.instr_labels: list[str] = []  # what runs for each instruction
         self.adopted: list[tuple[Callable[[], Tensor], ndarray]] = []
         self.flat: dict[tuple[str, Any], ndarray] = {}
@@ -283,10 +283,10 @@ class Plan:
         try:
             if self.quiet:  # sigmoid's exp(-x) may overflow to inf, as eager mode allows
                 with xp.errstate(over="ignore"):
-                    for i, call in enumerate(self.calls):
+                    for i, call in enumerate(self.calls):  # noqa: B007  (i: in except)
                         call()
             else:
-                for i, call in enumerate(self.calls):
+                for i, call in enumerate(self.calls):  # noqa: B007  (i: in except)
                     call()
         except Exception as e:
             raise ReplayError(self.labels[i], e, i < self.first_effect) from e
