@@ -133,7 +133,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     diag = _diagnostics(args) if is_main else None
     try:
         result = recipes.train_default(cfg, reporter, out, resume=resume, on_epoch=on_epoch,
-                                       stop_after=args.stop_after, diagnostics=diag, ranks=ranks)
+                                       stop_after=args.stop_after, diagnostics=diag, ranks=ranks,
+                                       compile=args.compile)
     except KeyboardInterrupt:
         reporter.finish()
         if (out / recipes.CHECKPOINT).exists():
@@ -530,6 +531,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="record gradient flow and saturation each step: write diagnostics.csv "
                         "and diagnostics.png, and print warnings")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="replay each training step as a captured static program (cr.compile; "
+                        "the same weights, bit for bit); default: on for the MLP and the CNN")
     t.add_argument("--data", default=None, metavar="DIR",
                    help="mnist/fashion-mnist: the folder of the IDX files (train-images-idx3-"
                         "ubyte[.gz], ...); images: the folder of class folders")

@@ -35,6 +35,9 @@ xp_zeros_like = xp.zeros_like
 # the path of every op, and chainrule runs one graph per process today.
 _grad_enabled = True
 _keep_inputs = False  # set by record_inputs(): keep every op's inputs for inspection
+# NOTE: set only while cr.compile traces a call (compile/trace.py): apply hands it every op.
+# Outside tracing it costs apply one test of this global.
+_tracer: Callable[..., None] | None = None
 
 
 def is_grad_enabled() -> bool:
@@ -326,6 +329,8 @@ def apply(node: Node, *inputs: Tensor) -> Tensor:
         raise _forward_error(node, inputs, e) from None
     if data.__class__ is not ndarray:
         data = asarray(data)
+    if _tracer is not None:
+        _tracer(node, inputs, data)
     out = _new(Tensor)
     out._data = data
     out._node = None

@@ -115,6 +115,8 @@ def _chain(view: GraphView, path: str | None) -> tuple[str, ...]:
 
 def _view(t: Tensor, model: Any, values: bool, grads: bool, depth: int | None,
           names: Mapping[str, Tensor] | None) -> GraphView:
+    if hasattr(t, "graph_view"):  # a cr.compile'd function: its captured program
+        return t.graph_view()
     view = build_view(t, model, values=values, grads=grads, depth=depth, names=names)
     if not view.nodes:  # a tensor with no graph behind it: one box that says so
         view.nodes.append(VNode("n0", "input", "const", tuple(t.shape), str(t.dtype),
