@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from .sides import _Sides
-from .style import (_FONT, _GROUP_BORDER, _GROUP_FILL, _SIZE, _STYLE, _TEXT, _label,
-                    _legend_entries, _style)
+from .style import (_FONT, _GRAD, _GROUP_BORDER, _GROUP_FILL, _SIZE, _STYLE, _TEXT,
+                    _grad_text, _label, _legend_entries, _legend_notes, _style)
 from .view import GraphView, VNode, format_shape
 
 # ---------------------------------------------------------------------------------------------
@@ -81,6 +81,11 @@ def _dot(view: GraphView, legend: bool = True, rankdir: str = "TB") -> str:
     sides = _Sides(view)
     for e in view.edges:
         attrs = f"label={_q(' ' + format_shape(e.shape) + ' ')}"
+        if e.grad is not None:
+            flat = (e.src, e.dst) in sides.flat
+            arrow = ("→" if sides.right[e.src] else "←") if flat else "↑"
+            attrs = (f'label=<{_html(format_shape(e.shape))}<BR/><FONT COLOR="{_GRAD}">'
+                     f"{arrow} {_html(_grad_text(e))}</FONT>>")
         if kind[e.src] in ("op", "module"):  # the data path pulls hardest: it runs straight
             attrs += ", weight=4"
         if (e.src, e.dst) in sides.flat and sides.right[e.src]:  # (keeps it right of dst)
@@ -91,6 +96,8 @@ def _dot(view: GraphView, legend: bool = True, rankdir: str = "TB") -> str:
         out.append("  { rank=same; " + " ".join(_q(i) + ";" for i in ids) + " }")
     if legend:
         out += _dot_legend(view)
+    elif view.notes:
+        out.append(f"  label={_q(' '.join(view.notes))}; labelloc=b; fontcolor=\"{_GRAD}\";")
     out.append("}")
     return "\n".join(out) + "\n"
 
@@ -107,8 +114,9 @@ def _dot_legend(view: GraphView) -> list[str]:
     cells = "".join(
         f'<TR><TD BGCOLOR="{fill}" COLOR="{border}" BORDER="1" WIDTH="26" HEIGHT="12"></TD>'
         f'<TD ALIGN="LEFT">{_html(text)}</TD></TR>' for fill, border, text in rows)
-    cells += ('<TR><TD COLSPAN="2" ALIGN="LEFT"><FONT COLOR="#555555">arrows: data flow; '
-              "edge labels: tensor shape</FONT></TD></TR>")
+    lines = _legend_notes(view) + [(note, _GRAD) for note in view.notes]
+    cells += "".join(f'<TR><TD COLSPAN="2" ALIGN="LEFT"><FONT COLOR="{colour}">{_html(text)}'
+                     "</FONT></TD></TR>" for text, colour in lines)
     return ["  subgraph cluster_legend {",
             '    label="legend"; labeljust=l; style="rounded"; color="#bbbbbb"; fontsize=10; '
             'fontcolor="#666666"; margin=6;',

@@ -59,7 +59,7 @@ def to_dot(t: Tensor, model: Any = None, *, values: bool = False, grads: bool = 
     >>> import chainrule as cr
     >>> w = cr.tensor([[0.5], [0.25]], requires_grad=True)
     >>> dot = cr.viz.to_dot(cr.tensor([[1.0, 2.0]]) @ w, names={"w": w})
-    >>> dot.startswith("digraph"), "<B>matmul</B>" in dot, "<B>w</B>" in dot
+    >>> dot.startswith("digraph"), "<B>t2 = matmul</B>" in dot, "<B>w</B>" in dot
     (True, True, True)
     """
     return _dot(_view(t, model, values, grads, depth, names), legend=legend, rankdir=rankdir)

@@ -17,7 +17,13 @@ def format_shape(shape: tuple[int, ...]) -> str:
 def _num(x: float, digits: int) -> str:
     if x != x or x in (float("inf"), float("-inf")):
         return str(x)
-    return f"{x:.{digits}g}"
+    s = f"{x:.{digits}g}"
+    # a number rounded to exactly 1 or -1 would hide saturation (tanh(6) is 0.9999877, not
+    # 1): such numbers keep the digits that tell them apart (0 needs none: 1e-05 shows)
+    while digits < 15 and float(s) in (1.0, -1.0) and x != float(s):
+        digits += 1
+        s = f"{x:.{digits}g}"
+    return s
 
 
 def format_value(a: Any, max_elements: int = 6, digits: int = 4) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from .sides import _Sides, _topological
-from .style import _SIZE, _chain, _label
+from .style import _SIZE, _chain, _grad_text, _label
 from .view import GraphView, format_shape
 
 
@@ -53,6 +53,7 @@ class _Layout:
         self._place_x()
         self._place_y()
         self._route()
+        self._grad_labels()
 
     # -- ranks and order within ranks: grandalf's Sugiyama layout -----------------------------
 
@@ -182,6 +183,8 @@ class _Layout:
         for k, e in enumerate(self.view.edges):
             if (e.src, e.dst) in self.sides.flat:
                 gap = _text_width(self.shapes[k], 8.5) + 18
+                if e.grad is not None:  # and for what it carries back, under it
+                    gap = max(gap, _text_width("← " + _grad_text(e), 8.5) + 18)
                 key = frozenset((e.src, e.dst))
                 flat_gap[key] = max(flat_gap.get(key, 0.0), gap)
         for rank in self.ranks:
@@ -381,6 +384,28 @@ class _Layout:
             heads_right = x1 > x0 + 1
             self.edge_labels.append((xt - 5 if heads_right else xt + 5, y, self.shapes[k],
                                      "right" if heads_right else "left"))
+
+    def _grad_labels(self) -> None:
+        """Where each edge's gradient goes: by the middle of the edge, with an arrow pointing
+        the way backward sends it (from the reader back to the source)."""
+        self.grad_labels: list[tuple[float, float, str, str]] = []  # x, y, text, ha
+        for e, verts in zip(self.view.edges, self.edge_paths):
+            if e.grad is None:
+                continue
+            s, d = self.by_node[e.src], self.by_node[e.dst]
+            dx, dy = s.x - d.x, s.y - d.y
+            if s.rank != d.rank:  # down the middle of the edge, on its right
+                x, y = verts[len(verts) // 2]
+                x, y, ha = x + 5, y + 10, "left"  # below a shape label placed mid-edge
+                arrow = "↑" if dy < 0 else "↓"
+            else:  # across: under the edge (its shape label is above it), centred
+                (x0, _), (x1, _) = verts[0], verts[-1]
+                x, y, ha = (x0 + x1) / 2, s.y + 7, "center"
+                arrow = "←" if dx < 0 else "→"
+            text = f"{arrow} {_grad_text(e)}"
+            self.grad_labels.append((x, y, text, ha))
+            right = x + _text_width(text, 8.5) * (1 if ha == "left" else 0.5)
+            self.width = max(self.width, right + _MARGIN)
 
     def _spread(self, node: str, ks: list[int], store: dict[int, float], near: int,
                 mid: dict[int, list[tuple[float, float]]]) -> None:

@@ -31,6 +31,12 @@ class Recording:
         # parameter from a new object that got the id of a dead one
         self._params: dict[int, tuple[Any, str, str | None]] = {}
         self._models = 0  # models boxed under a prefix (their paths collided)
+        # what a later backward() would free, kept so the graph can still be shown after it:
+        # by node number, the gradient each node received and the inputs it held
+        self.span = (0, -1)  # the node numbers handed out inside the with block
+        self.grads: dict[int, Any] = {}
+        self.inputs: dict[int, tuple[Any, ...]] = {}
+        self._live = False  # the running backward pass went through this recording
         if model is not None:
             self.add_model(model)
 
@@ -60,6 +66,22 @@ class Recording:
         for path, m in subs:
             self.module_types[path] = type(m).__name__
         return subs
+
+    def tap(self, node: Any, g: Any) -> None:
+        """Called by every backward pass (``core.graph._backward_taps``): keep the gradient of
+        each recorded node, and of the leaves the same pass reaches, and the recorded nodes'
+        inputs, which a backward without retain_graph frees."""
+        lo, hi = self.span
+        if lo < node.seq < hi or hi < 0 <= lo < node.seq:
+            self._live = True
+            self.grads[node.seq] = g._data
+            if node.inputs is not None:
+                self.inputs[node.seq] = node.inputs
+        elif node.__class__ is _graph.AccumulateGrad:
+            if self._live:
+                self.grads[node.seq] = g._data
+        else:
+            self._live = False
 
     def param_name(self, t: Any) -> str | None:
         """The dotted name of parameter ``t`` in the recorded model, or None."""
@@ -123,9 +145,12 @@ class record:
             self._inputs.__enter__()
         _RECORDINGS.append(rec)
         del _RECORDINGS[:-_MAX_RECORDINGS]
+        _graph._backward_taps[:] = [r.tap for r in _RECORDINGS]
+        rec.span = (next(_graph._counter), -1)
         return rec
 
     def __exit__(self, *exc: object) -> None:
+        self.recording.span = (self.recording.span[0], next(_graph._counter))
         for h in self._handles:
             h.remove()
         self._handles.clear()

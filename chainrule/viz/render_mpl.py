@@ -6,7 +6,8 @@ import io
 from typing import Any
 
 from .layout import _GLABEL, _LINE, _MARGIN, _PAD_Y, _Layout, _text_width
-from .style import _GROUP_BORDER, _GROUP_FILL, _SIZE, _STYLE, _TEXT, _chain, _legend_entries, _style
+from .style import (_GRAD, _GROUP_BORDER, _GROUP_FILL, _SIZE, _STYLE, _TEXT, _chain,
+                    _legend_entries, _legend_notes, _style, _wrap)
 from .view import VNode
 
 def _render_python(lay: _Layout, fmt: str) -> bytes:
@@ -15,9 +16,11 @@ def _render_python(lay: _Layout, fmt: str) -> bytes:
 
     view = lay.view
     legend = _legend_entries(view) + (["box"] if view.groups else [])
-    leg_w = max(_text_width(_STYLE[k][2] if k in _STYLE else "module call (box)", 9)
-                for k in legend) + 48
-    leg_h = 24 + 19 * (len(legend) + 2)
+    notes = _legend_notes(view) + [(line, _GRAD) for note in view.notes
+                                   for line in _wrap(note, 46)]
+    leg_w = max([_text_width(_STYLE[k][2] if k in _STYLE else "module call (box)", 9) + 48
+                 for k in legend] + [_text_width(t, 9) + 16 for t, _ in notes])
+    leg_h = 24 + 19 * (len(legend) + len(notes))
     width = lay.width + leg_w + _MARGIN
     height = max(lay.height, leg_h + 2 * _MARGIN)
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "chainrule",
@@ -32,7 +35,7 @@ def _render_python(lay: _Layout, fmt: str) -> bytes:
         for n in view.nodes:
             it = lay.by_node[n.id]
             _draw_node(ax, n, it.x, it.y, it.w, it.h, lay.labels[n.id])
-        _draw_legend(ax, legend, lay.width + 4, _MARGIN, leg_w - 8, leg_h)
+        _draw_legend(ax, legend, notes, lay.width + 4, _MARGIN, leg_w - 8, leg_h)
         buf = io.BytesIO()
         dpi = min(100.0, 16000 * 72 / max(width, height))
         meta = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(fmt)
@@ -63,11 +66,16 @@ def _draw_edges(ax: Any, lay: _Layout) -> None:
     from matplotlib.path import Path as MPath
 
     style = ArrowStyle("-|>", head_length=6.5, head_width=3.2)
-    for verts in lay.edge_paths:
+    for e, verts in zip(lay.view.edges, lay.edge_paths):
         codes = [MPath.MOVETO] + [MPath.CURVE4] * (len(verts) - 1)
         ax.add_patch(FancyArrowPatch(path=MPath(verts, codes), arrowstyle=style,
                                      mutation_scale=1, color="#4a5568", linewidth=1.0,
-                                     zorder=2))
+                                     zorder=2, gid=f"edge-{e.src}-{e.dst}-{e.index}"))
+    for x, y, text, ha in lay.grad_labels:
+        ax.text(x, y, text, fontsize=8.5, color=_GRAD, ha=ha, va="center",
+                parse_math=False, zorder=4.5,
+                bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "edgecolor": "none",
+                      "alpha": 0.85})
     for x, y, text, ha in lay.edge_labels:
         ax.text(x, y, text, fontsize=8.5, color="#555555", ha=ha, va="center",
                 parse_math=False, zorder=4,
@@ -81,7 +89,7 @@ def _draw_node(ax: Any, n: VNode, x: float, y: float, w: float, h: float,
     lw = 2.4 if n.is_output else 1.2
     radius = 6 if n.kind == "op" else 0
     ax.add_patch(_rounded(x - w / 2, y - h / 2, w, h, radius, facecolor=fill, edgecolor=border,
-                          linewidth=lw, zorder=3))
+                          linewidth=lw, zorder=3, gid=f"node-{n.id}"))
     if n.kind == "module":  # a double border, as Graphviz's peripheries=2
         ax.add_patch(_rounded(x - w / 2 + 2.5, y - h / 2 + 2.5, w - 5, h - 5, 0,
                               facecolor="none", edgecolor=border, linewidth=0.9, zorder=3.1))
@@ -95,7 +103,8 @@ def _draw_node(ax: Any, n: VNode, x: float, y: float, w: float, h: float,
         cy += lh
 
 
-def _draw_legend(ax: Any, entries: list[str], x0: float, y0: float, w: float, h: float) -> None:
+def _draw_legend(ax: Any, entries: list[str], notes: list[tuple[str, str]], x0: float,
+                 y0: float, w: float, h: float) -> None:
     ax.add_patch(_rounded(x0, y0, w, h, 6, facecolor="white", edgecolor="#bbbbbb",
                           linewidth=0.9, zorder=5))
     ax.text(x0 + 8, y0 + 12, "legend", fontsize=9.5, color="#666666", ha="left",
@@ -112,7 +121,7 @@ def _draw_legend(ax: Any, entries: list[str], x0: float, y0: float, w: float, h:
         ax.text(x0 + 40, y, text.replace(" (rounded)", ""), fontsize=9, color="#333333",
                 ha="left", va="center", zorder=5.1)
         y += 19
-    for text in ("arrows: data flow", "edge labels: tensor shape"):
-        ax.text(x0 + 8, y, text, fontsize=9, color="#555555", ha="left", va="center",
-                zorder=5.1)
+    for text, colour in notes:
+        ax.text(x0 + 8, y, text, fontsize=9, color=colour, ha="left", va="center",
+                zorder=5.1, parse_math=False)
         y += 19

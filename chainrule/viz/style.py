@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .view import GraphView, VNode
+from typing import Any
+
+from .view import GraphView, VNode, format_value
 
 _FONT = "Helvetica,Arial,sans-serif"
 
@@ -18,8 +20,10 @@ _STYLE = {
 _GROUP_FILL = ("#f6f8fb", "#edf1f7", "#e4eaf3")
 _GROUP_BORDER = "#97a3b6"
 _TEXT = {"params": "#333333", "shape": "#333333", "info": "#555555",
-         "value": "#1c4f8a", "grad": "#a1262e"}
-_SIZE = {"title": 10.5, "params": 9.0, "shape": 9.0, "info": 9.0, "value": 9.0, "grad": 9.0}
+         "value": "#1c4f8a", "grad": "#a1262e", "backward": "#a1262e"}
+_SIZE = {"title": 10.5, "params": 9.0, "shape": 9.0, "info": 9.0, "value": 9.0, "grad": 9.0,
+         "backward": 8.5}
+_GRAD = "#a1262e"  # gradients: labels, and the arrows of what edges carry back
 _WIDTH = 50  # characters per label line before it wraps
 
 
@@ -33,8 +37,11 @@ def _label(n: VNode, values: bool, grads: bool) -> list[tuple[str, str]]:
     lines = n.lines(values, grads)
     out: list[tuple[str, str]] = []
     if n.kind == "op":  # the op in bold, its parameters below in the small font
-        out.append((f"{n.name} = {n.op}" if n.name else n.op, "title"))
+        ref = n.name or n.ref
+        out.append((f"{ref} = {n.op}" if ref else n.op, "title"))
         out += [(s, "params") for s in _wrap(n.params, _WIDTH - 4)] if n.params else []
+        if n.from_backward:
+            out.append(("made by backward (second order)", "backward"))
     else:
         out.append((lines[0], "title"))
     for k, s in enumerate(lines[1:]):
@@ -102,3 +109,19 @@ def _legend_entries(view: GraphView) -> list[str]:
         kinds.append("output")
     return kinds
 
+
+
+def _legend_notes(view: GraphView) -> list[tuple[str, str]]:
+    """The legend's lines of text under the swatches, as (text, colour)."""
+    out = [("arrows: data flow (forward)", "#555555"), ("edge labels: tensor shape", "#555555")]
+    if view.grads and any(e.grad is not None for e in view.edges):
+        out.append(("red arrow + grad: the gradient the edge carries back", _GRAD))
+        out.append(("(backward runs against the black arrows)", _GRAD))
+    if any(n.from_backward for n in view.nodes):
+        out.append(("red line in a box: an op made by backward", _GRAD))
+    return out
+
+
+def _grad_text(e: Any) -> str:
+    """The text of what an edge carries back, after the arrow showing which way."""
+    return "grad " + format_value(e.grad)

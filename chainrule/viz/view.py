@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
 from ..backend import ndarray, xp
+from ..core import functional as F
 from ..core import graph as _graph
 from ..core.graph import AccumulateGrad, GraphError, Node, nodes
 from ..core.tensor import Tensor
@@ -58,12 +59,44 @@ def node_values(t: Tensor) -> dict[Node, ndarray]:
             if leaf is not None:
                 values[n] = leaf._data
             continue
-        if n.inputs is None:
+        inputs = n.inputs if n.inputs is not None else _kept(n, "inputs")
+        if inputs is None:
             continue
-        for m, x in zip(n.next, n.inputs):
+        for m, x in zip(n.next, inputs):
             if m is not None and m not in values:
                 values[m] = x._data
     return values
+
+
+def _kept(n: Node, what: str) -> Any:
+    """What a :func:`record` kept of node ``n`` through a backward that freed it
+    (``"inputs"`` or ``"grads"``), or None."""
+    for r in reversed(_RECORDINGS):
+        got = getattr(r, what).get(n.seq)
+        if got is not None:
+            return got
+    return None
+
+
+_FREED = ("gradients not shown: backward() already freed this graph. Draw it before "
+          "backward(), call backward(retain_graph=True), or build it inside "
+          "`with cr.viz.record():`, which keeps them")
+_NOT_KEPT = ("some values not shown: an op keeps only the inputs its backward reads. Build "
+             "the graph inside `with cr.viz.record():` to keep every value")
+
+
+def _grads_or_note(t: Tensor, graph_nodes: list[Node], notes: list[str]) -> dict[Node, ndarray]:
+    """The gradients of every node: computed now, or, when backward() already freed the
+    graph, the ones a :func:`record` kept while it ran (else a note saying why none)."""
+    try:
+        return node_grads(t)
+    except GraphError as e:
+        if "already freed" not in str(e):
+            raise
+    kept = {n: g for n in graph_nodes if (g := _kept(n, "grads")) is not None}
+    if not kept:
+        notes.append(_FREED)
+    return kept
 
 
 def node_grads(t: Tensor, gradient: Tensor | None = None) -> dict[Node, ndarray]:
@@ -142,6 +175,10 @@ class VNode:
     is_output: bool = False
     n_params: int = 0  # for collapsed modules: the parameters inside
     node: Node | None = field(default=None, repr=False)
+    ref: str = ""  # the name ``explain`` uses: ``name``, a scalar's value, or t1, t2, ...
+    role: str = ""  # for a constant: what it is to the op reading it (exponent, mask, ...)
+    from_backward: bool = False  # made by a backward pass with create_graph=True
+    literal: bool = False  # an unnamed scalar constant: ``ref`` is its value
 
     def title(self) -> str:
         """The first line of the label: op (with parameters), parameter name, or module."""
@@ -149,7 +186,10 @@ class VNode:
             return f"{self.op}({self.params})" if self.params else self.op
         if self.kind == "module":
             return self.name or self.op
-        return self.name or ("parameter" if self.kind == "param" else "input")
+        if self.name:
+            return self.name
+        what = "parameter" if self.kind == "param" else (self.role or "input")
+        return f"{what} {self.ref}" if self.ref else what  # a scalar: ref is its value
 
     def lines(self, values: bool = False, grads: bool = False) -> list[str]:
         """The label, one string per line."""
@@ -169,6 +209,7 @@ class VEdge:
     dst: str
     index: int  # which input of dst
     shape: tuple[int, ...]
+    grad: ndarray | None = None  # what backward sends along it: dL/d(src), dst's share of it
 
 
 @dataclass
@@ -193,6 +234,7 @@ class GraphView:
     values: bool = False  # whether labels show values / gradients
     grads: bool = False
     repeated: set[str] = field(default_factory=set)  # modules called more than once
+    notes: list[str] = field(default_factory=list)  # what the picture cannot show, and why
 
     def node(self, id: str) -> VNode:
         for n in self.nodes:
@@ -235,20 +277,30 @@ def build_view(t: Tensor, model: Any = None, *, values: bool = False, grads: boo
         module_types.update(r.module_types)
 
     node_names, const_names = _given_names(names)
+    notes: list[str] = []
     vals = node_values(t) if values else {}
-    grd = node_grads(t) if grads else {}
+    grd = _grads_or_note(t, graph_nodes, notes) if grads else {}
+    if values and any(n not in vals for n in graph_nodes):
+        notes.append(_NOT_KEPT)
     scopes, calls = _scopes(graph_nodes, recs)
     vnodes, edges, consts, const_arrays = _walk(t, graph_nodes, recs, module_types, scopes,
                                                 node_names, const_names, vals, grd, values)
+    by_cid = {cid: const_arrays[key] for key, cid in consts.items() if key in const_arrays}
+    _name_refs(vnodes, by_cid)
+    _const_roles(vnodes, edges, by_cid)
+    _mark_backward(vnodes)
     if vnodes and t._node is not None and t._node.__class__ is AccumulateGrad:
         vnodes[-1].is_output = True
     edges.sort(key=lambda e: (int(e.dst[1:]), e.index))
     passed = {k for r in recs for k, ref in r.passed.items() if ref() is const_arrays.get(k)}
     _place_constants(vnodes, edges, passed, consts)
+    if grads:
+        _edge_grads(vnodes, edges)
     used = {g for g in (v.group for v in vnodes) if g is not None}
     groups = _group_tree(used, module_types)
     view = GraphView(vnodes, edges, groups, values=values, grads=grads,
-                     repeated={p for p, starts in calls.items() if len(starts) > 1})
+                     repeated={p for p, starts in calls.items() if len(starts) > 1},
+                     notes=notes)
     return _collapse(view, depth) if depth is not None else view
 
 
@@ -305,8 +357,8 @@ def _walk(t: Tensor, graph_nodes: list[Node], recs: list[Recording],
             if m is not None:
                 pending.append((ids[m], i, tuple(m.shape)))
                 continue
-            x: Tensor | None = (n.inputs[i] if n.inputs is not None and i < len(n.inputs)
-                                else None)
+            kept = n.inputs if n.inputs is not None else _kept(n, "inputs")
+            x: Tensor | None = kept[i] if kept is not None and i < len(kept) else None
             key = id(x._data) if x is not None else -len(vnodes) - 1
             cid = consts.get(key)
             if cid is None:
@@ -326,6 +378,98 @@ def _walk(t: Tensor, graph_nodes: list[Node], recs: list[Recording],
                             is_output=n is t._node))
         edges.extend(VEdge(src, vid, i, shape) for src, i, shape in pending)
     return vnodes, edges, consts, const_arrays
+
+
+def _edge_grads(vnodes: list[VNode], edges: list[VEdge]) -> None:
+    """Fill in what each edge carries back: the gradient of its source when it has one
+    consumer; else the consumer's share, its vjp applied to its gradient (for display)."""
+    by_id = {v.id: v for v in vnodes}
+    uses: dict[str, int] = {}
+    for e in edges:
+        uses[e.src] = uses.get(e.src, 0) + 1
+    shares: dict[str, Any] = {}
+    for e in edges:
+        src, dst = by_id[e.src], by_id[e.dst]
+        if src.grad is None:
+            continue
+        if uses[e.src] == 1:
+            e.grad = src.grad
+            continue
+        n = dst.node
+        if dst.grad is None or n is None:
+            continue
+        if dst.id not in shares:
+            try:
+                with _graph.no_grad():
+                    shares[dst.id] = n.vjp(_graph._make(dst.grad))
+            except (GraphError, TypeError, AttributeError):  # freed by backward()
+                shares[dst.id] = ()
+        got = shares[dst.id]
+        c = got[e.index] if e.index < len(got) else None
+        if c is None:
+            continue
+        if tuple(c.shape) != src.shape:
+            with _graph.no_grad():
+                c = F.sum_to(c, src.shape)
+        e.grad = c._data.astype(src.grad.dtype, copy=False)
+
+
+def _name_refs(vnodes: list[VNode], consts: dict[str, ndarray]) -> None:
+    """Every node's ``ref``: its given name, a scalar constant's value, else t1, t2, ... in
+    the order of the view (the names ``explain`` and the stepper use)."""
+    taken = {v.name for v in vnodes if v.name}
+    counter = 0
+    for v in vnodes:
+        c = consts.get(v.id)
+        if v.name and v.name != "(not kept)":
+            v.ref = v.name
+        elif v.kind == "input" and c is not None and c.ndim == 0:
+            v.ref = format_value(c, digits=6)
+            v.literal = True
+        else:
+            counter += 1
+            while f"t{counter}" in taken:
+                counter += 1
+            v.ref = f"t{counter}"
+
+
+#: (op, input index) -> what a constant is to that op; index -1: any input
+_ROLES = {("pow", 1): "exponent", ("pow", 0): "base", ("mul", -1): "factor",
+          ("div", 1): "divisor", ("div", 0): "numerator", ("add", -1): "offset",
+          ("sub", 1): "target", ("sub", 0): "offset", ("where", 0): "mask",
+          ("maximum", -1): "threshold", ("minimum", -1): "threshold",
+          ("matmul", -1): "matrix", ("getitem", -1): "index", ("index_put", -1): "index"}
+
+
+def _const_roles(vnodes: list[VNode], edges: list[VEdge], consts: dict[str, ndarray]) -> None:
+    """Label constants by what they are to the op reading them: the exponent of a square,
+    the factor 0.5, a mask, a target, or the input data."""
+    by_id = {v.id: v for v in vnodes}
+    for e in edges:
+        v = by_id[e.src]
+        if v.kind != "input" or v.role:
+            continue
+        op = by_id[e.dst].op
+        c = consts.get(v.id)
+        role = _ROLES.get((op, e.index)) or _ROLES.get((op, -1))
+        if role == "target" and c is not None and c.ndim == 0:
+            role = "offset"
+        if c is not None and c.dtype.kind == "b":
+            role = "mask"
+        elif e.index == 0 and (c is None or c.ndim > 0) and role != "mask":
+            role = "input"
+        v.role = role or "constant"
+
+
+def _mark_backward(vnodes: list[VNode]) -> None:
+    """Mark the ops a backward pass with create_graph=True recorded (a second-order graph)."""
+    spans = _graph._backward_spans
+    if not spans:
+        return
+    for v in vnodes:
+        if v.kind == "op" and v.node is not None:
+            seq = v.node.seq
+            v.from_backward = any(a <= seq < b for a, b in spans)
 
 
 def _place_constants(vnodes: list[VNode], edges: list[VEdge], passed: set[int],
@@ -447,4 +591,5 @@ def _collapse(view: GraphView, depth: int) -> GraphView:
         seen.add((s, d))
         edges.append(VEdge(s, d, e.index, by_id[s].shape))
     groups = {p: g for p, g in view.groups.items() if p not in target}
-    return GraphView(out_nodes, edges, groups, view.values, view.grads, view.repeated)
+    return GraphView(out_nodes, edges, groups, view.values, view.grads, view.repeated,
+                     view.notes)

@@ -18,7 +18,7 @@ from ..core import graph as _graph
 from ..core.graph import AccumulateGrad, GraphError, Node, nodes
 from ..core.tensor import Tensor
 from .derivatives import _EW, Rule, rule_for
-from .view import GraphView, VNode, build_view, format_param, format_shape, format_value, node_grads
+from .view import GraphView, VNode, build_view, format_param, format_shape, node_grads
 
 __all__ = ["build_explanation", "Explanation", "Operand", "Contribution", "Step", "LeafGrad"]
 
@@ -151,21 +151,8 @@ def _check(loss: Tensor, max_nodes: int) -> None:
 
 def _labels(view: GraphView) -> dict[str, str]:
     """Names: the caller's, parameters' dotted names, literals for unnamed scalar constants,
-    t1, t2, ... for the rest."""
-    label: dict[str, str] = {}
-    taken = {v.name for v in view.nodes if v.name}
-    counter = 0
-    for v in view.nodes:
-        if v.name and v.name != "(not kept)":
-            label[v.id] = v.name
-        elif v.kind == "input" and v.value is not None and v.value.ndim == 0:
-            label[v.id] = format_value(v.value, digits=6)
-        else:
-            counter += 1
-            while f"t{counter}" in taken:
-                counter += 1
-            label[v.id] = f"t{counter}"
-    return label
+    t1, t2, ... for the rest (the view's ``ref``, shared with the drawings)."""
+    return {v.id: v.ref for v in view.nodes}
 
 
 class _Builder:
