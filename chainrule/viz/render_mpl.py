@@ -10,19 +10,19 @@ from .style import (_GRAD, _GROUP_BORDER, _GROUP_FILL, _SIZE, _STYLE, _TEXT, _ch
                     _legend_entries, _legend_notes, _style, _wrap)
 from .view import VNode
 
-def _render_python(lay: _Layout, fmt: str) -> bytes:
+def _render_python(lay: _Layout, fmt: str, legend: bool = True) -> bytes:
     import matplotlib
     from matplotlib.figure import Figure
 
     view = lay.view
-    legend = _legend_entries(view) + (["box"] if view.groups else [])
+    entries = _legend_entries(view) + (["box"] if view.groups else []) if legend else []
     notes = _legend_notes(view) + [(line, _GRAD) for note in view.notes
                                    for line in _wrap(note, 46)]
     leg_w = max([_text_width(_STYLE[k][2] if k in _STYLE else "module call (box)", 9) + 48
-                 for k in legend] + [_text_width(t, 9) + 16 for t, _ in notes])
-    leg_h = 24 + 19 * (len(legend) + len(notes))
-    width = lay.width + leg_w + _MARGIN
-    height = max(lay.height, leg_h + 2 * _MARGIN)
+                 for k in entries] + [_text_width(t, 9) + 16 for t, _ in notes])
+    leg_h = 24 + 19 * (len(entries) + len(notes))
+    width = lay.width + (leg_w + _MARGIN if legend else 0.0)
+    height = max(lay.height, leg_h + 2 * _MARGIN if legend else 0.0)
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "chainrule",
                                 "pdf.fonttype": 42}):
         fig = Figure(figsize=(width / 72, height / 72))
@@ -35,7 +35,8 @@ def _render_python(lay: _Layout, fmt: str) -> bytes:
         for n in view.nodes:
             it = lay.by_node[n.id]
             _draw_node(ax, n, it.x, it.y, it.w, it.h, lay.labels[n.id])
-        _draw_legend(ax, legend, notes, lay.width + 4, _MARGIN, leg_w - 8, leg_h)
+        if legend:
+            _draw_legend(ax, entries, notes, lay.width + 4, _MARGIN, leg_w - 8, leg_h)
         buf = io.BytesIO()
         dpi = min(100.0, 16000 * 72 / max(width, height))
         meta = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(fmt)

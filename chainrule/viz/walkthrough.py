@@ -89,6 +89,7 @@ class Explanation:
     max_elements: int = 16
     grads: dict[str, ndarray] = field(default_factory=dict)  # name -> dL/dname
     view: GraphView | None = field(default=None, repr=False)  # the graph view it was built on
+    operands: dict[str, Operand] = field(default_factory=dict, repr=False)  # by view node id
 
     def gradient(self, name: str) -> ndarray:
         """dL/d``name`` as the engine computed it (any named or auto-named node)."""
@@ -122,7 +123,8 @@ def build_explanation(loss: Tensor, names: Mapping[str, Tensor] | None = None,
     steps = [b.step(v) for v in reversed(b.ops)]
     leaves = b.leaves()
     return Explanation(b.operands[root.id], b.inputs(), [b.operands[v.id] for v in b.ops],
-                       steps, leaves, seed, digits, max_elements, b.names_grads, view)
+                       steps, leaves, seed, digits, max_elements, b.names_grads, view,
+                       b.operands)
 
 
 def _check(loss: Tensor, max_nodes: int) -> None:
