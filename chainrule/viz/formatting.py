@@ -20,9 +20,11 @@ def _num(x: float, digits: int) -> str:
     s = f"{x:.{digits}g}"
     # a number rounded to exactly 1 or -1 would hide saturation (tanh(6) is 0.9999877, not
     # 1): such numbers keep the digits that tell them apart (0 needs none: 1e-05 shows)
-    while digits < 15 and float(s) in (1.0, -1.0) and x != float(s):
-        digits += 1
-        s = f"{x:.{digits}g}"
+    if float(s) in (1.0, -1.0) and x != float(s):
+        while digits < 15 and float(s) in (1.0, -1.0):
+            digits += 1
+            s = f"{x:.{digits}g}"
+        s = f"{x:.{digits + 1}g}"  # two digits of the distance to 1
     return s
 
 
