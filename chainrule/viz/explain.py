@@ -35,6 +35,7 @@ from ..core import functional as F
 from ..core.tensor import Tensor
 from .derivatives import DERIVATIVES, Rule, rule_for  # noqa: F401
 from .explain_text import _Formatter, _place
+from .i18n import check_lang
 from .view import record
 from .walkthrough import (Contribution, Explanation, LeafGrad, Operand, Step,  # noqa: F401
                           build_explanation)
@@ -50,7 +51,8 @@ __all__ = ["explain", "format_explain", "build_explanation", "Explanation", "Rul
 
 def format_explain(loss: Tensor, names: Mapping[str, Tensor] | None = None, model: Any = None,
                    max_nodes: int = 60, *, notes: Mapping[str, str] | None = None,
-                   digits: int = 4, max_elements: int = 16, width: int = 100) -> str:
+                   digits: int = 4, max_elements: int = 16, width: int = 100,
+                   lang: str = "en") -> str:
     """Backpropagation from ``loss``, node by node with the numbers, as text.
 
     The graph must have been built inside ``with cr.viz.record():`` (which keeps every
@@ -60,6 +62,8 @@ def format_explain(loss: Tensor, names: Mapping[str, Tensor] | None = None, mode
     names, and the rest ``t1, t2, ...``. ``notes`` adds a line of text where dL/d``name``
     is computed. Arrays with more than ``max_elements`` elements are summarised; numbers
     have ``digits`` significant digits. A graph of more than ``max_nodes`` nodes is refused.
+    ``lang="zh"`` writes the walkthrough in Chinese (the tutorial's terms); the local
+    derivatives stay in symbols.
 
     >>> import chainrule as cr
     >>> w = cr.tensor([2.0], requires_grad=True)
@@ -69,9 +73,10 @@ def format_explain(loss: Tensor, names: Mapping[str, Tensor] | None = None, mode
     >>> print(text.splitlines()[-1])
       w.grad = dL/dw = [3]
     """
+    check_lang(lang, "explain")
     ex = build_explanation(loss, names, model, max_nodes, notes=notes, digits=digits,
                            max_elements=max_elements)
-    return ex.format(width)
+    return ex.format(width, lang)
 
 
 def explain(loss: Tensor, names: Mapping[str, Tensor] | None = None, model: Any = None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..backend import xp
+from .i18n import message
 from .view import format_shape, format_value
 
 if TYPE_CHECKING:
@@ -22,6 +23,16 @@ class _Formatter:
         if a.size <= self.max_elements:
             return format_value(a, self.max_elements, self.digits)
         return f"{format_shape(a.shape)} array: " + format_value(a, 0, self.digits)
+
+
+class _Messages:
+    """The walkthrough's words in one language (``ex_*`` in :mod:`chainrule.viz.i18n`)."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def __call__(self, key: str, **fields: Any) -> str:
+        return message("ex_" + key, self.lang, **fields)
 
 
 def _split_rows(s: str) -> list[str]:
@@ -74,37 +85,39 @@ def _equation(lhs: str, rhs: list[list[tuple[str, str]]], width: int) -> list[st
     return lines
 
 
-def _render(ex: Explanation, width: int) -> str:
+def _render(ex: Explanation, width: int, lang: str = "en") -> str:
     fmt = _Formatter(ex.digits, ex.max_elements)
-    out = _forward(ex, fmt, width) + _backward(ex, fmt, width) + _leaves(ex, fmt, width)
+    m = _Messages(lang)
+    out = (_forward(ex, fmt, width, m) + _backward(ex, fmt, width, m)
+           + _leaves(ex, fmt, width, m))
     return "\n".join(out)
 
 
-def _forward(ex: Explanation, fmt: _Formatter, width: int) -> list[str]:
+def _forward(ex: Explanation, fmt: _Formatter, width: int, m: _Messages) -> list[str]:
     out: list[str] = []
     add = out.append
     loss = ex.loss
-    add("FORWARD PASS: every op computes its output from its inputs, first to last")
+    add(m("forward"))
     add("")
     if ex.inputs:
-        add("  inputs and parameters:")
+        add(m("inputs"))
         nw = max(len(o.name) for o in ex.inputs)
         sw = max(len(format_shape(o.shape)) for o in ex.inputs)
         for o in ex.inputs:
-            what = "requires grad" if o.kind == "param" else "input"
+            what = m("requires_grad") if o.kind == "param" else m("input")
             head = f"    {o.name:<{nw}}  {format_shape(o.shape):<{sw}}  {what:<13}  "
             out.extend(_place(head, fmt(o.value), width))
         add("")
-    add("  ops:")
+    add(m("ops"))
     cw = min(max(len(f"{o.name} = {o.op}") for o in ex.ops), 40)
     shw = max(len(format_shape(o.shape)) for o in ex.ops)
     group: str | None = None
     for o in ex.ops:
         if o.group != group:
-            add(f"    # inside {o.group}" if o.group else "    # outside the model")
+            add(m("inside", group=o.group) if o.group else m("outside"))
             group = o.group
         lhs = f"    {o.name} = {o.op}"
-        tail = "    <- the output being explained" if o is loss else ""
+        tail = m("explained") if o is loss else ""
         shape = format_shape(o.shape)
         head = f"{lhs:<{cw + 4}}  {shape:<{shw}}  "
         value = fmt(o.value)
@@ -119,31 +132,28 @@ def _forward(ex: Explanation, fmt: _Formatter, width: int) -> list[str]:
     return out
 
 
-def _backward(ex: Explanation, fmt: _Formatter, width: int) -> list[str]:
+def _backward(ex: Explanation, fmt: _Formatter, width: int, m: _Messages) -> list[str]:
     out: list[str] = []
     add = out.append
     loss = ex.loss
-    add("BACKWARD PASS: the chain rule, from the output back to the inputs")
+    add(m("backward"))
     add("")
     seed_txt = "1" if ex.seed.size == 1 else f"ones{format_shape(ex.seed.shape)}"
-    intro = (f"  Each op receives G = dL/d(its output), multiplies it by its local derivative "
-             f"and passes dL/d(input) to each input. Backward starts from dL/d{loss.name} = "
-             f"{seed_txt}")
-    intro += "." if ex.seed.size == 1 else f" (what {loss.name}.sum().backward() does)."
+    intro = m("intro", name=loss.name, seed=seed_txt)
+    intro += m("period") if ex.seed.size == 1 else m("intro_sum", name=loss.name)
     out.extend(_wrap_words(intro, width, "  ", "  "))
     for s in ex.steps:
         add("")
         add(f"  {s.out.name} = {s.out.op}")
-        out.extend(_wrap_words(f"local derivative: {s.local}", width, "    ", "      "))
+        out.extend(_wrap_words(m("local", local=s.local), width, "    ", "      "))
         if s.grad is None:
-            add("    no gradient reaches this op")
+            add(m("no_grad"))
             continue
         gname = f"dL/d{s.out.name}"
         if s.parts:
-            add(f"    {s.out.name} is used {len(s.parts)} times: the gradients of its "
-                f"{len(s.parts)} paths add up")
+            add(m("used", name=s.out.name, n=len(s.parts)))
             out.extend(_equation(f"    G = {gname}",
-                                 [[("", " + ".join(f"path {c.path[0] if c.path else k + 1}"
+                                 [[("", " + ".join(m("path", k=c.path[0] if c.path else k + 1)
                                                    for k, c in enumerate(s.parts)))],
                                   [("+" if k else "", fmt(c.value))
                                    for k, c in enumerate(s.parts)],
@@ -155,27 +165,26 @@ def _backward(ex: Explanation, fmt: _Formatter, width: int) -> list[str]:
         if s.note:
             out.extend(_wrap_words(s.note, width, "      "))
         for c in s.contributions:
-            out.extend(_contribution(c, fmt, width))
+            out.extend(_contribution(c, fmt, width, m))
         for name in s.constants:
-            add(f"    ({name} needs no gradient: it does not require grad)")
+            add(m("constant", name=name))
     add("")
     return out
 
 
-def _leaves(ex: Explanation, fmt: _Formatter, width: int) -> list[str]:
+def _leaves(ex: Explanation, fmt: _Formatter, width: int, m: _Messages) -> list[str]:
     out: list[str] = []
     add = out.append
     loss = ex.loss
     call = f"{loss.name}.backward()" if ex.seed.size == 1 else f"{loss.name}.sum().backward()"
-    add(f"GRADIENTS OF THE LEAVES: what {call} puts in .grad")
+    add(m("leaves", call=call))
     if not ex.leaves:
-        add("  (no leaf requires grad)")
+        add(m("no_leaf"))
     for leaf in ex.leaves:
         add("")
         lhs = f"  {leaf.name}.grad = dL/d{leaf.name}"
         if leaf.parts:
-            add(f"  {leaf.name} is used {len(leaf.parts)} times: the gradients of its paths "
-                "add up in .grad")
+            add(m("leaf_used", name=leaf.name, n=len(leaf.parts)))
             out.extend(_equation(lhs, [[("+" if k else "", fmt(c.value))
                                         for k, c in enumerate(leaf.parts)],
                                        [("", fmt(leaf.grad))]], width))
@@ -186,10 +195,10 @@ def _leaves(ex: Explanation, fmt: _Formatter, width: int) -> list[str]:
     return out
 
 
-def _contribution(c: Contribution, fmt: _Formatter, width: int) -> list[str]:
+def _contribution(c: Contribution, fmt: _Formatter, width: int, m: _Messages) -> list[str]:
     lhs = f"    dL/d{c.input}"
     if c.path is not None:
-        lhs += f" (path {c.path[0]} of {c.path[1]})"
+        lhs += m("path_of", k=c.path[0], n=c.path[1])
     rhs: list[list[tuple[str, str]]] = []
     if c.operands:
         rhs.append([("", c.expr)])
@@ -205,15 +214,15 @@ def _contribution(c: Contribution, fmt: _Formatter, width: int) -> list[str]:
     if c.summed_axes is not None:
         pad = " " * (len(lhs) + 1)
         axes = c.summed_axes
-        what = (f"axis {axes[0]}" if len(axes) == 1 else
-                "axes " + ", ".join(str(a) for a in axes))
-        lines.extend(_wrap_words(f"summed over {what}: {format_shape(c.raw.shape)} -> "
-                                 f"{format_shape(c.value.shape)}   ({c.input} was broadcast "
-                                 "in the forward pass)", width, pad + "  ", pad + "    "))
+        what = (m("axis", a=axes[0]) if len(axes) == 1 else
+                m("axes", a=", ".join(str(a) for a in axes)))
+        lines.extend(_wrap_words(m("summed", what=what, frm=format_shape(c.raw.shape),
+                                   to=format_shape(c.value.shape), input=c.input),
+                                 width, pad + "  ", pad + "    "))
         lines.extend(_place(pad + "= ", fmt(c.value), width))
     if c.path is not None:
-        lines.append(" " * (len(lhs) + 1) + f"  (adds up with the other path"
-                     f"{'s' if c.path[1] > 2 else ''} into {c.input})")
+        key = "adds_up_many" if c.path[1] > 2 else "adds_up"
+        lines.append(" " * (len(lhs) + 1) + m(key, input=c.input))
     if c.note:
         lines.extend(_wrap_words(c.note, width, "      "))
     return lines

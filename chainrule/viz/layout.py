@@ -4,6 +4,8 @@ All sizes in points, y growing downwards."""
 
 from __future__ import annotations
 
+import os
+import warnings
 from typing import Any
 
 from .sides import _Sides, _topological
@@ -43,6 +45,13 @@ class _Layout:
     def __init__(self, view: GraphView) -> None:
         self.view = view
         self.labels = {n.id: _label(n, view.values, view.grads) for n in view.nodes}
+        texts = [s for lines in self.labels.values() for s, _ in lines]
+        self.family, self.font_notes = _font_family(texts + [g.label for g in view.groups.values()])
+        with _font_context(self.family):
+            self._lay_out()
+
+    def _lay_out(self) -> None:
+        view = self.view
         self.size = {k: _measure(v) for k, v in self.labels.items()}
         self.chains = {n.id: _chain(view, n.group) for n in view.nodes}
         self.shapes = [format_shape(e.shape) for e in view.edges]
@@ -466,6 +475,70 @@ def _longest_path(nvar: int, succ: list[list[tuple[int, float]]],
 
 
 _RENDERER: list[Any] = []
+# CJK fonts, best first; found in matplotlib's list or, when its cache predates them, on disk
+_CJK_NAMES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
+              "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Microsoft YaHei", "PingFang SC",
+              "Heiti SC", "SimHei", "Noto Sans CJK JP", "Noto Serif CJK SC", "Droid Sans Fallback",
+              "AR PL UMing CN")
+_CJK_FILES = ("notosanscjk", "notosanssc", "sourcehansans", "wqy", "wenquanyi", "msyh",
+              "pingfang", "simhei", "droidsansfallback", "notoserifcjk", "uming")
+_CJK: list[str | None] = []
+_NO_CJK = ("no CJK font found: Chinese characters are drawn as boxes. Install one (apt install "
+           "fonts-noto-cjk, or any font with Chinese glyphs), or use engine='graphviz'")
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u2e80" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+               or "\uff00" <= ch <= "\uffef" or "\uac00" <= ch <= "\ud7af" for ch in text)
+
+
+def _cjk_font() -> str | None:
+    """The name of a font with Chinese glyphs that matplotlib can use, or None."""
+    if _CJK:
+        return _CJK[0]
+    from matplotlib import font_manager as fm
+
+    def known() -> str | None:
+        names = {f.name for f in fm.fontManager.ttflist}
+        return next((n for n in _CJK_NAMES if n in names), None)
+
+    found = known()
+    if found is None:
+        files = [p for p in fm.findSystemFonts()
+                 if any(k in os.path.basename(p).lower().replace("-", "") for k in _CJK_FILES)]
+        for path in sorted(files, key=lambda p: ("sans" not in p.lower(), p)):
+            try:
+                fm.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):
+                continue
+        found = known()
+    _CJK.append(found)
+    return found
+
+
+def _font_family(texts: list[str]) -> tuple[list[str] | None, list[str]]:
+    """The font family list for labels holding Chinese (the default font, then a CJK font
+    for the glyphs it lacks), and the notes for the picture when no CJK font is found."""
+    if not any(_has_cjk(t) for t in texts):
+        return None, []
+    font = _cjk_font()
+    if font is None:
+        warnings.warn("draw: " + _NO_CJK, stacklevel=3)
+        return None, [_NO_CJK]
+    from matplotlib import rcParams
+
+    return [*rcParams["font.family"], font], []
+
+
+def _font_context(family: list[str] | None) -> Any:
+    """matplotlib's settings with ``family`` as the font (nothing changed for None)."""
+    import contextlib
+
+    if family is None:
+        return contextlib.nullcontext()
+    import matplotlib
+
+    return matplotlib.rc_context({"font.family": family})
 
 
 def _text_width(text: str, size: float, weight: str = "normal") -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from .layout import _GLABEL, _LINE, _MARGIN, _PAD_Y, _Layout, _text_width
+from .layout import _GLABEL, _LINE, _MARGIN, _PAD_Y, _font_context, _Layout, _text_width
 from .style import (_GRAD, _GROUP_BORDER, _GROUP_FILL, _SIZE, _STYLE, _TEXT, _chain,
                     _legend_entries, _legend_notes, _style, _wrap)
 from .view import VNode
@@ -16,7 +16,7 @@ def _render_python(lay: _Layout, fmt: str, legend: bool = True) -> bytes:
 
     view = lay.view
     entries = _legend_entries(view) + (["box"] if view.groups else []) if legend else []
-    notes = _legend_notes(view) + [(line, _GRAD) for note in view.notes
+    notes = _legend_notes(view) + [(line, _GRAD) for note in view.notes + lay.font_notes
                                    for line in _wrap(note, 46)]
     leg_w = max([_text_width(_STYLE[k][2] if k in _STYLE else "module call (box)", 9) + 48
                  for k in entries] + [_text_width(t, 9) + 16 for t, _ in notes])
@@ -24,7 +24,7 @@ def _render_python(lay: _Layout, fmt: str, legend: bool = True) -> bytes:
     width = lay.width + (leg_w + _MARGIN if legend else 0.0)
     height = max(lay.height, leg_h + 2 * _MARGIN if legend else 0.0)
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "chainrule",
-                                "pdf.fonttype": 42}):
+                                "pdf.fonttype": 42}), _font_context(lay.family):
         fig = Figure(figsize=(width / 72, height / 72))
         ax = fig.add_axes((0, 0, 1, 1))
         ax.set_xlim(0, width)

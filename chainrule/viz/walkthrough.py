@@ -98,10 +98,11 @@ class Explanation:
         except KeyError:
             raise KeyError(f"no node named {name!r}; known: {', '.join(self.grads)}") from None
 
-    def format(self, width: int = 100) -> str:
+    def format(self, width: int = 100, lang: str = "en") -> str:
         from .explain_text import _render
+        from .i18n import check_lang
 
-        return _render(self, width)
+        return _render(self, width, check_lang(lang, "explain"))
 
 
 def build_explanation(loss: Tensor, names: Mapping[str, Tensor] | None = None,
