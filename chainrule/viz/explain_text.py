@@ -3,6 +3,8 @@ gradients of the leaves, with long arrays broken after their rows."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import TYPE_CHECKING, Any
 
 from ..backend import xp
@@ -105,7 +107,8 @@ def _forward(ex: Explanation, fmt: _Formatter, width: int, m: _Messages) -> list
         sw = max(len(format_shape(o.shape)) for o in ex.inputs)
         for o in ex.inputs:
             what = m("requires_grad") if o.kind == "param" else m("input")
-            head = f"    {o.name:<{nw}}  {format_shape(o.shape):<{sw}}  {what:<13}  "
+            what += " " * (13 - _width(what))
+            head = f"    {o.name:<{nw}}  {format_shape(o.shape):<{sw}}  {what}  "
             out.extend(_place(head, fmt(o.value), width))
         add("")
     add(m("ops"))
@@ -229,18 +232,38 @@ def _contribution(c: Contribution, fmt: _Formatter, width: int, m: _Messages) ->
 
 
 def _wrap_words(text: str, width: int, indent: str, hang: str | None = None) -> list[str]:
-    """``text`` broken at spaces into lines of at most ``width`` columns; the first starts
-    with ``indent``, the others with ``hang`` (default: ``indent`` and two spaces)."""
+    """``text`` broken at spaces (and between Chinese characters) into lines of at most
+    ``width`` columns (a Chinese character takes two); the first starts with ``indent``, the
+    others with ``hang`` (default: ``indent`` and two spaces)."""
     hang = indent + "  " if hang is None else hang
     lines: list[str] = []
     cur = indent
-    for word in text.split(" "):
-        if cur.strip() and len(cur) + 1 + len(word) > width:
+    for word, sep in _tokens(text):
+        if cur.strip() and _width(cur) + len(sep) + _width(word) > width:
             lines.append(cur)
             cur = hang + word
         else:
-            cur = cur + (" " if cur.strip() else "") + word
+            cur = cur + (sep if cur.strip() else "") + word
     if cur.strip():
         lines.append(cur)
     return lines
+
+
+_WIDE = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"  # CJK characters and full-width forms
+_CJK_RUN = re.compile(f"[{_WIDE}]|[^{_WIDE}]+")
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    """(piece, separator before it): the words between spaces, each Chinese character a
+    piece of its own joined without a space."""
+    out = []
+    for k, word in enumerate(text.split(" ")):
+        for j, piece in enumerate(_CJK_RUN.findall(word) or [""]):
+            out.append((piece, " " if j == 0 and k > 0 else ""))
+    return out
+
+
+def _width(s: str) -> int:
+    """Columns ``s`` takes in a terminal: two for a wide (Chinese) character."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
 
