@@ -232,7 +232,9 @@ function render() {
   mark();
   const g = s.node && node(s.node);
   if (g && g.scrollIntoView) g.scrollIntoView({block: "nearest", inline: "nearest"});
-  history.replaceState(null, "", "#step=" + (cur + 1) + "&lang=" + lang);
+  try {  // (not allowed in a sandboxed notebook frame: the step is simply not linked there)
+    history.replaceState(null, "", "#step=" + (cur + 1) + "&lang=" + lang);
+  } catch (e) { /* an opaque origin */ }
 }
 function texts() {
   document.querySelectorAll("[data-t]").forEach((e) => { e.textContent = t(e.dataset.t); });

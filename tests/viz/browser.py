@@ -155,7 +155,8 @@ class Browser:
         self.events.clear()
         self.call("Page.navigate", url=url)
         deadline = time.monotonic() + timeout
-        while not any(e.get("method") == "Page.loadEventFired" for e in self.events):
+        done = ("Page.loadEventFired", "Page.navigatedWithinDocument")  # (a new #hash only)
+        while not any(e.get("method") in done for e in self.events):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{url} did not load in {timeout:g} s")
             self._event(json.loads(self.ws.recv()))

@@ -5,6 +5,7 @@ no console error."""
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -219,3 +220,16 @@ def test_in_a_browser_reuse_and_broadcast_sums(browser, tmp_path):
     _walk(browser, page, ex, tmp_path / "reuse.html", 0.5, _shots_dir(tmp_path), "reuse")
     assert browser.errors == []
 
+
+
+def test_in_a_browser_the_notebook_frame_runs_without_errors(browser, tmp_path):
+    _, page = tutorial_page()
+    host = tmp_path / "notebook.html"
+    host.write_text(f"<!DOCTYPE html><html><body>{page._repr_html_()}</body></html>",
+                    encoding="utf-8")
+    browser.errors.clear()
+    browser.open(host.as_uri())
+    time.sleep(1.0)  # the frame's own document loads after the host's load event
+    shot = browser.screenshot(_shots_dir(tmp_path) / "notebook-frame.png")
+    assert shot.stat().st_size > 10_000  # the page drew (a blank frame is a few KB)
+    assert browser.errors == []
