@@ -42,6 +42,7 @@ _RENAMED = {
     "torch.utils.data.dataloader": "chainrule.data.dataloader",
     "torch.utils.data.dataset": "chainrule.data.dataset",
     "torch.utils.data.sampler": "chainrule.data.sampler",
+    "torch.utils.data.distributed": "chainrule.data.distributed",
     "torch.optim.adam": "chainrule.optim.adam",
 }
 # Paths whose names all live in chainrule.nn (or a module of it): served by a view module.
@@ -60,10 +61,6 @@ for _sub in _VIEW_SUBMODULES:
 
 # Modules other work adds to chainrule: until they exist, importing them says so.
 _COMING = {
-    "torch.nn.utils.rnn": "pad_sequence and packed sequences are not in this chainrule yet; pad "
-                          "the batch yourself (cr.stack of equal-length sequences)",
-    "torch.nn.parallel": "chainrule trains in one process; call the model directly (remove "
-                         "DataParallel / DistributedDataParallel)",
     "torch.distributions": "sample with cr.randn/cr.rand/cr.multinomial and write the "
                            "log-density with chainrule ops",
     "torch.onnx": "export is not supported; save the weights with torch.save(model."

@@ -45,6 +45,8 @@ from chainrule.core.primitives import conv as C
 from chainrule.core.primitives.recurrent import GATES, RecurrentLayer
 from chainrule.nn import functional as NF
 
+import op_table_attention as OA
+
 Shape = tuple[int, ...]
 Shapes = tuple[Shape, ...]
 
@@ -939,6 +941,49 @@ ROWS: tuple[Row, ...] = (
           _recurrent_samples(mode, sizes), None, True, "recurrent")
       for mode, rev, sizes, tag in RECURRENT_ROWS),
     # -- end of recurrent layers ------------------------------------------------------------------
+    # -- issue 11: normalisation and attention (helpers in op_table_attention.py) -----------
+    Row("softmax_primitive", OA.softmax_prim, 1, ("Softmax",), (REAL,),
+        (((1,),), ((4,),), ((2, 3),), ((2, 1, 3),)), one_shape(min_dims=1), True, "norm"),
+    # -inf entries (masked keys) and a row that is all -inf: zeros and zero gradients there
+    Row("softmax_masked_rows", OA.softmax_masked, 1, ("Softmax", "Add"), (REAL,),
+        (((3, 4),), ((1, 2, 3),)), None, True, "norm"),
+    # DISTINCT keeps every normalised group's variance away from 0
+    Row("layer_norm", lambda x, w, b: NF.layer_norm(x, tuple(w.shape), w, b), 3,
+        ("LayerNorm", "Mul", "Add"), (DISTINCT, REAL, REAL),
+        (((1, 3), (3,), (3,)), ((2, 4), (4,), (4,)), ((2, 1, 2), (2,), (2,))),
+        OA.trailing_affine(2), True, "norm"),
+    Row("layer_norm_2d_no_affine", lambda x: NF.layer_norm(x, tuple(x.shape[-2:]), eps=0.1),
+        1, ("LayerNorm",), (DISTINCT,), (((1, 2, 3),), ((2, 2),)), None, True, "norm"),
+    Row("group_norm", lambda x, w, b: NF.group_norm(x, 2, w, b), 3,
+        ("LayerNorm", "Reshape", "Mul", "Add"), (DISTINCT, REAL, REAL),
+        (((1, 4), (4,), (4,)), ((2, 2, 3), (2,), (2,)), ((2, 4, 1, 2), (4,), (4,))), None,
+        True, "norm"),
+    Row("rms_norm", lambda x, w: NF.rms_norm(x, tuple(w.shape), w), 2, ("Sqrt", "Div", "Mul"),
+        (NONZERO, REAL), (((1, 3), (3,)), ((2, 1, 2), (2,))), OA.trailing_affine(1), True,
+        "norm"),
+    Row("sdpa", lambda q, k, v: NF.scaled_dot_product_attention(q, k, v), 3,
+        ("Softmax", "Matmul"), (REAL, REAL, REAL),
+        (((1, 2, 3), (1, 4, 3), (1, 4, 2)), ((2, 2, 1, 2), (2, 2, 3, 2), (2, 2, 3, 1))), None,
+        True, "attention"),
+    Row("sdpa_causal_scale",
+        lambda q, k, v: NF.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.7), 3,
+        ("Softmax", "Matmul"), (REAL, REAL, REAL),
+        (((3, 2), (4, 2), (4, 3)), ((2, 1, 3, 2), (2, 1, 3, 2), (2, 1, 3, 1))), None, True,
+        "attention"),
+    Row("sdpa_float_mask",
+        lambda q, k, v, m: NF.scaled_dot_product_attention(q, k, v, attn_mask=m), 4,
+        ("Softmax", "Matmul", "Add"), (REAL, REAL, REAL, REAL),
+        (((2, 3, 2), (2, 4, 2), (2, 4, 2), (3, 4)), ((1, 2, 2), (1, 1, 2), (1, 1, 1), (1, 2, 1))),
+        None, True, "attention"),
+    Row("sdpa_bool_mask", OA.sdpa_bool, 3, ("Softmax", "Matmul"), (REAL, REAL, REAL),
+        (((3, 2), (4, 2), (4, 2)), ((2, 1, 2, 2), (2, 1, 3, 2), (2, 1, 3, 1))), None, True,
+        "attention"),
+    Row("mha_self_padding", OA.mha_self, 5, ("Softmax", "Matmul"), (REAL,) * 5,
+        (((3, 2, 4), (12, 4), (12,), (4, 4), (4,)), ((1, 1, 2), (6, 2), (6,), (2, 2), (2,))),
+        None, True, "attention"),
+    Row("mha_cross_kdim_bias_kv", OA.mha_cross, 10, ("Softmax", "Matmul", "Cat"), (REAL,) * 10,
+        (((2, 1, 4), (3, 1, 3), (3, 1, 5), (4, 4), (4, 3), (4, 5), (12,), (4, 4), (1, 1, 4),
+          (1, 1, 4)),), None, True, "attention"),
 )
 
 

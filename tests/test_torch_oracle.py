@@ -47,6 +47,7 @@ from op_table import (
 import chainrule as cr
 
 torch = pytest.importorskip("torch")
+from op_table_attention import torch_counterparts  # noqa: E402
 tF = torch.nn.functional
 
 RTOL = 1e-10
@@ -347,6 +348,8 @@ TORCH: dict[str, Callable[..., Any]] = {
     **{f"recurrent_{mode}{tag}": (lambda m, r, s: lambda *a: _t_recurrent(m, r, s, *a))(
         mode, rev, sizes) for mode, rev, sizes, tag in RECURRENT_ROWS},
 }
+# issue 11: normalisation and attention (their torch functions live beside the rows' helpers)
+TORCH.update(torch_counterparts())
 
 # Rows with no torch counterpart, and why.
 SKIPPED: dict[str, str] = {}

@@ -201,7 +201,6 @@ _NAMESPACES: dict[str, Any] = {
     "special": _Namespace("special", _COMPOSE + "exp, log, log1p, sqrt, tanh, sigmoid, ..."),
     "distributions": _Namespace("distributions", "sample with cr.randn/cr.rand and write the "
                                 "log-density with chainrule ops"),
-    "distributed": _Namespace("distributed", "chainrule trains in one process"),
     "multiprocessing": _Namespace("multiprocessing", "chainrule trains in one process; use "
                                   "Python's multiprocessing for data work"),
     "sparse": _Namespace("sparse", "chainrule has dense tensors only"),

@@ -137,6 +137,11 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
     """
     if end is None:
         start, end = 0, start
+    if step == 0:
+        raise RuntimeError(f"arange: step must be nonzero, got {step!r}")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"arange: the step {step!r} has the wrong sign to go from {start!r} "
+                           f"to {end!r} (upper bound and lower bound inconsistent with step sign)")
     arr = xp.arange(start, end, step)
     if dtype is not None:
         arr = arr.astype(normalize_dtype(dtype))
@@ -156,10 +161,20 @@ def _gen(generator: Generator | None) -> Any:
     return (generator or default_generator).rng
 
 
+def _float_dt(dtype: Any, op: str) -> Any:
+    """The dtype of a continuous random factory: a floating-point one (PyTorch raises for
+    an integer dtype; NumPy would silently truncate the samples to zeros)."""
+    dt = _dt(dtype)
+    if dt.kind != "f":
+        raise RuntimeError(f"{op}: samples a continuous distribution, so it needs a "
+                           f"floating-point dtype, got {dt} (use cr.randint for integers)")
+    return dt
+
+
 def rand(*size: Any, generator: Generator | None = None, dtype: Any = None,
          requires_grad: bool = False, device: Any = None) -> Tensor:
     """Uniform samples in [0, 1)."""
-    arr = _gen(generator).random(_shape_arg(size, "rand")).astype(_dt(dtype))
+    arr = _gen(generator).random(_shape_arg(size, "rand")).astype(_float_dt(dtype, "rand"))
     return _finish(arr, requires_grad, "rand")
 
 
@@ -172,7 +187,8 @@ def randn(*size: Any, generator: Generator | None = None, dtype: Any = None,
     >>> _ = cr.manual_seed(0); bool((a == cr.randn(3)).all())
     True
     """
-    arr = _gen(generator).standard_normal(_shape_arg(size, "randn")).astype(_dt(dtype))
+    dt = _float_dt(dtype, "randn")
+    arr = _gen(generator).standard_normal(_shape_arg(size, "randn")).astype(dt)
     return _finish(arr, requires_grad, "randn")
 
 
@@ -180,6 +196,9 @@ def randint(low: int, high: int | None = None, size: Any = (), generator: Genera
             dtype: Any = None, device: Any = None) -> Tensor:
     if high is None:
         low, high = 0, low
+    if not low < high:
+        raise RuntimeError(f"randint: expects low < high (samples are drawn from [low, high)), "
+                           f"got low={low!r}, high={high!r}")
     arr = _gen(generator).integers(low, high, size=tuple(size))
     return _make(arr.astype(normalize_dtype(dtype) if dtype is not None else B.int64))
 

@@ -88,8 +88,13 @@ def _to_array(data: Any, dtype: Any = None) -> ndarray:
         else:
             arr = arr.copy() if arr.base is not None else arr
     if arr.dtype.kind not in "fiub":
-        raise TypeError(f"tensor: unsupported dtype {arr.dtype}; use a float, int or bool dtype")
+        kind = _KINDS.get(arr.dtype.kind, "this")
+        raise TypeError(f"tensor: cannot make a tensor of {kind} data (NumPy dtype {arr.dtype}): "
+                        f"{data!r:.60}; use float, int or bool data")
     return arr
+
+
+_KINDS = {"U": "str", "S": "bytes", "c": "complex", "M": "datetime", "m": "timedelta"}
 
 
 def _unwrap_nested(data: Any) -> Any:

@@ -12,6 +12,7 @@
 """
 
 from . import functional, init, utils
+from . import parallel
 from .layers import (
     ELU,
     AvgPool2d,
@@ -36,6 +37,10 @@ from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss,
 from .module import Module, ModuleList, Parameter, Sequential
 from .embedding import Embedding, EmbeddingBag
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+from .attention import MultiheadAttention
+from .normalization import GroupNorm, LayerNorm, RMSNorm
+from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
+                          TransformerEncoder, TransformerEncoderLayer)
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList",
@@ -46,6 +51,8 @@ __all__ = [
     "functional", "init", "utils",
     "Embedding", "EmbeddingBag",
     "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell",
+    "LayerNorm", "GroupNorm", "RMSNorm", "MultiheadAttention", "TransformerEncoderLayer",
+    "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder", "Transformer",
 ]
 
 

@@ -1064,6 +1064,12 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     return _F.add(_F.mul(x, _F.reshape(scale, bshape)), _F.reshape(shift, bshape))
 
 
+from .functional_attention import (  # noqa: E402  (issue 11: normalisation and attention)
+    group_norm, layer_norm, multi_head_attention_forward, rms_norm, scaled_dot_product_attention)
+
+__all__ += ["layer_norm", "group_norm", "rms_norm", "scaled_dot_product_attention",
+            "multi_head_attention_forward"]
+
 # A PyTorch name this module lacks: NotImplementedError (ImportError for `from ... import`),
 # and so does a keyword argument its functions and classes do not take.
 from ..core.compat import attribute_hook as _attribute_hook  # noqa: E402

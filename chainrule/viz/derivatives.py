@@ -135,6 +135,12 @@ DERIVATIVES: dict[str, Rule] = {
                              "sum over steps of dL/d(hidden gates)^T h_(t-1)",
                              "sum over steps and batch of dL/d(hidden gates)",
                              "dL/d(initial state): {G} after flowing back through every step")),
+    # row-wise ops of attention (issue 11)
+    "softmax": Rule("y = softmax(x) over the last dim: dL/dx = y (G - sum(G y))",
+                    ("{out} * ({G} - sum({G} * {out}))",)),
+    "layer_norm": Rule("y = (x - mean)/sqrt(var + eps) over the trailing dims: "
+                       "dL/dx = (G - mean(G) - y mean(G y)) / sqrt(var + eps)",
+                       ("({G} - mean({G}) - {out} * mean({G} * {out})) / sqrt(var + eps)",)),
 }
 
 

@@ -44,11 +44,10 @@ def test_every_public_pytorch_name_is_supported_or_refused_by_name():
     assert supported > 300 and refused > 0  # 378 of 1921 when this was written
 
 
-@pytest.mark.xfail(reason='merge of rnn11 and run10: nn.utils.rnn is chainrule.nn.rnn_utils and LSTM now exists; test expectations to update', strict=False)
 def test_from_imports_of_missing_names_are_import_errors_naming_them():
     with cr.as_torch():
-        with pytest.raises(ImportError, match=r"torch\.nn\.LSTM") as info:
-            from torch.nn import LSTM  # noqa: F401
+        with pytest.raises(ImportError, match=r"torch\.nn\.Conv3d") as info:
+            from torch.nn import Conv3d  # noqa: F401
         assert isinstance(info.value, NotImplementedError)
         with pytest.raises(ImportError, match=r"torch\.nn\.functional\.gelu_new"):
             from torch.nn.functional import gelu_new  # noqa: F401

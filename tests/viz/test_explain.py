@@ -307,7 +307,14 @@ def graphs():
         "second_order": lambda w: _second_order(w),
         "conv_second_order": lambda w: _conv_second_order(w),
         "recurrent": lambda w: _recurrent(w),
+        "attention": lambda w: _attention(w),
     }, x
+
+
+def _attention(w):
+    F = cr.nn.functional
+    h = F.layer_norm(w, (3,)).reshape(1, 2, 3)
+    return (F.scaled_dot_product_attention(h, h, w.reshape(1, 2, 3), is_causal=True) ** 2).sum()
 
 
 def _index_put(w):

@@ -140,6 +140,7 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
             if i < lead:
                 raise ValueError(f"expand: -1 is not allowed for a new leading dim ({tuple(shp)})")
             shp[i] = x._data.shape[i - lead]
+    _check_broadcast(tuple(x.shape), tuple(shp), "expand")
     return broadcast_to(x, tuple(shp))
 
 

@@ -14,6 +14,7 @@ from .elementwise import (Abs, Add, Cast, Cos, Div, Exp, Log, Log1p, Maximum, Mi
                           Neg, Pow, Relu, Sigmoid, SigmoidGrad, Sin, Softplus, Sqrt, Sub, Tanh,
                           TanhGrad, Where)
 from .recurrent import RecurrentLayer
+from .norm import LayerNorm, Softmax
 from .structure import (Amax, BroadcastTo, Cat, GetItem, IndexAddZeros, IndexPut, Matmul,
                         Permute, Prod, Reshape, Sum)
 
@@ -26,6 +27,7 @@ PRIMITIVES = (
     Conv2d, Conv2dInputGrad, Conv2dWeightGrad, MaxPool2d, MaxPool2dGrad, AvgPool2d, AvgPool2dGrad,
     BatchNorm,
     RecurrentLayer,
+    Softmax, LayerNorm,
 )
 
 __all__ = [c.__name__ for c in PRIMITIVES] + ["PRIMITIVES"]
