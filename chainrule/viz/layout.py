@@ -398,23 +398,26 @@ class _Layout:
         """Where each edge's gradient goes: by the middle of the edge, with an arrow pointing
         the way backward sends it (from the reader back to the source)."""
         self.grad_labels: list[tuple[float, float, str, str]] = []  # x, y, text, ha
-        for e, verts in zip(self.view.edges, self.edge_paths):
+        for k, e in enumerate(self.view.edges):
             if e.grad is None:
                 continue
-            s, d = self.by_node[e.src], self.by_node[e.dst]
-            dx, dy = s.x - d.x, s.y - d.y
-            if s.rank != d.rank:  # down the middle of the edge, on its right
-                x, y = verts[len(verts) // 2]
-                x, y, ha = x + 5, y + 10, "left"  # below a shape label placed mid-edge
-                arrow = "↑" if dy < 0 else "↓"
-            else:  # across: under the edge (its shape label is above it), centred
-                (x0, _), (x1, _) = verts[0], verts[-1]
-                x, y, ha = (x0 + x1) / 2, s.y + 7, "center"
-                arrow = "←" if dx < 0 else "→"
+            x, y, ha, arrow = self.grad_anchor(k)
             text = f"{arrow} {_grad_text(e)}"
             self.grad_labels.append((x, y, text, ha))
             right = x + _text_width(text, 8.5) * (1 if ha == "left" else 0.5)
             self.width = max(self.width, right + _MARGIN)
+
+    def grad_anchor(self, k: int) -> tuple[float, float, str, str]:
+        """Where edge ``k``'s gradient is written (x, y, horizontal alignment) and the arrow
+        pointing the way backward sends it: down the middle of an edge between ranks, on its
+        right; under an edge within a rank, centred."""
+        e, verts = self.view.edges[k], self.edge_paths[k]
+        s, d = self.by_node[e.src], self.by_node[e.dst]
+        if s.rank != d.rank:
+            x, y = verts[len(verts) // 2]
+            return x + 5, y + 10, "left", "↑" if s.y < d.y else "↓"  # (below a shape label)
+        (x0, _), (x1, _) = verts[0], verts[-1]
+        return (x0 + x1) / 2, s.y + 7, "center", "←" if s.x < d.x else "→"
 
     def _spread(self, node: str, ks: list[int], store: dict[int, float], near: int,
                 mid: dict[int, list[tuple[float, float]]]) -> None:

@@ -163,9 +163,12 @@ def _picture(ex: Explanation) -> tuple[str | None, dict[str, list[float]]]:
 
         lay = _Layout(view)
         svg = _render_python(lay, "svg", legend=False).decode("utf-8")
-        for e, verts in zip(view.edges, lay.edge_paths):
-            x, y = verts[len(verts) // 2]
-            overlay[f"{e.src}-{e.dst}-{e.index}"] = [round(x, 1), round(y, 1)]
+        for k, e in enumerate(view.edges):
+            x, y, ha, arrow = lay.grad_anchor(k)
+            if ha == "center":  # within a rank: under the source box, from its left edge
+                src = lay.by_node[e.src]  # (no room between boxes drawn without gradients)
+                x, y, ha = src.x - src.w / 2, src.y + src.h / 2 + 10, "left"
+            overlay[f"{e.src}-{e.dst}-{e.index}"] = [round(x, 1), round(y, 1), arrow, ha]
         for n in view.nodes:  # right of each box: the number its step computes
             it = lay.by_node[n.id]
             overlay[f"node:{n.id}"] = [round(it.x + it.w / 2, 1), round(it.y, 1)]

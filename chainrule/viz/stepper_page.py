@@ -177,9 +177,10 @@ function label(s, i) {
   const name = s.kind === "inputs" ? t("inputs") : s.name;
   return (i + 1) + ". " + t("phase_" + s.phase) + ": " + name;
 }
-function text(x, y, s, cls) {
+function text(x, y, s, cls, anchor) {
   const e = document.createElementNS("http://www.w3.org/2000/svg", "text");
   e.setAttribute("x", x); e.setAttribute("y", y); e.setAttribute("class", cls);
+  if (anchor) e.setAttribute("text-anchor", anchor);
   e.textContent = s.length > 44 ? s.slice(0, 42) + "..." : s;
   document.getElementById("overlay").appendChild(e);
 }
@@ -214,7 +215,8 @@ function mark() {
   for (const [prefix, v] of hot) edges(prefix).forEach((g) => {
     g.classList.add("hot");
     const at = D.overlay[g.id.slice(5)];
-    if (v && at && ov) text(at[0] + 6, at[1] + 4, "\u2191 " + v.t, "gradlabel");
+    if (v && at && ov) text(at[0], at[1] + 3, at[2] + " " + v.t, "gradlabel",
+      at[3] === "center" ? "middle" : "start");
   });
   const at = s.node && D.overlay["node:" + s.node];  // the number the step computes
   const v = s.kind === "op" ? s.out : s.kind === "step" ? s.G : s.kind === "seed" ? s.seed :
