@@ -106,7 +106,8 @@ class Browser:
         self.dir = tempfile.mkdtemp(prefix="chainrule-chromium-")
         self.proc = subprocess.Popen(
             [exe, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--disable-extensions", "--disable-dev-shm-usage", "--remote-debugging-port=0", f"--user-data-dir={self.dir}",
+             "--disable-extensions", "--disable-dev-shm-usage", "--remote-debugging-port=0",
+             f"--user-data-dir={self.dir}",
              f"--window-size={size[0]},{size[1]}", "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.errors: list[str] = []
