@@ -431,6 +431,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     from chainrule.viz.explain import format_tutorial
 
+    if args.html:  # the same walkthrough, played step by step in a browser
+        from chainrule.viz.stepper import tutorial_stepper
+        print(f"wrote {tutorial_stepper(args.lr, args.html).path}: open it in a browser")
+        return 0
     width = max(80, min(100, shutil.get_terminal_size((100, 24)).columns))
     print(format_tutorial(lr=args.lr, width=width))
     return 0
@@ -563,6 +567,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tutorial: the tutorial's 2-2-1 sigmoid network, one training step")
     x.add_argument("--lr", type=c.positive_float, default=0.1,
                    help="learning rate of the step (0.1)")
+    x.add_argument("--html", metavar="FILE", help="write the interactive stepper page instead")
     x.set_defaults(fn=cmd_explain)
     g = sub.add_parser("graph", help="draw the computational graph of a training step",
                        description="Draw the graph of one training step (model and "
