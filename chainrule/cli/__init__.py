@@ -5,6 +5,7 @@
     chainrule train digits --recipe tutorial  # the tutorial's own program, with chainrule
     chainrule evaluate runs/digits-mlp-s0     # accuracy, per-class table, confusion matrix
     chainrule predict runs/digits-mlp-s0 my_digit.png
+    chainrule export runs/digits-mlp-s0 model.onnx   # the model as an ONNX file
     chainrule train digits --diagnose         # + gradient-flow diagnostics and warnings
     chainrule explain tutorial                # backpropagation, node by node, with numbers
     chainrule graph digits --out step.svg     # draw one training step of the default model
@@ -29,6 +30,7 @@ from typing import Any, Sequence
 
 from chainrule.cli import checks
 from chainrule.cli.checks import CLIError
+from chainrule.cli import export as _export_cmd  # the `export` subcommand (ONNX)
 from chainrule.cli.commands import cmd_evaluate, cmd_explain, cmd_graph, cmd_predict
 from chainrule.cli.progress import RichReporter  # noqa: F401  (tests patch cli.RichReporter)
 from chainrule.cli.train import cmd_train
@@ -97,6 +99,9 @@ def _add_train(sub: Any, debug: _Parser) -> None:
                    help="record gradient flow and saturation each step: write diagnostics.csv "
                         "and diagnostics.png, and print warnings")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="replay each training step as a captured static program (cr.compile; "
+                        "the same weights, bit for bit); default: on for the MLP and the CNN")
     t.add_argument("--data", default=None, metavar="DIR",
                    help="mnist/fashion-mnist: the folder of the IDX files (train-images-idx3-"
                         "ubyte[.gz], ...); images: the folder of class folders")
@@ -139,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tutorial: the tutorial's 2-2-1 sigmoid network, one training step")
     x.add_argument("--lr", type=c.positive_float, default=0.1,
                    help="learning rate of the step (0.1)")
+    x.add_argument("--html", metavar="FILE", help="write the interactive stepper page instead")
     x.set_defaults(fn=cmd_explain)
     g = sub.add_parser("graph", help="draw the computational graph of a training step",
                        description="Draw the graph of one training step (model and "
@@ -155,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto: Graphviz's dot when installed, else matplotlib (default)")
     g.add_argument("--out", required=True, help="the picture: a .svg, .png or .pdf file")
     g.set_defaults(fn=cmd_graph)
+    _export_cmd.register(sub)
     sub.add_parser("run", help="run a PyTorch program on chainrule: chainrule run script.py "
                    "[args...]", add_help=False)  # handled by main() before parsing
     return p

@@ -92,6 +92,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     from chainrule.viz.explain import format_tutorial
 
+    if args.html:  # the same walkthrough, played step by step in a browser
+        from chainrule.viz.stepper import tutorial_stepper
+        print(f"wrote {tutorial_stepper(args.lr, args.html).path}: open it in a browser")
+        return 0
     width = max(80, min(100, shutil.get_terminal_size((100, 24)).columns))
     print(format_tutorial(lr=args.lr, width=width))
     return 0

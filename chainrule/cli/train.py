@@ -99,7 +99,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         result = recipes.train_default(  # RichReporter duck-types recipes.Reporter
             cfg, reporter, out, resume=resume, on_epoch=on_epoch,  # type: ignore[arg-type]
-                                       stop_after=args.stop_after, diagnostics=diag, ranks=ranks)
+            stop_after=args.stop_after, diagnostics=diag, ranks=ranks, compile=args.compile)
     except KeyboardInterrupt:
         reporter.finish()
         if (out / recipes.CHECKPOINT).exists():

@@ -12,18 +12,18 @@ from __future__ import annotations
 # (their private helpers too: layers, losses and legacy.py reach them as ``F._name``).
 # (softmax, log_softmax and seven losses come from legacy.py, below: PyTorch's signatures.)
 from .functional_activations import (  # noqa: F401
-    _GELU_TANH_C, _SQRT1_2, _normal_cdf, _softmax_args, dropout, elu, gelu, leaky_relu, relu,
-    sigmoid, silu, tanh)
+    _GELU_TANH_C, _SQRT1_2, _dropout_mask, _normal_cdf, _softmax_args, dropout, elu, gelu,
+    leaky_relu, relu, sigmoid, silu, tanh)
 from .functional_base import (  # noqa: F401
     _REDUCTIONS, _T2, _arange, _check_reduction, _float_input, _linear, _linear_checked,
     _reduce, _same_shape_target, _tensor, linear)
 from .functional_conv import (  # noqa: F401
-    _conv2d, _conv_padding, _image_batch, _int_pair, _pool_args, _same_float_dtype, avg_pool2d,
-    batch_norm, conv2d, max_pool2d)
+    _conv2d, _conv_padding, _count_batch, _image_batch, _int_pair, _pool_args, _same_float_dtype,
+    _update_running, avg_pool2d, batch_norm, conv2d, max_pool2d)
 from .functional_embedding import embedding, embedding_bag  # noqa: F401
 from .functional_losses import (  # noqa: F401
     _broadcast_weight, _check_smoothing, _class_layout, _class_weight, _clamped_log,
-    _cross_entropy_probs, _index_target, _nll_rows, _rows, one_hot)
+    _cross_entropy_probs, _index_target, _nll_rows, _rows, _smoothed_targets, one_hot)
 
 __all__ = [
     "linear", "relu", "leaky_relu", "gelu", "elu", "silu", "sigmoid", "tanh", "softmax",

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from .. import backend as B
-from ..backend import xp
+from ..backend import ndarray, xp
 from ..core import creation
 from ..core import functional as _F
 from ..core.creation import Generator
@@ -200,8 +200,15 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if p == 1:
         mask = xp.zeros(x._data.shape, dt)
     else:
-        rng = (generator if generator is not None else creation.default_generator).rng
-        u = rng.random(x._data.shape, dtype=dt if dt in (B.float32, B.float64) else B.float32)
-        mask = (u >= p).astype(dt)
-        mask *= 1.0 / (1.0 - p)
+        mask = _dropout_mask(x._data.shape, dt, p, generator)
     return _F.mul(x, _make(mask))
+
+
+def _dropout_mask(shape: tuple[int, ...], dt: Any, p: float, generator: Any) -> ndarray:
+    """Bernoulli(1 - p) / (1 - p) from ``generator`` (default: the global one); a function of
+    its own so that cr.compile replays it, drawing the same numbers eager mode would."""
+    rng = (generator if generator is not None else creation.default_generator).rng
+    u = rng.random(shape, dtype=dt if dt in (B.float32, B.float64) else B.float32)
+    mask = (u >= p).astype(dt)
+    mask *= 1.0 / (1.0 - p)
+    return mask

@@ -249,6 +249,25 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     return _F.reshape(out, out._data.shape[1:]) if unbatched else out
 
 
+def _update_running(r: Tensor, node: Any, slot: str, momentum: float,
+                    factor: float | None) -> None:
+    """r = m * stat + (1 - m) * r, in place (as PyTorch) and in float64, for the statistic
+    ``slot`` the batch norm ``node`` kept (times ``factor``: the unbiased variance).
+    A function of its own so that cr.compile can replay it."""
+    stat = getattr(node, slot)
+    if factor is not None:
+        stat = stat * factor
+    rd = r._data
+    rd[...] = momentum * stat.astype(B.float64) + (1 - momentum) * rd.astype(B.float64)
+    r._vc[0] += 1
+
+
+def _count_batch(t: Tensor) -> None:
+    """``num_batches_tracked += 1`` in place (a function so that cr.compile replays it)."""
+    t._data += 1
+    t._vc[0] += 1
+
+
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
                weight: Tensor | None = None, bias: Tensor | None = None,
                training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
@@ -295,13 +314,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         _same_float_dtype(x, b, op, "bias")
         node = _BatchNorm(float(eps))
         out = apply(node, x, w, b)
-        # NOTE: updated in place (as PyTorch), in float64: r = m * stat + (1 - m) * r.
-        for r, stat in ((running_mean, node._mean), (running_var, node._var * (M / (M - 1)))):
+        for r, slot, factor in ((running_mean, "_mean", None), (running_var, "_var", M / (M - 1))):
             if r is not None:
-                rd = r._data
-                rd[...] = momentum * stat.astype(B.float64) + (1 - momentum) * rd.astype(
-                    B.float64)
-                r._vc[0] += 1
+                _update_running(r, node, slot, momentum, factor)
         return out
     if running_mean is None or running_var is None:
         raise ValueError(f"{op}: running_mean and running_var are needed when training=False "

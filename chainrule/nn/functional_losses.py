@@ -229,8 +229,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         if not label_smoothing:
             picked = _F.apply_getitem(z, (_arange(M), t), False)
         else:
-            q = xp.full((M, C), label_smoothing / C, x2._data.dtype)
-            q[_arange(M), t] += 1.0 - label_smoothing
+            q = _smoothed_targets(t, M, C, label_smoothing, x2._data.dtype)
             picked = _F.sum(_F.mul(z, _make(q)), 1)
         d = _F.sub(lse, picked)
         if reduction == "mean":
@@ -238,6 +237,13 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         return _F.sum(d) if reduction == "sum" else _F.reshape(d, shape)
     w = _class_weight(weight, C, x._data.dtype, op)
     return _nll_rows(_F.log_softmax(x2, 1), t, valid, w, reduction, label_smoothing, shape)
+
+
+def _smoothed_targets(t: ndarray, M: int, C: int, eps: float, dt: Any) -> ndarray:
+    """(1 - eps) onehot(t) + eps / C, an (M, C) array (cr.compile replays it per call)."""
+    q = xp.full((M, C), eps / C, dt)
+    q[_arange(M), t] += 1.0 - eps
+    return q
 
 
 def _cross_entropy_probs(x: Tensor, q: Tensor, weight: Any, reduction: str, eps: float,
