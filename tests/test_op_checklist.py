@@ -17,7 +17,7 @@ import chainrule.nn.functional as NF
 from chainrule.core.graph import Node
 from chainrule.core.primitives import PRIMITIVES
 from chainrule.core.tensor import Tensor
-from chainrule.viz.explain import DERIVATIVES
+from chainrule.viz.derivatives import DERIVATIVES
 from op_table import ROWS, covered
 
 # Primitives only a vjp applies (the backward of another primitive: tanh's, sigmoid's,
@@ -98,7 +98,7 @@ def test_op_table_row(prim: type) -> None:
 @pytest.mark.parametrize("prim", PRIMITIVES, ids=_ids)
 def test_explain_derivative_rule(prim: type) -> None:
     assert prim.name in DERIVATIVES, (
-        f"{prim.name}: no entry in chainrule/viz/explain.py DERIVATIVES; without one, "
+        f"{prim.name}: no entry in chainrule/viz/derivatives.py DERIVATIVES; without one, "
         "`chainrule explain` falls back to a generic 'vjp of ...' rule")
 
 
