@@ -12,7 +12,7 @@ walks the graph in reverse and applies the chain rule.
 torch.Size([1, 2])
 """
 
-from . import core  # first: registers Tensor with the graph
+from . import core  # first: the engine, with every Tensor method attached (core/tensor.py)
 from . import autograd, graph, testing
 from .alias import as_torch
 from .core import functional as _F

@@ -76,7 +76,8 @@ def _core_safe() -> dict[tuple[str, str], Any]:
     from .core import compat
     from .nn.module import Parameter
 
-    out = {(c.__module__, c.__qualname__): c for c in (compat.Size, compat.device)}
+    out: dict[tuple[str, str], Any] = {(c.__module__, c.__qualname__): c
+                                       for c in (compat.Size, compat.device)}
     out[("numpy", "dtype")] = xp.dtype
     out[(Parameter.__module__, "Parameter")] = Parameter
     return out

@@ -164,7 +164,8 @@ def _check_full(fn: Callable, xs: list[Any], diff: list[int], outs: list[Tensor]
                 ana[m] = _analytic_vjp(outs, [x], vs)[0].reshape(-1)
             bad = xp.abs(ana - num) - (atol + rtol * xp.abs(num))
             if not (bad <= 0).all():
-                m, k = xp.unravel_index(int(xp.nanargmax(xp.where(xp.isnan(bad), xp.inf, bad))),
+                m, k = xp.unravel_index(  # type: ignore[assignment]  # numpy ints, used as ints
+int(xp.nanargmax(xp.where(xp.isnan(bad), xp.inf, bad))),
                                         bad.shape)
                 in_el = tuple(int(v) for v in xp.unravel_index(k, x.shape)) if x.ndim else ()
                 out_el = tuple(int(v) for v in xp.unravel_index(m, o.shape)) if o.ndim else ()

@@ -125,7 +125,7 @@ def _size(n: float) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def one_line(text: str) -> str:
+def one_line(text: object) -> str:
     """A message on one line: its lines joined with '; '."""
     return "; ".join(s.strip() for s in str(text).splitlines() if s.strip())
 
@@ -223,7 +223,7 @@ def normalisation(state: dict[str, Any], ckpt: Path) -> tuple[Any, Any]:
     data = state.get("data")
     out = []
     for key in ("mean", "std"):
-        v = data.get(key) if isinstance(data, dict) else None
+        v: Any = data.get(key) if isinstance(data, dict) else None
         v = v.numpy() if hasattr(v, "numpy") else v
         if getattr(v, "shape", None) != (64,):
             raise CLIError(f"{ckpt}: no input {key} of 64 pixels in it (data/{key})")

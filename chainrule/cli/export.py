@@ -47,6 +47,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     import chainrule as cr
     from chainrule import cli
     from chainrule.cli import checks, recipes
+    from chainrule.cli.commands import _restore
+    from chainrule.cli.progress import console
 
     try:
         import onnx
@@ -63,7 +65,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                            f"{out / 'model.onnx'})")
     if not out.parent.is_dir():
         raise cli.CLIError(f"{out}: the folder {out.parent} does not exist")
-    cfg, model, state, ckpt = cli._restore(args.run, "export")
+    cfg, model, state, ckpt = _restore(args.run, "export")
     if cfg.task == "digits":
         mean, std = checks.normalisation(state, ckpt)
     else:
@@ -75,7 +77,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                    output_names=["logits"], opset_version=args.opset,
                    dynamic_axes={"pixels": {0: "batch"}, "logits": {0: "batch"}})
     scale = "digit pixel values 0-16" if cfg.task == "digits" else "the data's pixel values"
-    cli._console().print(
+    console().print(
         f"{args.run}: wrote [bold]{args.out}[/] (ONNX opset {args.opset}, "
         f"{recipes.describe(cfg)}): input 'pixels' (batch, {n_in}) {cfg.dtype}, {scale} "
         f"(standardised inside), output 'logits' (batch, {cfg.classes})")

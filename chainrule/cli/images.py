@@ -55,7 +55,7 @@ def digit_from_image(path: str | Path) -> Any:
     h, w = ink.shape
     scale = 32.0 / max(h, w) if w > h else 32.0 / h
     nh, nw = max(1, round(h * scale)), max(1, min(32, round(w * scale)))
-    img = Image.fromarray((ink * 255).astype(xp.uint8)).resize((nw, nh), Image.LANCZOS)
+    img = Image.fromarray((ink * 255).astype(xp.uint8)).resize((nw, nh), Image.LANCZOS)  # type: ignore[attr-defined]  # Pillow 9.0 lacks Image.Resampling
     bitmap = xp.zeros((32, 32))
     top, left = (32 - nh) // 2, (32 - nw) // 2
     bitmap[top:top + nh, left:left + nw] = xp.asarray(img, dtype=xp.float64) > 127

@@ -58,3 +58,10 @@ class RichReporter:
     def finish(self) -> None:
         if self.progress is not None:
             self.progress.stop()
+
+
+def console() -> Any:
+    """The rich console every command prints to (no highlighting, long lines kept whole)."""
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)

@@ -241,11 +241,13 @@ def _restore(resume: dict[str, Any], model: nn.Module, opt: Any, sched: Any, shu
              steps: int) -> None:
     """Load a checkpoint's states into the run's objects; CheckpointMismatch naming the part
     that does not fit."""
+    def restore_rngs() -> None:
+        shuffle.set_state(resume["rng"]["shuffle"])
+        cr.default_generator.set_state(resume["rng"]["global"])
+
     parts = [("model weights", lambda: model.load_state_dict(resume["model"])),
              ("optimizer states", lambda: opt.load_state_dict(resume["optimizer"])),
-             ("random generator states", lambda: (shuffle.set_state(resume["rng"]["shuffle"]),
-                                                  cr.default_generator.set_state(
-                                                      resume["rng"]["global"])))]
+             ("random generator states", restore_rngs)]
     if sched is not None:
         parts.append(("learning-rate schedule states", lambda: sched.load_state_dict(
             resume["scheduler"])))
@@ -461,8 +463,9 @@ def train_tutorial(seed: int = 0, epochs: int = 1000, learning_rate: float = 0.0
             diagnostics.backward(loss)
             diagnostics.before_step()
         with cr.no_grad():
-            W2 -= learning_rate * W2.grad
-            W1 -= learning_rate * W1.grad
+            # (backward has set both grads: the ignores are for mypy's Tensor | None)
+            W2 -= learning_rate * W2.grad  # type: ignore[operator]
+            W1 -= learning_rate * W1.grad  # type: ignore[operator]
         if diagnostics is not None:
             diagnostics.after_step()
         W1.grad = W2.grad = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from types import TracebackType
 from typing import Sequence
 
 USAGE = ("usage: chainrule run script.py [args...]\n"
@@ -18,14 +19,14 @@ USAGE = ("usage: chainrule run script.py [args...]\n"
          "meaning chainrule.")
 
 
-def _program_frames(tb: object, script: str) -> object:
+def _program_frames(tb: TracebackType | None, script: str) -> TracebackType | None:
     """The traceback from the first frame of ``script`` on (the runner's frames dropped)."""
     path = os.path.abspath(script)
     t = tb
     while t is not None:
-        if os.path.abspath(t.tb_frame.f_code.co_filename) == path:  # type: ignore[attr-defined]
+        if os.path.abspath(t.tb_frame.f_code.co_filename) == path:
             return t
-        t = t.tb_next  # type: ignore[attr-defined]
+        t = t.tb_next
     return tb
 
 
@@ -46,6 +47,6 @@ def main(argv: Sequence[str]) -> int:
         raise
     except BaseException as e:  # noqa: BLE001 - printed as Python prints an uncaught error
         tb = _program_frames(e.__traceback__, script)
-        traceback.print_exception(type(e), e.with_traceback(tb), tb)  # type: ignore[arg-type]
+        traceback.print_exception(type(e), e.with_traceback(tb), tb)
         return 130 if isinstance(e, KeyboardInterrupt) else 1
     return 0

@@ -196,15 +196,12 @@ class tracing:
         for mod in (_reductions, sys.modules["chainrule.core.functional"]):
             saved.append((mod, "_shift", mod._shift))
             mod._shift = shift
-        saved.append((_conv, "channel_sum", _conv.channel_sum))
-        _conv.channel_sum = _array_fn(tape, _conv.channel_sum)
+        _patch_fn(_conv, "channel_sum", lambda f: _array_fn(tape, f), saved)
         nnf = sys.modules["chainrule.nn.functional"]
         for name in ("_smoothed_targets", "_dropout_mask"):
-            saved.append((nnf, name, getattr(nnf, name)))
-            setattr(nnf, name, _array_fn(tape, getattr(nnf, name)))
+            _patch_fn(nnf, name, lambda f: _array_fn(tape, f), saved)
         for name in ("_update_running", "_count_batch"):  # in-place updates of buffers
-            saved.append((nnf, name, getattr(nnf, name)))
-            setattr(nnf, name, _py_call(tape, getattr(nnf, name)))
+            _patch_fn(nnf, name, lambda f: _py_call(tape, f), saved)
         saved.append((_elementwise, "_compare", _elementwise._compare))
         _elementwise._compare = _comparison(tape, _elementwise._compare)
         return tape
@@ -216,6 +213,21 @@ class tracing:
         for owner, name, orig in reversed(self.saved):
             setattr(owner, name, orig)
         self.saved.clear()
+
+
+def _patch_fn(owner: Any, name: str, wrap: Callable[[Callable], Callable],
+              saved: list[tuple[Any, str, Any]]) -> None:
+    """Replace the function ``owner.name`` by ``wrap(it)`` in ``owner``, in the module that
+    defines it and in every module that imported it by name (nn.functional re-exports its
+    helpers from nn/functional_*.py; batchnorm.py imports conv's channel_sum), so every
+    caller's global lookup finds the wrapper."""
+    orig = getattr(owner, name)
+    new = wrap(orig)
+    for mod in list(sys.modules.values()):
+        if (getattr(mod, "__name__", "").startswith("chainrule.")
+                and getattr(mod, "__dict__", {}).get(name) is orig):
+            saved.append((mod, name, orig))
+            setattr(mod, name, new)
 
 
 def _backward(tape: Tape, orig: Callable) -> Callable:

@@ -62,7 +62,8 @@ def manual_seed(seed: int) -> Generator:
 
 
 def seed() -> int:
-    s = int(xp.random.SeedSequence().entropy % (2 ** 63))
+    entropy: Any = xp.random.SeedSequence().entropy  # an int when no entropy was given
+    s = int(entropy % (2 ** 63))
     default_generator.manual_seed(s)
     return s
 

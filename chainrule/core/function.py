@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import functools
 import weakref
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from ..backend import xp
 from . import graph
@@ -116,6 +116,12 @@ class BackwardFunction(Node):
 
     __slots__ = ("ctx", "arg_types", "outputs_meta", "multi")
     name = "Function"
+    ctx: Any
+    arg_types: Any
+    outputs_meta: Any
+    multi: bool
+    # Node's ``out`` slot holds here the records of ctx.save_for_backward (see unpack_saved).
+    out: Any
     _function: Any = None
 
     def __repr__(self) -> str:
@@ -225,9 +231,13 @@ class FunctionOutput(Node):
     cotangent to the Function's node inside a :class:`_Pack`."""
 
     __slots__ = ("index", "n", "token", "fn_name")
+    index: int
+    n: int
+    token: Any
+    fn_name: str
 
-    @property  # type: ignore[override]
-    def name(self) -> str:
+    @property
+    def name(self) -> str:  # type: ignore[override]  # Node.name is a class attribute
         return f"{self.fn_name}[{self.index}]"
 
     def __repr__(self) -> str:
@@ -250,6 +260,7 @@ class _Pack(Tensor):
     """
 
     __slots__ = ("grads",)
+    grads: list
 
     def __add__(self, other: Any) -> _Pack:  # type: ignore[override]
         grads = list(self.grads)
@@ -263,7 +274,7 @@ class _Pack(Tensor):
 
 
 def _pack(token: Any, grads: list) -> _Pack:
-    p = _rebuild(_Pack, token, False)
+    p = cast(_Pack, _rebuild(_Pack, token, False))
     p.grads = grads
     return p
 

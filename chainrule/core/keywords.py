@@ -83,6 +83,6 @@ def guard_module(module: types.ModuleType | str, api_prefix: str, names: Any = N
         if inspect.isclass(obj):
             init = obj.__dict__.get("__init__")
             if init is not None and inspect.isfunction(init):
-                obj.__init__ = guard(init, f"{api_prefix}.{name}")  # type: ignore[misc]
+                obj.__init__ = guard(init, f"{api_prefix}.{name}")  # type: ignore[method-assign]
         elif inspect.isfunction(obj):
             setattr(module, name, guard(obj, f"{api_prefix}.{name}"))

@@ -54,6 +54,7 @@ def normal(mean: Any, std: Any = 1.0, size: Any = None, *, generator: Any = None
         m = _as_tensor(mean) if tm else None
         s = _as_tensor(std) if ts else None
         like = m if m is not None else s
+        assert like is not None  # tm or ts: one of them is a tensor
         dt = like._data.dtype if like._data.dtype.kind == "f" else get_default_dtype()
         md = m._data if m is not None else builtins.float(mean)
         sd = s._data if s is not None else builtins.float(std)
@@ -63,7 +64,7 @@ def normal(mean: Any, std: Any = 1.0, size: Any = None, *, generator: Any = None
         res = _make(xp.asarray(rng.normal(md, sd, shape), dtype=dt))
         grads = [t for t in (m, s) if t is not None and t.requires_grad]
         if grads:  # PyTorch's NormalBackward: requires grad, gradient 0
-            zero = builtins.sum(t.sum() * 0.0 for t in grads)
+            zero: Any = builtins.sum(t.sum() * 0.0 for t in grads)
             res = res + zero.to(dt)
     if out is not None:
         from .out_arg import write_out

@@ -287,19 +287,21 @@ class _TensorMethods:
             self._node = res._node
         return self
 
-    def __iadd__(self: Any, other: Any) -> Tensor:
+    # The ignores below: mypy compares these with the binary operators of the class
+    # body (attached from core/ops), whose signatures it sees only as Callable[..., Any].
+    def __iadd__(self: Any, other: Any) -> Tensor:  # type: ignore[misc]
         return self._inplace("add_", _F.add, other, ufunc=xp.add)
 
-    def __isub__(self: Any, other: Any) -> Tensor:
+    def __isub__(self: Any, other: Any) -> Tensor:  # type: ignore[misc]  # see above
         return self._inplace("sub_", _F.sub, other, ufunc=xp.subtract)
 
-    def __imul__(self: Any, other: Any) -> Tensor:
+    def __imul__(self: Any, other: Any) -> Tensor:  # type: ignore[misc]  # see above
         return self._inplace("mul_", _F.mul, other, ufunc=xp.multiply)
 
-    def __itruediv__(self: Any, other: Any) -> Tensor:
+    def __itruediv__(self: Any, other: Any) -> Tensor:  # type: ignore[misc]  # see above
         return self._inplace("div_", _F.div, other, ufunc=xp.divide)
 
-    def __ipow__(self: Any, other: Any) -> Tensor:
+    def __ipow__(self: Any, other: Any) -> Tensor:  # type: ignore[misc]  # see above
         return self._inplace("pow_", _F.pow, other)
 
     def add_(self: Any, other: Any, alpha: Any = 1) -> Tensor:

@@ -15,6 +15,8 @@ are attached to it in one place, :mod:`chainrule.core.tensor`, which every impor
 
 from __future__ import annotations
 
+import builtins
+
 from typing import TYPE_CHECKING, Any, Iterator
 
 from .. import backend as B
@@ -45,7 +47,7 @@ def _make(data: ndarray, node: Node | None = None) -> Tensor:
 
 def _rebuild(cls: type, data: ndarray, requires_grad: bool) -> Tensor:
     """A fresh leaf of class ``cls`` (Tensor or a subclass) holding ``data``."""
-    t = _object_new(cls)
+    t: Tensor = _object_new(cls)
     t._data = data
     t._node = None
     t._vc = [0]
@@ -264,7 +266,7 @@ class Tensor(_Attached):
 
     def __repr__(self) -> str:
         body = xp.array2string(self._data, separator=", ", precision=4, prefix="tensor(",
-                               threshold=1000, floatmode=_floatmode(self._data))
+                               threshold=1000, floatmode=_floatmode(self._data))  # type: ignore[arg-type]  # one of numpy's modes
         extra = []
         if self._data.dtype not in (get_default_dtype(), B.int64, B.bool_):
             extra.append(f"dtype={self._data.dtype}")
@@ -298,26 +300,26 @@ class Tensor(_Attached):
     def contiguous(self) -> Tensor:
         return self
 
-    def is_floating_point(self) -> bool:
+    def is_floating_point(self) -> builtins.bool:
         return self._data.dtype.kind == "f"
 
-    def is_contiguous(self) -> bool:
+    def is_contiguous(self) -> builtins.bool:
         return True
 
     # -- new tensors like this one ------------------------------------------------------------
-    def _new(self, arr: ndarray, requires_grad: bool) -> Tensor:
+    def _new(self, arr: ndarray, requires_grad: builtins.bool) -> Tensor:
         t = _make(arr)
         if requires_grad:
             t.requires_grad_(True)
         return t
 
-    def new_tensor(self, data: Any, dtype: Any = None, requires_grad: bool = False,
+    def new_tensor(self, data: Any, dtype: Any = None, requires_grad: builtins.bool = False,
                    device: Any = None) -> Tensor:
         """A new tensor from ``data``, with this tensor's dtype unless ``dtype`` is given."""
         return self._new(_to_array(data, self.dtype if dtype is None else dtype), requires_grad)
 
     def new_full(self, size: Any, fill_value: Any, dtype: Any = None,
-                 requires_grad: bool = False, device: Any = None) -> Tensor:
+                 requires_grad: builtins.bool = False, device: Any = None) -> Tensor:
         dt = self.dtype if dtype is None else normalize_dtype(dtype)
         shape = (size,) if isinstance(size, int) else tuple(size)
         return self._new(xp.full(shape, fill_value, dt), requires_grad)

@@ -180,7 +180,7 @@ class BatchSampler(Sampler[list]):
             for start in range(0, stop, bs):
                 yield slice(start, min(start + bs, n))
             return
-        idx = self.sampler.index_array()  # type: ignore[union-attr]
+        idx = self.sampler.index_array()  # type: ignore[attr-defined]
         n = len(idx)
         stop = n - n % bs if self.drop_last else n
         for start in range(0, stop, bs):

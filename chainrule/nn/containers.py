@@ -1,4 +1,5 @@
-"""Containers that register what they hold: ModuleDict, ParameterList, ParameterDict.
+"""Containers that register what they hold: Sequential, ModuleList, ModuleDict,
+ParameterList, ParameterDict.
 
 As in PyTorch, a plain tensor put into a ParameterList/ParameterDict becomes a Parameter,
 and the entries' names in ``state_dict()`` are the list positions or the dict keys.
@@ -15,12 +16,178 @@ and the entries' names in ``state_dict()`` are the list positions or the dict ke
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any, Iterable, Iterator, Mapping
 
 from ..core.tensor import Tensor
-from .module import Module, Parameter, _check_module
+from .module import Module, Parameter, _addindent
 
-__all__ = ["ModuleDict", "ParameterList", "ParameterDict"]
+__all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
+
+
+class Sequential(Module):
+    """Modules applied one after another: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
+
+    >>> import chainrule as cr
+    >>> from chainrule import nn
+    >>> model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    >>> model(cr.ones(5, 4)).shape
+    torch.Size([5, 2])
+    >>> model[:2]
+    Sequential(
+      (0): Linear(in_features=4, out_features=8, bias=True)
+      (1): ReLU()
+    )
+    """
+
+    def __init__(self, *args: Any) -> None:
+        """``Sequential(m0, m1, ...)``, or ``Sequential(OrderedDict(name=module, ...))``."""
+        super().__init__()
+        if len(args) == 1 and isinstance(args[0], (OrderedDict, dict)):
+            for name, m in args[0].items():
+                self.add_module(name, _check_module(m, "Sequential", name))
+        else:
+            for i, m in enumerate(args):
+                self.add_module(str(i), _check_module(m, "Sequential", i))
+
+    def forward(self, input: Any) -> Any:
+        for m in self._modules.values():
+            if m is not None:
+                input = m(input)
+        return input
+
+    def _index(self, idx: int) -> str:
+        n = len(self._modules)
+        if not isinstance(idx, int) or isinstance(idx, bool):
+            raise TypeError(f"{type(self).__name__} indices must be ints or slices, got "
+                            f"{type(idx).__name__}")
+        if not -n <= idx < n:
+            raise IndexError(
+                f"{type(self).__name__} index {idx} is out of range for a "
+                f"{type(self).__name__} of {n} modules"
+            )
+        return list(self._modules)[idx % n]
+
+    def __getitem__(self, idx: int | slice) -> Any:
+        if isinstance(idx, slice):
+            return type(self)(OrderedDict(list(self._modules.items())[idx]))  # type: ignore
+        return self._modules[self._index(idx)]
+
+    def __setitem__(self, idx: int, module: Module) -> None:
+        self.add_module(self._index(idx), _check_module(module, type(self).__name__, idx))
+
+    def __delitem__(self, idx: int | slice) -> None:
+        keys = list(self._modules)[idx] if isinstance(idx, slice) else [self._index(idx)]
+        for k in keys:
+            del self._modules[k]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())  # type: ignore[arg-type]
+
+    def append(self, module: Module) -> Sequential:
+        """Add ``module`` at the end."""
+        self.add_module(str(len(self._modules)), _check_module(module, "Sequential", "append"))
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> Sequential:
+        for m in modules:
+            self.append(m)
+        return self
+
+
+def _check_module(m: Any, where: str, key: Any) -> Module:
+    if not isinstance(m, Module):
+        hint = " (call it: nn.ReLU(), not nn.ReLU)" if isinstance(m, type) and issubclass(
+            m, Module) else ""
+        raise TypeError(f"{where}: element {key!r} is a {type(m).__name__}, not a Module{hint}")
+    return m
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters are registered (a plain list hides them).
+
+    >>> from chainrule import nn
+    >>> layers = nn.ModuleList([nn.Linear(2, 2) for _ in range(3)])
+    >>> len(layers), len(list(layers.parameters()))
+    (3, 6)
+    """
+
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(
+            "ModuleList has no forward(): it is a container; iterate over it in your own "
+            "forward (for layer in self.layers: x = layer(x)) or use nn.Sequential"
+        )
+
+    def _index(self, idx: int) -> str:
+        return Sequential._index(self, idx)  # type: ignore[arg-type]
+
+    def __getitem__(self, idx: int | slice) -> Any:
+        if isinstance(idx, slice):
+            return ModuleList(list(self._modules.values())[idx])  # type: ignore[arg-type]
+        return self._modules[self._index(idx)]
+
+    def __setitem__(self, idx: int, module: Module) -> None:
+        self.add_module(self._index(idx), _check_module(module, "ModuleList", idx))
+
+    def __delitem__(self, idx: int | slice) -> None:
+        mods = list(self._modules.values())
+        del mods[idx]
+        self._modules.clear()
+        for i, m in enumerate(mods):
+            self._modules[str(i)] = m
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())  # type: ignore[arg-type]
+
+    def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
+        return self.extend(modules)
+
+    def append(self, module: Module) -> ModuleList:
+        self.add_module(str(len(self._modules)), _check_module(module, "ModuleList", "append"))
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        if isinstance(modules, Module) and not isinstance(modules, (ModuleList, Sequential)):
+            raise TypeError("ModuleList.extend: expects an iterable of modules; use append for "
+                            "a single module")
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        mods = list(self._modules.values())
+        mods.insert(index, _check_module(module, "ModuleList", index))
+        self._modules.clear()
+        for i, m in enumerate(mods):
+            self._modules[str(i)] = m
+
+    def __repr__(self) -> str:
+        # NOTE: runs of identical modules are folded, as PyTorch does: (0-2): 3 x Linear(...)
+        reprs = [repr(m) for m in self._modules.values()]
+        if not reprs:
+            return "ModuleList()"
+        lines: list[str] = []
+        start = 0
+        for i in range(1, len(reprs) + 1):
+            if i == len(reprs) or reprs[i] != reprs[start]:
+                body = _addindent(reprs[start], 2)
+                if i - start == 1:
+                    lines.append(f"({start}): {body}")
+                else:
+                    lines.append(f"({start}-{i - 1}): {i - start} x {body}")
+                start = i
+        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
 
 
 def _pairs(values: Any, where: str) -> Iterable[tuple[Any, Any]]:

@@ -22,12 +22,15 @@ from ..backend import xp
 from ..core import functional as _F
 from ..core.tensor import Tensor
 from . import functional as NF
+from . import functional_activations as _FA
+from . import functional_losses as _FL
 
 __all__ = ["legacy_reduction", "mse_loss", "l1_loss", "cross_entropy", "nll_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "softmax",
            "log_softmax"]
 
-_plain = {name: getattr(NF, name) for name in __all__[1:]}
+# The plain versions, from the modules that define them (nn.functional exports these instead).
+_plain = {name: getattr(_FL, name, None) or getattr(_FA, name) for name in __all__[1:]}
 
 
 def legacy_reduction(size_average: Any, reduce: Any, reduction: str = "mean") -> str:

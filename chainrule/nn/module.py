@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections import OrderedDict, namedtuple
-from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
+from collections import OrderedDict
+from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 from ..core import graph
 from ..core.graph import RemovableHandle
-from ..core.hooks import module_backward_hook_call
 from ..core.dtypes import normalize_dtype
 from ..core.tensor import Tensor, _make, _to_array
+from . import module_hooks as _hooks
+from . import module_state as _state
+from .module_hooks import _hook_ids
 
-__all__ = ["Parameter", "Module", "Sequential", "ModuleList"]
+__all__ = ["Parameter", "Module", "Sequential", "ModuleList"]  # noqa: F822 (the last two: lazily, below)
 
 M = TypeVar("M", bound="Module")
 
-_hook_ids = itertools.count()
-_HOOK_STORES = ("_forward_pre_hooks", "_forward_hooks", "_backward_hooks", "_backward_pre_hooks")
 
 
 class Parameter(Tensor):
@@ -64,17 +64,6 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
-
-
-class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        if not self.missing_keys and not self.unexpected_keys:
-            return "<All keys matched successfully>"
-        return super().__repr__()
-
-    __str__ = __repr__
 
 
 def _addindent(s: str, n: int) -> str:
@@ -132,55 +121,11 @@ class Module:
 
     # -- hooks ------------------------------------------------------------------------------
     def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
-        d = self.__dict__
-        for hook, with_kwargs in list(d.get("_forward_pre_hooks", {}).values()):
-            if with_kwargs:
-                r = hook(self, args, kwargs)
-                if r is not None:
-                    if not (isinstance(r, tuple) and len(r) == 2):
-                        raise RuntimeError(
-                            f"forward pre-hook {hook!r} of {type(self).__name__} was registered "
-                            "with with_kwargs=True: it must return None or (args, kwargs), got "
-                            f"{type(r).__name__}"
-                        )
-                    args, kwargs = r
-            else:
-                r = hook(self, args)
-                if r is not None:
-                    args = r if isinstance(r, tuple) else (r,)
-        call = None
-        bw = d.get("_backward_hooks")
-        bw_pre = d.get("_backward_pre_hooks")
-        if (bw or bw_pre) and graph._grad_enabled:
-            call = module_backward_hook_call(self, list(bw.values()) if bw else [],
-                                             list(bw_pre.values()) if bw_pre else [])
-            args = call.setup_inputs(args)
-        out = self.forward(*args, **kwargs)
-        for hook, with_kwargs in list(d.get("_forward_hooks", {}).values()):
-            r = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
-            if r is not None:
-                out = r
-        if call is not None:
-            out = call.setup_outputs(out)
-        return out
+        return _hooks.call_with_hooks(self, args, kwargs)
 
     def _add_hook(self, store: str, key: int, hook: Any, value: Any,
                   prepend: bool) -> RemovableHandle:
-        if not callable(hook):
-            raise TypeError(f"{store.strip('_')}: the hook must be callable, got "
-                            f"{type(hook).__name__}")
-        d = self.__dict__
-        hooks = d.get(store) or {}
-        d[store] = {key: value, **hooks} if prepend else {**hooks, key: value}
-        d["_hooked"] = True
-
-        def remove() -> None:
-            cur = d.get(store)
-            if cur is not None:
-                cur.pop(key, None)
-            d["_hooked"] = any(d.get(s) for s in _HOOK_STORES)
-
-        return RemovableHandle(remove)
+        return _hooks.add_hook(self, store, key, hook, value, prepend)
 
     def register_forward_pre_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
                                   with_kwargs: bool = False) -> RemovableHandle:
@@ -518,59 +463,7 @@ class Module:
         >>> bool((a.weight == b.weight).all())
         True
         """
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(
-                f"load_state_dict: expected a mapping of names to tensors, got "
-                f"{type(state_dict).__name__}"
-            )
-        own = self.state_dict(keep_vars=True)
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        problems: list[str] = []
-        pairs: list[tuple[Tensor, Any]] = []
-        for k, target in own.items():
-            if k not in state_dict:
-                continue
-            v = state_dict[k]
-            try:
-                src = v._data if isinstance(v, Tensor) else _to_array(v)
-            except TypeError as e:
-                problems.append(f"value for {k!r} is not an array or tensor: {e}")
-                continue
-            if src.shape != target._data.shape:
-                problems.append(
-                    f"size mismatch for {k}: the checkpoint has shape {tuple(src.shape)}, the "
-                    f"model has shape {tuple(target.shape)}"
-                )
-                continue
-            if src.dtype.kind not in "fiub":
-                problems.append(f"value for {k!r} has unsupported dtype {src.dtype}")
-                continue
-            pairs.append((target, src))
-        if strict:
-            if missing:
-                problems.insert(0, "Missing key(s) in state_dict: "
-                                + ", ".join(repr(k) for k in missing) + ".")
-            if unexpected:
-                problems.insert(1 if missing else 0, "Unexpected key(s) in state_dict: "
-                                + ", ".join(repr(k) for k in unexpected) + ".")
-        if problems:
-            hint = ""
-            if strict and (missing or unexpected):
-                hint = ("\nIf the checkpoint was saved from a different model (or a wrapper that "
-                        "prefixes names), rename its keys, or pass strict=False to load the "
-                        "matching ones.")
-            raise RuntimeError(
-                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
-                + "\n\t".join(problems) + hint
-            )
-        with graph.no_grad():
-            for target, src in pairs:
-                # NOTE: setitem casts to the target's dtype (as PyTorch's copy_ does) and keeps
-                # the parameter object, so optimizers holding it see the new values.
-                target._data[...] = src
-                target._vc[0] += 1
-        return _IncompatibleKeys(missing, unexpected)
+        return _state.load_state_dict(self, state_dict, strict)
 
     # -- modes and conversion ---------------------------------------------------------------
     def train(self: M, mode: bool = True) -> M:
@@ -709,166 +602,11 @@ class Module:
         self.__dict__.setdefault("_non_persistent", set())
 
 
-class Sequential(Module):
-    """Modules applied one after another: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
+def __getattr__(name: str) -> Any:
+    # Sequential and ModuleList live in containers.py (which imports Module from here); their
+    # old address ``chainrule.nn.module.Sequential`` (and old pickles naming it) still works.
+    if name in ("Sequential", "ModuleList"):
+        from . import containers
 
-    >>> import chainrule as cr
-    >>> from chainrule import nn
-    >>> model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
-    >>> model(cr.ones(5, 4)).shape
-    torch.Size([5, 2])
-    >>> model[:2]
-    Sequential(
-      (0): Linear(in_features=4, out_features=8, bias=True)
-      (1): ReLU()
-    )
-    """
-
-    def __init__(self, *args: Any) -> None:
-        """``Sequential(m0, m1, ...)``, or ``Sequential(OrderedDict(name=module, ...))``."""
-        super().__init__()
-        if len(args) == 1 and isinstance(args[0], (OrderedDict, dict)):
-            for name, m in args[0].items():
-                self.add_module(name, _check_module(m, "Sequential", name))
-        else:
-            for i, m in enumerate(args):
-                self.add_module(str(i), _check_module(m, "Sequential", i))
-
-    def forward(self, input: Any) -> Any:
-        for m in self._modules.values():
-            if m is not None:
-                input = m(input)
-        return input
-
-    def _index(self, idx: int) -> str:
-        n = len(self._modules)
-        if not isinstance(idx, int) or isinstance(idx, bool):
-            raise TypeError(f"{type(self).__name__} indices must be ints or slices, got "
-                            f"{type(idx).__name__}")
-        if not -n <= idx < n:
-            raise IndexError(
-                f"{type(self).__name__} index {idx} is out of range for a "
-                f"{type(self).__name__} of {n} modules"
-            )
-        return list(self._modules)[idx % n]
-
-    def __getitem__(self, idx: int | slice) -> Any:
-        if isinstance(idx, slice):
-            return type(self)(OrderedDict(list(self._modules.items())[idx]))  # type: ignore
-        return self._modules[self._index(idx)]
-
-    def __setitem__(self, idx: int, module: Module) -> None:
-        self.add_module(self._index(idx), _check_module(module, type(self).__name__, idx))
-
-    def __delitem__(self, idx: int | slice) -> None:
-        keys = list(self._modules)[idx] if isinstance(idx, slice) else [self._index(idx)]
-        for k in keys:
-            del self._modules[k]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())  # type: ignore[arg-type]
-
-    def append(self, module: Module) -> Sequential:
-        """Add ``module`` at the end."""
-        self.add_module(str(len(self._modules)), _check_module(module, "Sequential", "append"))
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> Sequential:
-        for m in modules:
-            self.append(m)
-        return self
-
-
-def _check_module(m: Any, where: str, key: Any) -> Module:
-    if not isinstance(m, Module):
-        hint = " (call it: nn.ReLU(), not nn.ReLU)" if isinstance(m, type) and issubclass(
-            m, Module) else ""
-        raise TypeError(f"{where}: element {key!r} is a {type(m).__name__}, not a Module{hint}")
-    return m
-
-
-class ModuleList(Module):
-    """A list of modules whose parameters are registered (a plain list hides them).
-
-    >>> from chainrule import nn
-    >>> layers = nn.ModuleList([nn.Linear(2, 2) for _ in range(3)])
-    >>> len(layers), len(list(layers.parameters()))
-    (3, 6)
-    """
-
-    def __init__(self, modules: Iterable[Module] | None = None) -> None:
-        super().__init__()
-        if modules is not None:
-            self.extend(modules)
-
-    def forward(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError(
-            "ModuleList has no forward(): it is a container; iterate over it in your own "
-            "forward (for layer in self.layers: x = layer(x)) or use nn.Sequential"
-        )
-
-    def _index(self, idx: int) -> str:
-        return Sequential._index(self, idx)  # type: ignore[arg-type]
-
-    def __getitem__(self, idx: int | slice) -> Any:
-        if isinstance(idx, slice):
-            return ModuleList(list(self._modules.values())[idx])  # type: ignore[arg-type]
-        return self._modules[self._index(idx)]
-
-    def __setitem__(self, idx: int, module: Module) -> None:
-        self.add_module(self._index(idx), _check_module(module, "ModuleList", idx))
-
-    def __delitem__(self, idx: int | slice) -> None:
-        mods = list(self._modules.values())
-        del mods[idx]
-        self._modules.clear()
-        for i, m in enumerate(mods):
-            self._modules[str(i)] = m
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())  # type: ignore[arg-type]
-
-    def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
-        return self.extend(modules)
-
-    def append(self, module: Module) -> ModuleList:
-        self.add_module(str(len(self._modules)), _check_module(module, "ModuleList", "append"))
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> ModuleList:
-        if isinstance(modules, Module) and not isinstance(modules, (ModuleList, Sequential)):
-            raise TypeError("ModuleList.extend: expects an iterable of modules; use append for "
-                            "a single module")
-        for m in modules:
-            self.append(m)
-        return self
-
-    def insert(self, index: int, module: Module) -> None:
-        mods = list(self._modules.values())
-        mods.insert(index, _check_module(module, "ModuleList", index))
-        self._modules.clear()
-        for i, m in enumerate(mods):
-            self._modules[str(i)] = m
-
-    def __repr__(self) -> str:
-        # NOTE: runs of identical modules are folded, as PyTorch does: (0-2): 3 x Linear(...)
-        reprs = [repr(m) for m in self._modules.values()]
-        if not reprs:
-            return "ModuleList()"
-        lines: list[str] = []
-        start = 0
-        for i in range(1, len(reprs) + 1):
-            if i == len(reprs) or reprs[i] != reprs[start]:
-                body = _addindent(reprs[start], 2)
-                if i - start == 1:
-                    lines.append(f"({start}): {body}")
-                else:
-                    lines.append(f"({start}-{i - 1}): {i - start} x {body}")
-                start = i
-        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+        return getattr(containers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,7 +16,8 @@ from . import functional as F
 from . import init
 from .attention import MultiheadAttention
 from .layers import Dropout, Linear
-from .module import Module, ModuleList
+from .containers import ModuleList
+from .module import Module
 from .normalization import LayerNorm
 
 __all__ = ["TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder",

@@ -43,7 +43,7 @@ class Stepper:
     steps as data (the numbers formatted as on the page)."""
 
     def __init__(self, explanation: Explanation, steps: list[dict[str, Any]], svg: str | None,
-                 overlay: dict[str, list[float]], lang: str, lr: float) -> None:
+                 overlay: dict[str, list[Any]], lang: str, lr: float) -> None:
         self.explanation = explanation
         self.steps = steps
         self.svg = svg
@@ -142,7 +142,7 @@ def _call(fn: Callable[..., Tensor], args: tuple[Any, ...],
 # ---------------------------------------------------------------------------------------------
 
 
-def _picture(ex: Explanation) -> tuple[str | None, dict[str, list[float]]]:
+def _picture(ex: Explanation) -> tuple[str | None, dict[str, list[Any]]]:
     """The SVG of the graph (nodes ``node-<id>``, edges ``edge-<src>-<dst>-<k>``) and, for
     each edge, where its gradient is written on it (Python engine only)."""
     from .draw import _pick_engine, _run_dot
@@ -154,7 +154,7 @@ def _picture(ex: Explanation) -> tuple[str | None, dict[str, list[float]]]:
         engine = _pick_engine("auto")
     except (ImportError, RuntimeError):
         return None, {}
-    overlay: dict[str, list[float]] = {}
+    overlay: dict[str, list[Any]] = {}
     if engine == "graphviz":
         svg = _run_dot(_dot(view, legend=False), "svg").decode("utf-8")
     else:

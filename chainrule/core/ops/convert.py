@@ -101,7 +101,7 @@ def _dim(d: Any, ndim: int, op: str) -> int:
             f"{op}: dim {d} is out of range for a tensor with {ndim} dims "
             f"(valid: {-n} to {n - 1})"
         )
-    return d % n
+    return builtins.int(d % n)
 
 
 def _dims(dim: Any, ndim: int, op: str) -> tuple[int, ...] | None:

@@ -8,7 +8,8 @@ only when a vjp runs, after every module has loaded. ``functional`` and ``ops`` 
 primitives normally; nothing else in the core refers upward.
 """
 
-from .conv import (AvgPool2d, AvgPool2dGrad, BatchNorm, Conv2d, Conv2dInputGrad, Conv2dWeightGrad,
+from .batchnorm import BatchNorm
+from .conv import (AvgPool2d, AvgPool2dGrad, Conv2d, Conv2dInputGrad, Conv2dWeightGrad,
                    MaxPool2d, MaxPool2dGrad)
 from .elementwise import (Abs, Add, Cast, Cos, Div, Exp, Log, Log1p, Maximum, Minimum, Mul,
                           Neg, Pow, Relu, Sigmoid, SigmoidGrad, Sin, Softplus, Sqrt, Sub, Tanh,

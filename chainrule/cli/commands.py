@@ -1,0 +1,136 @@
+"""``chainrule evaluate``, ``predict``, ``explain`` and ``graph``: the commands that use a
+trained run or draw and explain one step."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from chainrule.cli import checks
+from chainrule.cli.checks import CLIError
+from chainrule.cli.progress import console as _console
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluate / predict
+# ---------------------------------------------------------------------------------------------
+
+
+def _restore(path: str, what: str) -> tuple[Any, Any, dict[str, Any], Path]:
+    """(config, model with its weights, checkpoint, checkpoint path) of a finished or
+    interrupted run of the default recipe."""
+    state, ckpt, cfg = checks.load_run(path)
+    checks.require_default_recipe(ckpt, cfg, what)
+    model = checks.restore_model(state, ckpt, cfg)
+    return cfg, model, state, ckpt
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from chainrule import nn
+    from chainrule.cli import recipes, report
+
+    console = _console()
+    cfg, model, state, _ = _restore(args.run, "evaluate")
+    data = recipes.load_data(cfg)
+    loss, acc, pred, _ = recipes.evaluate(model, data.X_test, data.y_test, nn.CrossEntropyLoss())
+    cm = report.confusion_matrix(data.y_test, pred)
+    console.print(f"[bold]{args.run}[/]: test accuracy [bold]{100 * acc:.2f}%[/] "
+                  f"({int((pred == data.y_test).sum())}/{len(pred)}), cross-entropy {loss:.4f}")
+    t = Table(title="per class", header_style="bold")
+    for col in ("digit", "precision", "recall", "f1", "support"):
+        t.add_column(col, justify="right")
+    for r in report.per_class(cm):
+        t.add_row(str(r["class"]), f"{r['precision']:.3f}", f"{r['recall']:.3f}",
+                  f"{r['f1']:.3f}", str(r["support"]))
+    console.print(t)
+    c = Table(title="confusion matrix (rows: true, columns: predicted)", header_style="bold")
+    c.add_column("")
+    for k in range(10):
+        c.add_column(str(k), justify="right")
+    for i in range(10):
+        c.add_row(str(i), *[(f"[bold]{v}[/]" if i == j else (str(v) if v else "."))
+                            for j, v in enumerate(cm[i])])
+    console.print(c)
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    import chainrule as cr
+    from chainrule.backend import xp
+    from chainrule.cli import recipes
+    from chainrule.cli.images import ImageError, digit_from_image
+
+    console = _console()
+    cfg, model, state, ckpt = _restore(args.checkpoint, "predict")
+    if cfg.task != "digits":
+        raise CLIError(f"{args.checkpoint}: predict reads pictures of single digits for runs on "
+                       f"the digits; this run was trained on {cfg.task}")
+    mean, std = checks.normalisation(state, ckpt)
+    digits = []
+    for path in args.images:
+        try:
+            digits.append(digit_from_image(path))
+        except ImageError as e:
+            raise CLIError(str(e)) from None
+    X = recipes.model_input(cfg, (xp.stack([d.reshape(64) for d in digits]) - mean) / std)
+    with cr.no_grad():
+        prob = cr.softmax(model(cr.tensor(X.astype(cfg.dtype))), dim=1).numpy()
+    for path, p in zip(args.images, prob):
+        k = int(p.argmax())
+        ranked = " ".join(f"{j}:{p[j]:.2f}" for j in range(10))
+        console.print(f"{path}: [bold]{k}[/] (p={p[k]:.3f})   {ranked}")
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """``chainrule explain tutorial``: backpropagation through the tutorial's 2-2-1 network,
+    node by node with the numbers, then its one step of gradient descent."""
+    import shutil
+
+    from chainrule.viz.explain import format_tutorial
+
+    if args.html:  # the same walkthrough, played step by step in a browser
+        from chainrule.viz.stepper import tutorial_stepper
+        print(f"wrote {tutorial_stepper(args.lr, args.html).path}: open it in a browser")
+        return 0
+    width = max(80, min(100, shutil.get_terminal_size((100, 24)).columns))
+    print(format_tutorial(lr=args.lr, width=width))
+    return 0
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    """``chainrule graph digits --out step.svg``: the graph of one training step (the default
+    model and its loss, cross-entropy with label smoothing, on 8 digits), a box per layer."""
+    import chainrule as cr
+    from chainrule import nn
+    from chainrule.cli import recipes
+    from chainrule.data import load_digits
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".svg", ".png", ".pdf"):
+        raise CLIError(f"--out {args.out}: name a .svg, .png or .pdf file")
+    if not out.parent.is_dir():
+        raise CLIError(f"--out {args.out}: no such folder {str(out.parent)!r}")
+    cr.manual_seed(0)
+    cfg = recipes.Config(model=args.model)
+    model = recipes.build_model(cfg)
+    data = load_digits(test_size=cfg.test_size, seed=cfg.seed, standardize=True,
+                       dtype=cfg.dtype)
+    x = cr.tensor(recipes.model_input(cfg, data.X_train[:8]))
+    y = cr.tensor(data.y_train[:8])
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)  # the recipe's loss
+    with cr.viz.record(model, loss_fn):
+        loss = loss_fn(model(x), y)
+    try:
+        d = cr.viz.draw(loss, out, values=args.values, grads=args.grads, depth=args.depth,
+                        engine=args.engine)
+    except (ValueError, RuntimeError) as e:
+        raise CLIError(str(e)) from None
+    except OSError as e:
+        raise CLIError(f"--out {args.out}: cannot write it ({e.strerror or e})") from None
+    what = f"{recipes.describe(cfg)} + cross-entropy, a batch of 8 digits"
+    print(f"wrote {out}: {d.n_nodes} nodes, {d.n_edges} edges ({what}; {d.engine} engine)")
+    return 0
