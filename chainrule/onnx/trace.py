@@ -229,7 +229,8 @@ def _eval_and_recording(model: Any) -> Iterator[None]:
 def run(model: Any, args: tuple, kwargs: dict[str, Any], data: list[ndarray]) -> Trace:
     """Run ``model`` on ``args``/``kwargs`` with their tensors replaced by graph inputs
     holding ``data`` (one array per tensor, in order), and collect the recorded graph."""
-    from ..viz.view import _scopes, record
+    from ..viz.recording import record
+    from ..viz.view import _scopes
 
     inputs = [_leaf(d) for d in data]
     it = iter(inputs)
