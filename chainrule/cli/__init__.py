@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from chainrule.cli import checks
+from chainrule.cli import checks, i18n
 from chainrule.cli.checks import CLIError
 from chainrule.cli.progress import RichReporter
 
@@ -159,7 +159,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if not is_main:
         return 0
     written = _write_default_run(result, out, seconds, args.no_plots)
-    _print_summary(console, result, out, seconds)
+    from chainrule.cli.summary import print_summary
+
+    print_summary(console, result, out, seconds, args.lang)
     written += _report_diagnostics(console, diag, out, args.no_plots,
                                    f"{cfg.task}, {recipes.describe(cfg)}, seed {cfg.seed}")
     _remove_stale(out, written)
@@ -226,21 +228,11 @@ def _report_diagnostics(console: Any, diag: Any, out: Path, no_plots: bool,
 
 def _write_default_run(result: Any, out: Path, seconds: float, no_plots: bool) -> list[str]:
     """Write the run's files (each atomically); their names."""
-    import chainrule as cr
-    from chainrule.cli import recipes, report
+    from chainrule.cli import recipes, report, summary
 
     data = result.data
     cm = report.confusion_matrix(data.y_test, result.test_pred)
-    last = result.history[-1]
-    n_params = sum(p.numel() for p in result.model.parameters())
-    metrics = {
-        "task": result.config.task, "recipe": "default",
-        "test_accuracy": last.test_acc, "test_loss": last.test_loss,
-        "train_accuracy": last.train_acc, "train_loss": last.train_loss,
-        "epochs": last.epoch, "seconds": round(seconds, 3), "parameters": n_params,
-        "per_class": report.per_class(cm), "confusion_matrix": cm.tolist(),
-        "config": dataclasses.asdict(result.config), "chainrule_version": cr.__version__,
-    }
+    metrics = summary.metrics(result, seconds, cm, report.per_class(cm))
     report.write_json(out / "metrics.json", metrics)
     report.write_history(out / "history.csv", result.history)
     if not no_plots:
@@ -254,31 +246,9 @@ def _write_default_run(result: Any, out: Path, seconds: float, no_plots: bool) -
     return [recipes.CHECKPOINT, "metrics.json", "history.csv", *plots]
 
 
-def _print_summary(console: Any, result: Any, out: Path, seconds: float) -> None:
-    from rich.table import Table
-
-    h = result.history
-    last = h[-1]
-    best = max(h, key=lambda s: s.test_acc)
-    t = Table(title=f"{result.config.task}: default recipe", show_header=True,
-              header_style="bold")
-    t.add_column("", style="bold")
-    t.add_column("train", justify="right")
-    t.add_column("test", justify="right")
-    t.add_row("accuracy", f"{100 * last.train_acc:.2f}%", f"{100 * last.test_acc:.2f}%")
-    t.add_row("loss", f"{last.train_loss:.4f}", f"{last.test_loss:.4f}")
-    console.print(t)
-    n_params = sum(p.numel() for p in result.model.parameters())
-    status = " (stopped early: resume with --resume)" if result.stopped_early else ""
-    console.print(f"epochs {last.epoch}{status} | best test accuracy {100 * best.test_acc:.2f}% "
-                  f"(epoch {best.epoch}) | {n_params:,} parameters | {seconds:.1f} s")
-    console.print(f"run folder: [bold]{out}[/] (metrics.json, history.csv, curves.png, "
-                  "confusion.png, misclassified.png, checkpoint.safetensors)", soft_wrap=True)
-
-
 # The options of the default recipe that the tutorial's program has fixed.
 TUTORIAL_FIXED = ("model", "hidden", "batch_size", "optimizer", "lr", "weight_decay", "schedule",
-                  "label_smoothing", "dropout", "test_size", "dtype", "stop_after")
+                  "label_smoothing", "dropout", "test_size", "val_size", "dtype", "stop_after")
 
 
 def _train_tutorial(args: argparse.Namespace, console: Any) -> int:
@@ -373,16 +343,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     data = recipes.load_data(cfg)
     loss, acc, pred, _ = recipes.evaluate(model, data.X_test, data.y_test, nn.CrossEntropyLoss())
     cm = report.confusion_matrix(data.y_test, pred)
-    console.print(f"[bold]{args.run}[/]: test accuracy [bold]{100 * acc:.2f}%[/] "
-                  f"({int((pred == data.y_test).sum())}/{len(pred)}), cross-entropy {loss:.4f}")
-    t = Table(title="per class", header_style="bold")
-    for col in ("digit", "precision", "recall", "f1", "support"):
+    lang = args.lang
+    trained = (i18n.tr(lang, "evaluate_trained", smoothing=cfg.label_smoothing)
+               if cfg.label_smoothing else "")
+    console.print(i18n.tr(lang, "evaluate_line", run=args.run, acc=100 * acc,
+                          right=int((pred == data.y_test).sum()), n=len(pred), loss=loss,
+                          trained=trained))
+    t = Table(title=i18n.tr(lang, "per_class"), header_style="bold")
+    for col in (i18n.tr(lang, "digit"), "precision", "recall", "f1", "support"):
         t.add_column(col, justify="right")
     for r in report.per_class(cm):
         t.add_row(str(r["class"]), f"{r['precision']:.3f}", f"{r['recall']:.3f}",
                   f"{r['f1']:.3f}", str(r["support"]))
     console.print(t)
-    c = Table(title="confusion matrix (rows: true, columns: predicted)", header_style="bold")
+    c = Table(title=i18n.tr(lang, "confusion"), header_style="bold")
     c.add_column("")
     for k in range(10):
         c.add_column(str(k), justify="right")
@@ -482,6 +456,9 @@ def build_parser() -> argparse.ArgumentParser:
     debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show the full traceback of an unexpected error (also: "
                             "CHAINRULE_DEBUG=1)")
+    debug.add_argument("--lang", choices=list(i18n.LANGS), default=argparse.SUPPRESS,
+                       help="language of the messages: en or zh (default: the locale's, "
+                            "LC_ALL / LANG starting with zh: Chinese)")
     p.add_argument("--debug", action="store_true", default=False, help=argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
     sub.required = True
@@ -513,6 +490,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dropout before the last layer (default: mlp 0, cnn 0.25)")
     t.add_argument("--seed", type=c.seed_int, default=None, help="random seed (default 0)")
     t.add_argument("--test-size", dest="test_size", type=c.open_fraction, default=None)
+    t.add_argument("--val-size", dest="val_size", type=c.val_fraction, default=None,
+                   help="share of the training split held out to choose the epoch "
+                        "(default 0.1; 0: none, the last epoch is reported)")
     t.add_argument("--dtype", choices=["float32", "float64"], default=None)
     t.add_argument("--out", default=None,
                    help="run folder (default runs/digits-<model>-s<seed>, numbered -2, -3, ... "
@@ -591,6 +571,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         args.argv = list(sys.argv[1:] if argv is None else argv)  # for --workers to pass on
+        args.lang = i18n.resolve(getattr(args, "lang", None))
         return int(args.fn(args))
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
