@@ -20,6 +20,7 @@ from . import functional as _F
 from . import graph
 from .autograd import backward as _backward
 from .compat import CPU_ONLY, UnsupportedError, install_tensor_stubs
+from .compat import Size as _Size
 from .creation import default_generator
 from .dtypes import normalize_dtype
 from .graph import AccumulateGrad, GraphError, Node
@@ -79,7 +80,7 @@ class _TensorMethods:
 
     def size(self: Any, dim: int | None = None) -> Any:
         if dim is None:
-            return self._data.shape
+            return _Size(self._data.shape)
         return self._data.shape[_F._dim(dim, self.ndim, "size")]
 
     def __deepcopy__(self: Any, memo: dict) -> Tensor:
@@ -147,7 +148,7 @@ class _TensorMethods:
             raise TypeError(f"{op}: needs a floating-point tensor, got {self.dtype}")
         if graph._grad_enabled and self._node is not None:
             raise GraphError(
-                f"{op}: a tensor that requires grad (shape {self.shape}) is being filled in "
+                f"{op}: a tensor that requires grad (shape {self._data.shape}) is being filled in "
                 "place; do it under `with cr.no_grad():` (or on .data)"
             )
         self._data[...] = draw(self._data.shape)
@@ -248,9 +249,9 @@ class _TensorMethods:
                     return self
         if tracked and self.is_leaf and self._node is not None:
             raise GraphError(
-                f"{op}: a leaf tensor that requires grad (shape {self.shape}) is being used in an "
-                "in-place operation. Do the update under `with cr.no_grad():`, or use an "
-                "out-of-place op (x = x + 1)."
+                f"{op}: a leaf tensor that requires grad (shape {self._data.shape}) is being "
+                "used in an in-place operation. Do the update under `with cr.no_grad():`, or use "
+                "an out-of-place op (x = x + 1)."
             )
         if tracked and self._base is not None and self._base._node is not None:
             raise GraphError(
@@ -259,7 +260,7 @@ class _TensorMethods:
             )
         if not self._data.flags.writeable:
             raise ValueError(
-                f"{op}: this tensor (shape {self.shape}) is a read-only broadcast view (from "
+                f"{op}: this tensor (shape {self._data.shape}) is a read-only broadcast view (from "
                 "expand/broadcast_to) whose elements share memory; clone() it before changing it."
             )
         if tracked:
@@ -272,7 +273,7 @@ class _TensorMethods:
         if rd.shape != self._data.shape:
             raise ValueError(
                 f"{op}: the result has shape {rd.shape} but the tensor being changed in place has "
-                f"shape {self.shape}; in-place ops cannot change a tensor's shape"
+                f"shape {self._data.shape}; in-place ops cannot change a tensor's shape"
             )
         if rd.dtype != self._data.dtype and not xp.can_cast(rd.dtype, self._data.dtype,
                                                              "same_kind"):
@@ -560,3 +561,7 @@ def _attach(cls: type) -> None:
 
 
 _attach(Tensor)
+
+from .tensor_extra import install as _install_extra  # noqa: E402
+
+_install_extra(Tensor)  # sort, norm, type(), unsqueeze_, __format__, ... (core/tensor_extra.py)
