@@ -248,14 +248,19 @@ def _write_default_run(result: Any, out: Path, seconds: float, no_plots: bool) -
 
 # The options of the default recipe that the tutorial's program has fixed.
 TUTORIAL_FIXED = ("model", "hidden", "batch_size", "optimizer", "lr", "weight_decay", "schedule",
-                  "label_smoothing", "dropout", "test_size", "val_size", "dtype", "stop_after")
+                  "label_smoothing", "dropout", "test_size", "val_size", "dtype", "stop_after",
+                  "data", "image_size")
 
 
 def _train_tutorial(args: argparse.Namespace, console: Any) -> int:
     import chainrule as cr
     from chainrule.cli import recipes, report
 
-    fixed = [checks.option(k) for k in TUTORIAL_FIXED if getattr(args, k) is not None]
+    if args.task != "digits":
+        raise CLIError(f"--recipe tutorial trains on the digits only (its program loads "
+                       f"scikit-learn's digits), not {args.task}: use 'chainrule train digits "
+                       f"--recipe tutorial', or the default recipe for {args.task}")
+    fixed = [checks.option(k) for k in TUTORIAL_FIXED if getattr(args, k, None) is not None]
     if fixed:
         raise CLIError(f"{fixed[0]} does not apply to --recipe tutorial: its program is fixed "
                        "(only --seed and --epochs can be set)")
@@ -379,6 +384,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise CLIError(f"{args.checkpoint}: predict reads pictures of single digits for runs on "
                        f"the digits; this run was trained on {cfg.task}")
     mean, std = checks.normalisation(state, ckpt)
+    png = getattr(args, "out", None)
+    if png is not None and (Path(png).suffix.lower() != ".png"
+                            or not Path(png).resolve().parent.is_dir()):
+        raise CLIError(f"--out {png}: name a .png file in an existing folder")
     digits = []
     for path in args.images:
         try:
@@ -388,10 +397,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
     X = recipes.model_input(cfg, (xp.stack([d.reshape(64) for d in digits]) - mean) / std)
     with cr.no_grad():
         prob = cr.softmax(model(cr.tensor(X.astype(cfg.dtype))), dim=1).numpy()
-    for path, p in zip(args.images, prob):
+    from chainrule.cli import show
+
+    for path, d, p in zip(args.images, digits, prob):
         k = int(p.argmax())
         ranked = " ".join(f"{j}:{p[j]:.2f}" for j in range(10))
-        console.print(f"{path}: [bold]{k}[/] (p={p[k]:.3f})   {ranked}")
+        console.print(i18n.tr(args.lang, "predict_line", path=path, k=k, p=p[k], ranked=ranked))
+        if args.show:
+            show.show(console, path, d, p, args.lang)
+    if png is not None:
+        show.save_png(png, args.images, digits, prob)
+        console.print(i18n.tr(args.lang, "predict_png", out=png))
     return 0
 
 
@@ -527,6 +543,10 @@ def build_parser() -> argparse.ArgumentParser:
                        parents=[debug])
     r.add_argument("checkpoint", help="run folder or checkpoint file")
     r.add_argument("images", nargs="+", help="image files")
+    r.add_argument("--show", action="store_true",
+                   help="show the 8x8 picture the model saw and the probability of each digit")
+    r.add_argument("--out", default=None, metavar="FILE.png",
+                   help="also draw the pictures and probabilities into this PNG")
     r.set_defaults(fn=cmd_predict)
     x = sub.add_parser("explain", help="walk through backpropagation with numbers",
                        description="Forward and backward pass of a small network, node by node: "

@@ -51,7 +51,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "confusion": "confusion matrix (rows: true, columns: predicted)",
         "predict_line": "{path}: [bold]{k}[/] (p={p:.3f})   {ranked}",
         "predict_saw": "{path}: what the model saw ({size}x{size}, after resizing and "
-                       "centring; darker = more ink)",
+                       "centring; the denser the block, the more ink)",
         "predict_probs": "probability of each digit",
         "predict_png": "wrote {out}",
         "tutorial_intro": "The tutorial's program: 64 sigmoid hidden units, sigmoid outputs, "
@@ -90,7 +90,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "digit": "数字",
         "confusion": "混淆矩阵(行:真实类别,列:预测类别)",
         "predict_line": "{path}:[bold]{k}[/](p={p:.3f})   {ranked}",
-        "predict_saw": "{path}:模型实际看到的图像({size}x{size},已缩放并居中;颜色越深,"
+        "predict_saw": "{path}:模型实际看到的图像({size}x{size},已裁剪、缩放并居中;方块越密,"
                        "笔画越浓)",
         "predict_probs": "每个数字的概率",
         "predict_png": "已写入 {out}",
