@@ -78,6 +78,7 @@ from typing import Any, Iterator
 from ..backend import xp
 from ..core.graph import Node, nodes
 from ..core.tensor import Tensor
+from . import diagnostics_time
 
 __all__ = ["Diagnostics"]
 
@@ -132,6 +133,7 @@ class Diagnostics:
         self._phase = 3  # 0 forward, 1 backward, 2 before the update; 3: a new step is next
         self._recording = False
         self._before: dict[str, list[Any]] | None = None
+        self._time: Any = None  # diagnostics_time.StepGradients while a backward is due
         if params is not None:
             self.watch(params)
 
@@ -176,7 +178,8 @@ class Diagnostics:
             self._before = None
             if self._recording:
                 self.history.append({"step": self.steps - 1, "loss": None, "saturation": {},
-                                     "dead": {}, "grad_norm": {}, "update_ratio": {}})
+                                     "dead": {}, "grad_norm": {}, "update_ratio": {},
+                                     "time_grad": {}})
         self._phase = phase
         return self.history[-1] if self._recording else None
 
@@ -190,6 +193,10 @@ class Diagnostics:
             rec["loss"] = float(loss.item())
         counts: dict[str, int] = {}
         graph = nodes(loss)
+        recurrent = diagnostics_time.labels(graph)
+        if recurrent:  # the layers' backward reports the gradient norm per time step
+            self._close_time()
+            self._time = diagnostics_time.StepGradients(recurrent)
         exempt = _exempt(graph)
         for n in graph:
             kind = n.name
@@ -222,6 +229,7 @@ class Diagnostics:
         rec = self._begin(1)
         if rec is None:
             return
+        rec["time_grad"] = self._close_time()
         for name, ps in self.layers.items():
             total, seen = 0.0, False
             for p in ps:
@@ -231,6 +239,10 @@ class Diagnostics:
                     seen = True
             if seen:
                 rec["grad_norm"][name] = math.sqrt(total) if total >= 0 else math.nan
+
+    def _close_time(self) -> dict[str, list[float]]:
+        t, self._time = self._time, None
+        return t.close() if t is not None else {}
 
     def before_step(self) -> None:
         """Snapshot the weights before the optimizer changes them."""
@@ -281,6 +293,11 @@ class Diagnostics:
         for key in ("saturation", "dead", "grad_norm", "update_ratio"):
             out[key] = {k: _median([r[key][k] for r in win if k in r[key]])
                         for k in _keys(win, key)}
+        times = {k: [r["time_grad"][k] for r in win if k in r.get("time_grad", {})]
+                 for k in _keys(win, "time_grad")}
+        out["time_ratio"] = {k: _median([diagnostics_time.first_over_last(v) for v in vs])
+                             for k, vs in times.items()}
+        out["time_steps"] = {k: len(vs[-1]) for k, vs in times.items()}
         rms = self._grad_rms_ratios(win)
         out["grad_rms_ratio"] = _median(rms) if rms else None
         out["layers"] = list(self.layers)
@@ -373,6 +390,7 @@ class Diagnostics:
                 f"{size} of the weights' size per step (||dW|| / ||W||; about 1e-3 is "
                 f"healthy): {what}"
             )
+        out += diagnostics_time.warnings(s["time_ratio"], s["time_steps"])
         return out
 
     def __str__(self) -> str:
@@ -392,6 +410,9 @@ class Diagnostics:
             lines.append(f"  {self._label(k):<22} grad norm {_g(g):>8}   update/weight {_g(u):>8}")
         if s["grad_rms_ratio"] is not None:
             lines.append(f"  gradient RMS, first layer / last: {s['grad_rms_ratio']:.2g}")
+        for k, v in s["time_ratio"].items():
+            lines.append(f"  {k:<22} gradient norm, first time step / last "
+                         f"({s['time_steps'][k]} steps): {_g(v)}")
         w = self.warnings()
         lines += [f"warning: {x}" for x in w] or ["no problems found"]
         return "\n".join(lines)
