@@ -183,13 +183,18 @@ class Diagnostics:
         self._phase = phase
         return self.history[-1] if self._recording else None
 
-    def observe_forward(self, loss: Tensor) -> None:
+    def observe_forward(self, loss: Tensor, value: float | None = None) -> None:
         """Before ``backward``: the loss, and the saturation of every sigmoid/tanh and the
-        dead units of every ReLU in its graph (their outputs are saved there)."""
+        dead units of every ReLU in its graph (their outputs are saved there). ``value``: the
+        loss to record when the one printed differs from the one backpropagated (the tutorial
+        backpropagates the summed error and prints its mean), so the plot shows the numbers
+        the text reports."""
         rec = self._begin(0)
         if rec is None:
             return
-        if loss.numel() == 1:
+        if value is not None:
+            rec["loss"] = float(value)
+        elif loss.numel() == 1:
             rec["loss"] = float(loss.item())
         counts: dict[str, int] = {}
         graph = nodes(loss)
@@ -218,9 +223,9 @@ class Diagnostics:
                 n_sat = xp.count_nonzero(a < lo) + xp.count_nonzero(a > hi)
                 rec["saturation"][label] = float(n_sat / a.size)
 
-    def backward(self, loss: Tensor) -> None:
+    def backward(self, loss: Tensor, value: float | None = None) -> None:
         """``loss.backward()`` between :meth:`observe_forward` and :meth:`observe_backward`."""
-        self.observe_forward(loss)
+        self.observe_forward(loss, value)
         loss.backward()
         self.observe_backward()
 
@@ -345,14 +350,15 @@ class Diagnostics:
             out.append(
                 f"{_and(list(acts))}: {_and([f'{v:.0%}' for v in acts.values()])} of units "
                 f"are saturated (|z| > {z}, where the derivative is < {_DERIVATIVE}): their "
-                "gradients vanish. Scale the initialisation (Xavier/Kaiming), standardise "
-                "inputs, or use ReLU with softmax + cross-entropy."
+                f"gradients vanish. {_chain(kind, len(acts))} Scale the initialisation "
+                "(Xavier/Kaiming), standardise inputs, or use ReLU with softmax + cross-entropy."
             )
         dead = {k: v for k, v in s["dead"].items() if v > self.dead_max}
         for k, v in dead.items():
             out.append(
-                f"{k}: {v:.0%} of units output 0 for a whole batch (dead ReLUs): they get no "
-                "gradient and stop learning. Lower the learning rate, use Kaiming "
+                f"{k}: {v:.0%} of units output 0 for a whole batch (dead ReLUs): relu'(z) = 0 "
+                "there, and the chain rule multiplies their gradient by it, so they get none "
+                "and stop learning. Lower the learning rate, use Kaiming "
                 "initialisation, or LeakyReLU/GELU."
             )
         ratio = s["grad_rms_ratio"]
@@ -368,6 +374,8 @@ class Diagnostics:
                 f"vanishing gradients: the first layer ({first}) gets {how} the last ({last}): "
                 f"gradient norms {s['grad_norm'][first]:.2g} vs {s['grad_norm'][last]:.2g}, "
                 "so the early layers barely learn. "
+                + (_chain("sigmoid", sum(k.startswith("sigmoid") for k in s["saturation"]))
+                   + " " if any(k.startswith("sigmoid") for k in s["saturation"]) else "")
                 + ("The saturated or dead units above are a cause. " if saturated or dead
                    else "")
                 + "Use ReLU-type activations with scaled (Kaiming) initialisation, or add "
@@ -451,11 +459,14 @@ class Diagnostics:
 
         def series(ax: Any, key: str, scale: float = 1.0) -> int:
             names = _keys(h, key)
-            for k in names:
+            for i, k in enumerate(names):
                 xs = [r["step"] for r in h if k in r[key]]
                 ys = [r[key][k] * scale for r in h if k in r[key]]
                 label = self._label(k) if key in ("grad_norm", "update_ratio") else k
-                ax.plot(xs, ys, label=label, lw=1.1, ls="--" if key == "dead" else "-")
+                # NOTE: 20 colours, then the same with another dash pattern: lines stay
+                # distinct past the default cycle's 10
+                ax.plot(xs, ys, label=label, lw=1.1, color=_colour(i),
+                        ls=("--" if key == "dead" else "-") if i < 20 else (0, (5, 1, 1, 1)))
             return len(names)
 
         losses = [(r["step"], r["loss"]) for r in h if r["loss"] is not None]
@@ -573,6 +584,25 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, float) and not math.isfinite(v):
         return None
     return v
+
+
+def _colour(i: int) -> Any:
+    from matplotlib import colormaps
+
+    return colormaps["tab20"](i % 20 if i < 10 else (2 * (i % 10) + 1) % 20) if i >= 10 \
+        else colormaps["tab10"](i)
+
+
+def _chain(kind: str, n: int) -> str:
+    """The arithmetic behind a vanishing gradient through ``n`` activations of ``kind``."""
+    if kind == "sigmoid":
+        return (f"A sigmoid's derivative s (1 - s) is at most 0.25, so the chain rule through "
+                f"{n} sigmoid layer{'s' if n != 1 else ''} multiplies a gradient by at most "
+                f"0.25^{n} = {0.25 ** n:.2g} (ten layers: 0.25^10 = 9.5e-07), and by less when "
+                f"they are saturated.")
+    return (f"A tanh's derivative 1 - t^2 is at most 1 and below {_DERIVATIVE} when saturated, "
+            f"so {n} saturated tanh layer{'s' if n != 1 else ''} multiply a gradient by less "
+            f"than {_DERIVATIVE}^{n} = {_DERIVATIVE ** n:.2g}.")
 
 
 def _and(items: list[str]) -> str:
