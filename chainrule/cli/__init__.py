@@ -182,7 +182,7 @@ def _diagnostics(args: argparse.Namespace) -> Any:
         return None
     from chainrule.viz.diagnostics import Diagnostics
 
-    return Diagnostics()
+    return Diagnostics(lang=getattr(args, "lang", "en"))
 
 
 def _report_diagnostics(console: Any, diag: Any, out: Path, no_plots: bool,
@@ -203,8 +203,8 @@ def _report_diagnostics(console: Any, diag: Any, out: Path, no_plots: bool,
             diag.plot(tmp, title=title)
     warns = diag.warnings()
     if warns:
-        console.print(f"[bold yellow]diagnostics: {len(warns)} warning"
-                      f"{'s' if len(warns) != 1 else ''}[/]")
+        head = i18n.tr(diag.lang, "diag_warnings", n=len(warns), s="s" if len(warns) != 1 else "")
+        console.print(f"[bold yellow]{head}[/]")
         for w in warns:
             console.print(f"  [yellow]![/] {escape(w)}", soft_wrap=True)
     else:
@@ -220,9 +220,9 @@ def _report_diagnostics(console: Any, diag: Any, out: Path, no_plots: bool,
             k = max(acts, key=lambda k: acts[k])
             facts.append(f"{k} {'saturated' if k in s['saturation'] else 'dead'} "
                          f"{acts[k]:.0%}")
-        console.print(f"diagnostics: no problems found ({'; '.join(facts)}; medians over "
-                      f"steps {s['window'][0]}-{s['window'][1]})", soft_wrap=True)
-    console.print(f"diagnostics written: {', '.join(files)}")
+        console.print(i18n.tr(diag.lang, "diag_ok", facts="; ".join(facts), a=s["window"][0],
+                              b=s["window"][1]), soft_wrap=True)
+    console.print(i18n.tr(diag.lang, "diag_written", files=", ".join(files)))
     return files
 
 
@@ -270,8 +270,7 @@ def _train_tutorial(args: argparse.Namespace, console: Any) -> int:
     out = _run_dir(args.out, cfg)
     checks.refuse_existing_run(out, args.overwrite)
     created = checks.prepare_out(out)
-    console.print("The tutorial's program: 64 sigmoid hidden units, sigmoid outputs, squared "
-                  "error, lr 0.01, full batch, unscaled randn init.")
+    console.print(i18n.tr(args.lang, "tutorial_intro"))
     t0 = time.perf_counter()
     reporter = RichReporter(console, quiet=args.quiet)
 
@@ -312,7 +311,7 @@ def _train_tutorial(args: argparse.Namespace, console: Any) -> int:
         report.plot_confusion(out / "confusion.png", cm)
         report.plot_misclassified(out / "misclassified.png", res.images, res.y_test,
                                   res.test_pred)
-    console.print(f"Test accuracy: [bold]{100 * res.test_acc:.2f}%[/] ({seconds:.1f} s)")
+    console.print(i18n.tr(args.lang, "tutorial_acc", acc=100 * res.test_acc, seconds=seconds))
     console.print(res.explanation(), soft_wrap=True)
     written = ["metrics.json", "history.csv", recipes.CHECKPOINT]
     written += [] if args.no_plots else ["loss.png", "confusion.png", "misclassified.png"]

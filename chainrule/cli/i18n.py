@@ -56,9 +56,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "predict_png": "wrote {out}",
         "tutorial_intro": "The tutorial's program: 64 sigmoid hidden units, sigmoid outputs, "
                           "squared error, lr 0.01, full batch, unscaled randn init.",
-        "tutorial_epoch": "Epoch {e}, Loss: {loss:.4f}",
         "tutorial_acc": "Test accuracy: [bold]{acc:.2f}%[/] ({seconds:.1f} s)",
-        "diag_warnings": "diagnostics: {n} warning(s)",
+        "diag_warnings": "diagnostics: {n} warning{s}",
         "diag_ok": "diagnostics: no problems found ({facts}; medians over steps {a}-{b})",
         "diag_written": "diagnostics written: {files}",
     },
@@ -96,7 +95,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "predict_png": "已写入 {out}",
         "tutorial_intro": "原教程的程序:64 个 sigmoid 隐藏单元,sigmoid 输出,损失函数为均方误差,"
                           "学习率 0.01,全批量训练,权重用未缩放的 randn 初始化。",
-        "tutorial_epoch": "Epoch {e}, Loss: {loss:.4f}",
         "tutorial_acc": "测试集准确率:[bold]{acc:.2f}%[/](用时 {seconds:.1f} 秒)",
         "diag_warnings": "诊断:{n} 条警告",
         "diag_ok": "诊断:没有发现问题({facts};取第 {a}-{b} 步的中位数)",

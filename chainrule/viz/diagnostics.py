@@ -78,7 +78,7 @@ from typing import Any, Iterator
 from ..backend import xp
 from ..core.graph import Node, nodes
 from ..core.tensor import Tensor
-from . import diagnostics_time
+from . import diagnostics_time, i18n_diag
 
 __all__ = ["Diagnostics"]
 
@@ -92,7 +92,8 @@ class Diagnostics:
     """Record gradient-flow diagnostics during training; see the module docstring.
 
     ``params``: a model (anything with ``named_parameters()``), a dict name -> tensor, or a
-    list of tensors; it may be given later with :meth:`watch`. ``every``: record every k-th
+    list of tensors; it may be given later with :meth:`watch`. ``lang``: the language of the
+    warnings, ``"en"`` or ``"zh"`` (the tutorial's Chinese terms). ``every``: record every k-th
     step only (steps are counted from 0, so step 0 is always recorded).
 
     >>> import chainrule as cr
@@ -122,9 +123,10 @@ class Diagnostics:
     update_min = 1e-5
     update_max = 1e-1
 
-    def __init__(self, params: Any = None, every: int = 1) -> None:
+    def __init__(self, params: Any = None, every: int = 1, lang: str = "en") -> None:
         if not isinstance(every, int) or every < 1:
             raise ValueError(f"Diagnostics: every must be an int >= 1, got {every!r}")
+        self.lang = i18n_diag.check_lang(lang)  # of the warnings: "en" or "zh"
         self.every = every
         self.history: list[dict[str, Any]] = []
         self.layers: dict[str, list[Tensor]] = {}
@@ -329,76 +331,11 @@ class Diagnostics:
         return out
 
     def warnings(self) -> list[str]:
-        """Plain-language warnings, each with its numbers and what to try; [] when healthy."""
+        """Plain-language warnings, each with its numbers, the arithmetic behind it and what
+        to try, in ``self.lang``; [] when healthy."""
         s = self.summary()
-        out = []
-        if s["nonfinite_steps"]:
-            r = next(r for r in self.history if _nonfinite(r))
-            where = [k for k, v in r["grad_norm"].items() if not math.isfinite(v)]
-            what = (f"gradients of {', '.join(where)}" if where else "the loss")
-            out.append(
-                f"NaN/inf: {what} at step {r['step']} ({s['nonfinite_steps']} of "
-                f"{s['recorded']} recorded steps have NaN or inf). Lower the learning rate, "
-                "clip the gradients (clip_grad_norm_), and look for log(0) or a division by "
-                "zero in the loss (cross_entropy on logits is stable, log(softmax) is not)."
-            )
-        saturated = {k: v for k, v in s["saturation"].items() if v > self.saturated_max}
-        for kind, z in (("sigmoid", "4"), ("tanh", "2.65")):
-            acts = {k: v for k, v in saturated.items() if k.startswith(kind)}
-            if not acts:
-                continue
-            out.append(
-                f"{_and(list(acts))}: {_and([f'{v:.0%}' for v in acts.values()])} of units "
-                f"are saturated (|z| > {z}, where the derivative is < {_DERIVATIVE}): their "
-                f"gradients vanish. {_chain(kind, len(acts))} Scale the initialisation "
-                "(Xavier/Kaiming), standardise inputs, or use ReLU with softmax + cross-entropy."
-            )
-        dead = {k: v for k, v in s["dead"].items() if v > self.dead_max}
-        for k, v in dead.items():
-            out.append(
-                f"{k}: {v:.0%} of units output 0 for a whole batch (dead ReLUs): relu'(z) = 0 "
-                "there, and the chain rule multiplies their gradient by it, so they get none "
-                "and stop learning. Lower the learning rate, use Kaiming "
-                "initialisation, or LeakyReLU/GELU."
-            )
-        ratio = s["grad_rms_ratio"]
-        if ratio is not None and ratio < self.vanishing_ratio:
-            layers = [k for k, ps in self.layers.items() if any(p.ndim >= 2 for p in ps)]
-            first, last = layers[0], layers[-1]
-            if ratio > 0:
-                times = f"{1 / ratio:,.0f}" if ratio > 1e-5 else f"{1 / ratio:.1e}"
-                how = f"a gradient {times} times smaller per weight than"
-            else:
-                how = "no gradient at all, unlike"
-            out.append(
-                f"vanishing gradients: the first layer ({first}) gets {how} the last ({last}): "
-                f"gradient norms {s['grad_norm'][first]:.2g} vs {s['grad_norm'][last]:.2g}, "
-                "so the early layers barely learn. "
-                + (_chain("sigmoid", sum(k.startswith("sigmoid") for k in s["saturation"]))
-                   + " " if any(k.startswith("sigmoid") for k in s["saturation"]) else "")
-                + ("The saturated or dead units above are a cause. " if saturated or dead
-                   else "")
-                + "Use ReLU-type activations with scaled (Kaiming) initialisation, or add "
-                "normalisation layers (BatchNorm)."
-            )
-        for low, bad in ((True, {k: v for k, v in s["update_ratio"].items()
-                                  if v < self.update_min}),
-                         (False, {k: v for k, v in s["update_ratio"].items()
-                                  if v > self.update_max})):
-            if not bad:
-                continue
-            lo, hi = min(bad.values()), max(bad.values())
-            size = f"{lo:.1e}" if lo == hi else f"{lo:.1e} to {hi:.1e}"
-            what = ("learning has stalled. Raise the learning rate, or fix what makes the "
-                    "gradients small (see above)." if low else
-                    "training is unstable. Lower the learning rate, or clip the gradients "
-                    "(clip_grad_norm_).")
-            out.append(
-                f"{'layer' if len(bad) == 1 else 'layers'} {_and(list(bad))}: updates are "
-                f"{size} of the weights' size per step (||dW|| / ||W||; about 1e-3 is "
-                f"healthy): {what}"
-            )
-        out += diagnostics_time.warnings(s["time_ratio"], s["time_steps"])
+        out = i18n_diag.warnings(self, s, _nonfinite, _DERIVATIVE)
+        out += diagnostics_time.warnings(s["time_ratio"], s["time_steps"], self.lang)
         return out
 
     def __str__(self) -> str:
@@ -422,7 +359,8 @@ class Diagnostics:
             lines.append(f"  {k:<22} gradient norm, first time step / last "
                          f"({s['time_steps'][k]} steps): {_g(v)}")
         w = self.warnings()
-        lines += [f"warning: {x}" for x in w] or ["no problems found"]
+        lines += [i18n_diag.msg(self.lang, "warning") + x for x in w] or [
+            i18n_diag.msg(self.lang, "ok")]
         return "\n".join(lines)
 
     # -- files ------------------------------------------------------------------------------
@@ -591,19 +529,3 @@ def _colour(i: int) -> Any:
 
     return colormaps["tab20"](i % 20 if i < 10 else (2 * (i % 10) + 1) % 20) if i >= 10 \
         else colormaps["tab10"](i)
-
-
-def _chain(kind: str, n: int) -> str:
-    """The arithmetic behind a vanishing gradient through ``n`` activations of ``kind``."""
-    if kind == "sigmoid":
-        return (f"A sigmoid's derivative s (1 - s) is at most 0.25, so the chain rule through "
-                f"{n} sigmoid layer{'s' if n != 1 else ''} multiplies a gradient by at most "
-                f"0.25^{n} = {0.25 ** n:.2g} (ten layers: 0.25^10 = 9.5e-07), and by less when "
-                f"they are saturated.")
-    return (f"A tanh's derivative 1 - t^2 is at most 1 and below {_DERIVATIVE} when saturated, "
-            f"so {n} saturated tanh layer{'s' if n != 1 else ''} multiply a gradient by less "
-            f"than {_DERIVATIVE}^{n} = {_DERIVATIVE ** n:.2g}.")
-
-
-def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

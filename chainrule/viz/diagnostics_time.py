@@ -71,36 +71,21 @@ def first_over_last(norms: list[float]) -> float:
     return norms[0] / norms[-1]
 
 
-def warnings(ratios: dict[str, float], steps: dict[str, int]) -> list[str]:
+def warnings(ratios: dict[str, float], steps: dict[str, int], lang: str = "en") -> list[str]:
     """One warning per recurrent layer whose gradient vanishes or explodes through time,
-    with the arithmetic behind it and what to do."""
+    with the arithmetic behind it and what to do (clipping, when it explodes)."""
+    from .i18n_diag import msg, times
+
     out = []
     for label, r in ratios.items():
         T = steps.get(label, 0)
         if not (r == r) or T < 2:
             continue
-        per_step = r ** (1.0 / (T - 1)) if r > 0 else 0.0
+        per = r ** (1.0 / (T - 1)) if r > 0 else 0.0
+        kw = {"label": label, "T": T, "T1": T - 1, "r": r, "per": per}
         if r < VANISHING:
-            out.append(
-                f"{label}: vanishing gradients through time: the first of its {T} time steps "
-                f"gets a gradient {_times(1 / r) if r > 0 else 'infinitely many'} times "
-                "smaller than the last (norms, first / "
-                f"last = {r:.2g}; about {per_step:.2f} per step, and {per_step:.2f}^{T - 1} = "
-                f"{r:.2g}). Backpropagation through time multiplies the gradient at each step "
-                "by W_hh^T and the activation's derivative (tanh' <= 1), so the early inputs "
-                "barely affect learning. Use an LSTM or GRU rather than a plain RNN, or "
-                "shorter sequences (truncated backpropagation through time)."
-            )
+            many = times(1 / r) if r > 0 else msg(lang, "infinitely")
+            out.append(msg(lang, "time_vanishing", times=many, **kw))
         elif r > EXPLODING:
-            out.append(
-                f"{label}: exploding gradients through time: the first of its {T} time steps "
-                f"gets a gradient {_times(r)} times larger than the last (about {per_step:.2f} "
-                f"per step, and {per_step:.2f}^{T - 1} = {r:.2g}). Clip the gradients between "
-                "backward() and step(): nn.utils.clip_grad_norm_(model.parameters(), "
-                "max_norm=1.0); or lower the learning rate."
-            )
+            out.append(msg(lang, "time_exploding", times=times(r), **kw))
     return out
-
-
-def _times(x: float) -> str:
-    return f"{x:,.0f}" if x < 1e6 else f"{x:.1e}"

@@ -37,3 +37,24 @@ def test_sigmoid_warnings_state_the_chain_rule_arithmetic():
 def test_colours_stay_distinct_past_ten_layers():
     pytest.importorskip("matplotlib")
     assert len({_colour(i) for i in range(20)}) == 20
+
+
+def test_warnings_in_chinese_use_the_tutorials_terms():
+    from chainrule.viz import i18n_diag
+
+    assert set(i18n_diag.MESSAGES["en"]) == set(i18n_diag.MESSAGES["zh"])
+    W = cr.full((3, 2), 2.0, requires_grad=True)
+    en, zh = Diagnostics({"W": W}), Diagnostics({"W": W}, lang="zh")
+    for _ in range(3):
+        loss = cr.sigmoid(cr.ones(5, 3) @ W).sum()
+        for d in (en, zh):
+            d.observe_forward(loss)
+        loss.backward()
+        for d in (en, zh):
+            d.observe_backward()
+        W.grad = None
+    assert en.warnings()[0].startswith("sigmoid 1: 100% of units are saturated")
+    assert "饱和" in zh.warnings()[0] and "链式法则" in zh.warnings()[0]
+    assert "警告:" in str(zh)
+    with pytest.raises(ValueError, match="lang"):
+        Diagnostics(lang="fr")
