@@ -312,13 +312,13 @@ def _train_tutorial(args: argparse.Namespace, console: Any) -> int:
         report.plot_misclassified(out / "misclassified.png", res.images, res.y_test,
                                   res.test_pred)
     console.print(i18n.tr(args.lang, "tutorial_acc", acc=100 * res.test_acc, seconds=seconds))
-    console.print(res.explanation(), soft_wrap=True)
+    console.print(res.explanation(args.lang), soft_wrap=True)
     written = ["metrics.json", "history.csv", recipes.CHECKPOINT]
     written += [] if args.no_plots else ["loss.png", "confusion.png", "misclassified.png"]
     written += _report_diagnostics(console, diag, out, args.no_plots,
                                    f"digits, tutorial recipe, seed {seed}")
     _remove_stale(out, written)
-    console.print(f"run folder: [bold]{out}[/]")
+    console.print(i18n.tr(args.lang, "run_folder_short", out=out))
     return 0
 
 

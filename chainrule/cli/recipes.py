@@ -462,9 +462,12 @@ class TutorialResult:
     initial: dict[str, float] = field(default_factory=dict)  # _saturation before training
     final: dict[str, float] = field(default_factory=dict)  # and after
 
-    def explanation(self) -> str:
+    def explanation(self, lang: str = "en") -> str:
+        from chainrule.cli.i18n import TUTORIAL_EXPLANATION_ZH
+
         i, f = self.initial, self.final
-        return TUTORIAL_EXPLANATION.format(
+        text = TUTORIAL_EXPLANATION_ZH if lang == "zh" else TUTORIAL_EXPLANATION
+        return text.format(
             z1_std=i["z1_std"], sat_init=i["sat"], sat_final=f["sat"], z2_std=i["z2_std"],
             out_init=i["out"], out_final=f["out"], epochs=len(self.losses))
 
