@@ -27,8 +27,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                      "softmax + cross-entropy.",
         "chain_sigmoid": "A sigmoid's derivative s (1 - s) is at most 0.25, so the chain rule "
                          "through {n} sigmoid layer(s) multiplies a gradient by at most "
-                         "0.25^{n} = {x:.2g} (ten layers: 0.25^10 = 9.5e-07), and by less when "
-                         "they are saturated.",
+                         "0.25^{n} = {x:.2g} (ten layers: 0.25^10 = 9.5e-07), and by less "
+                         "where |z| is large.",
         "chain_tanh": "A tanh's derivative 1 - t^2 is at most 1 and below {d} when saturated, "
                       "so {n} saturated tanh layer(s) multiply a gradient by less than "
                       "{d}^{n} = {x:.2g}.",
