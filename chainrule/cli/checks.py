@@ -53,6 +53,7 @@ nonnegative_float = _number(float, "a finite number >= 0", lambda v: v >= 0)
 dropout_p = _number(float, "a probability in [0, 1)", lambda v: 0 <= v < 1)
 smoothing = _number(float, "a number in [0, 1]", lambda v: 0 <= v <= 1)
 open_fraction = _number(float, "a fraction strictly between 0 and 1", lambda v: 0 < v < 1)
+val_fraction = _number(float, "a fraction in [0, 1)", lambda v: 0 <= v < 1)
 positive_int = _number(int, "a positive integer", lambda v: v > 0)
 seed_int = _number(int, "an integer in [0, 2**32 - 1]", lambda v: 0 <= v < 2 ** 32)
 
@@ -62,6 +63,7 @@ FIELD_CHECKS: dict[str, Callable[[str], Any]] = {
     "hidden": positive_int, "epochs": positive_int, "batch_size": positive_int,
     "lr": positive_float, "weight_decay": nonnegative_float, "label_smoothing": smoothing,
     "dropout": dropout_p, "seed": seed_int, "test_size": open_fraction,
+    "val_size": val_fraction,
 }
 MODELS = ("mlp", "cnn", "lstm")
 FIELD_CHOICES: dict[str, tuple[str, ...]] = {
@@ -242,7 +244,7 @@ def run_history(state: dict[str, Any], ckpt: Path, cfg: Any) -> list[Any]:
     names = [f.name for f in dataclasses.fields(EpochStats)]
     try:
         rows = json.loads(state["history"])
-        history = [EpochStats(**{k: r[k] for k in names}) for r in rows]
+        history = [EpochStats.from_dict({k: r[k] for k in names if k in r}) for r in rows]
     except KeyError:
         raise CLIError(f"{ckpt}: no training history in it") from None
     except (TypeError, ValueError):

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from chainrule.cli import checks
+from chainrule.cli import checks, i18n
 from chainrule.cli.checks import CLIError
 from chainrule.cli.progress import console as _console
 
@@ -37,16 +37,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     data = recipes.load_data(cfg)
     loss, acc, pred, _ = recipes.evaluate(model, data.X_test, data.y_test, nn.CrossEntropyLoss())
     cm = report.confusion_matrix(data.y_test, pred)
-    console.print(f"[bold]{args.run}[/]: test accuracy [bold]{100 * acc:.2f}%[/] "
-                  f"({int((pred == data.y_test).sum())}/{len(pred)}), cross-entropy {loss:.4f}")
-    t = Table(title="per class", header_style="bold")
-    for col in ("digit", "precision", "recall", "f1", "support"):
+    lang = args.lang
+    trained = (i18n.tr(lang, "evaluate_trained", smoothing=cfg.label_smoothing)
+               if cfg.label_smoothing else "")
+    console.print(i18n.tr(lang, "evaluate_line", run=args.run, acc=100 * acc,
+                          right=int((pred == data.y_test).sum()), n=len(pred), loss=loss,
+                          trained=trained))
+    t = Table(title=i18n.tr(lang, "per_class"), header_style="bold")
+    for col in (i18n.tr(lang, "digit"), "precision", "recall", "f1", "support"):
         t.add_column(col, justify="right")
     for r in report.per_class(cm):
         t.add_row(str(r["class"]), f"{r['precision']:.3f}", f"{r['recall']:.3f}",
                   f"{r['f1']:.3f}", str(r["support"]))
     console.print(t)
-    c = Table(title="confusion matrix (rows: true, columns: predicted)", header_style="bold")
+    c = Table(title=i18n.tr(lang, "confusion"), header_style="bold")
     c.add_column("")
     for k in range(10):
         c.add_column(str(k), justify="right")
@@ -69,6 +73,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise CLIError(f"{args.checkpoint}: predict reads pictures of single digits for runs on "
                        f"the digits; this run was trained on {cfg.task}")
     mean, std = checks.normalisation(state, ckpt)
+    png = getattr(args, "out", None)
+    if png is not None and (Path(png).suffix.lower() != ".png"
+                            or not Path(png).resolve().parent.is_dir()):
+        raise CLIError(f"--out {png}: name a .png file in an existing folder")
     digits = []
     for path in args.images:
         try:
@@ -78,10 +86,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
     X = recipes.model_input(cfg, (xp.stack([d.reshape(64) for d in digits]) - mean) / std)
     with cr.no_grad():
         prob = cr.softmax(model(cr.tensor(X.astype(cfg.dtype))), dim=1).numpy()
-    for path, p in zip(args.images, prob):
+    from chainrule.cli import show
+
+    for path, d, p in zip(args.images, digits, prob):
         k = int(p.argmax())
         ranked = " ".join(f"{j}:{p[j]:.2f}" for j in range(10))
-        console.print(f"{path}: [bold]{k}[/] (p={p[k]:.3f})   {ranked}")
+        console.print(i18n.tr(args.lang, "predict_line", path=path, k=k, p=p[k], ranked=ranked))
+        if args.show:
+            show.show(console, path, d, p, args.lang)
+    if png is not None:
+        show.save_png(png, args.images, digits, prob)
+        console.print(i18n.tr(args.lang, "predict_png", out=png))
     return 0
 
 

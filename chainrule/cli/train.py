@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from chainrule.cli import checks
+from chainrule.cli import checks, i18n
 from chainrule.cli.checks import CLIError
 from chainrule.cli.progress import RichReporter, console as _console
 
@@ -127,7 +127,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if not is_main:
         return 0
     written = _write_default_run(result, out, seconds, args.no_plots)
-    _print_summary(console, result, out, seconds)
+    from chainrule.cli.summary import print_summary
+
+    print_summary(console, result, out, seconds, args.lang)
     written += _report_diagnostics(console, diag, out, args.no_plots,
                                    f"{cfg.task}, {recipes.describe(cfg)}, seed {cfg.seed}")
     _remove_stale(out, written)
@@ -148,7 +150,7 @@ def _diagnostics(args: argparse.Namespace) -> Any:
         return None
     from chainrule.viz.diagnostics import Diagnostics
 
-    return Diagnostics()
+    return Diagnostics(lang=getattr(args, "lang", "en"))
 
 
 def _report_diagnostics(console: Any, diag: Any, out: Path, no_plots: bool,
@@ -169,8 +171,8 @@ def _report_diagnostics(console: Any, diag: Any, out: Path, no_plots: bool,
             diag.plot(tmp, title=title)
     warns = diag.warnings()
     if warns:
-        console.print(f"[bold yellow]diagnostics: {len(warns)} warning"
-                      f"{'s' if len(warns) != 1 else ''}[/]")
+        head = i18n.tr(diag.lang, "diag_warnings", n=len(warns), s="s" if len(warns) != 1 else "")
+        console.print(f"[bold yellow]{head}[/]")
         for w in warns:
             console.print(f"  [yellow]![/] {escape(w)}", soft_wrap=True)
     else:
@@ -186,29 +188,19 @@ def _report_diagnostics(console: Any, diag: Any, out: Path, no_plots: bool,
             k = max(acts, key=lambda k: acts[k])
             facts.append(f"{k} {'saturated' if k in s['saturation'] else 'dead'} "
                          f"{acts[k]:.0%}")
-        console.print(f"diagnostics: no problems found ({'; '.join(facts)}; medians over "
-                      f"steps {s['window'][0]}-{s['window'][1]})", soft_wrap=True)
-    console.print(f"diagnostics written: {', '.join(files)}")
+        console.print(i18n.tr(diag.lang, "diag_ok", facts="; ".join(facts), a=s["window"][0],
+                              b=s["window"][1]), soft_wrap=True)
+    console.print(i18n.tr(diag.lang, "diag_written", files=", ".join(files)))
     return files
 
 
 def _write_default_run(result: Any, out: Path, seconds: float, no_plots: bool) -> list[str]:
     """Write the run's files (each atomically); their names."""
-    import chainrule as cr
-    from chainrule.cli import recipes, report
+    from chainrule.cli import recipes, report, summary
 
     data = result.data
     cm = report.confusion_matrix(data.y_test, result.test_pred)
-    last = result.history[-1]
-    n_params = sum(p.numel() for p in result.model.parameters())
-    metrics = {
-        "task": result.config.task, "recipe": "default",
-        "test_accuracy": last.test_acc, "test_loss": last.test_loss,
-        "train_accuracy": last.train_acc, "train_loss": last.train_loss,
-        "epochs": last.epoch, "seconds": round(seconds, 3), "parameters": n_params,
-        "per_class": report.per_class(cm), "confusion_matrix": cm.tolist(),
-        "config": dataclasses.asdict(result.config), "chainrule_version": cr.__version__,
-    }
+    metrics = summary.metrics(result, seconds, cm, report.per_class(cm))
     report.write_json(out / "metrics.json", metrics)
     report.write_history(out / "history.csv", result.history)
     if not no_plots:
@@ -222,38 +214,21 @@ def _write_default_run(result: Any, out: Path, seconds: float, no_plots: bool) -
     return [recipes.CHECKPOINT, "metrics.json", "history.csv", *plots]
 
 
-def _print_summary(console: Any, result: Any, out: Path, seconds: float) -> None:
-    from rich.table import Table
-
-    h = result.history
-    last = h[-1]
-    best = max(h, key=lambda s: s.test_acc)
-    t = Table(title=f"{result.config.task}: default recipe", show_header=True,
-              header_style="bold")
-    t.add_column("", style="bold")
-    t.add_column("train", justify="right")
-    t.add_column("test", justify="right")
-    t.add_row("accuracy", f"{100 * last.train_acc:.2f}%", f"{100 * last.test_acc:.2f}%")
-    t.add_row("loss", f"{last.train_loss:.4f}", f"{last.test_loss:.4f}")
-    console.print(t)
-    n_params = sum(p.numel() for p in result.model.parameters())
-    status = " (stopped early: resume with --resume)" if result.stopped_early else ""
-    console.print(f"epochs {last.epoch}{status} | best test accuracy {100 * best.test_acc:.2f}% "
-                  f"(epoch {best.epoch}) | {n_params:,} parameters | {seconds:.1f} s")
-    console.print(f"run folder: [bold]{out}[/] (metrics.json, history.csv, curves.png, "
-                  "confusion.png, misclassified.png, checkpoint.safetensors)", soft_wrap=True)
-
-
 # The options of the default recipe that the tutorial's program has fixed.
 TUTORIAL_FIXED = ("model", "hidden", "batch_size", "optimizer", "lr", "weight_decay", "schedule",
-                  "label_smoothing", "dropout", "test_size", "dtype", "stop_after")
+                  "label_smoothing", "dropout", "test_size", "val_size", "dtype", "stop_after",
+                  "data", "image_size")
 
 
 def _train_tutorial(args: argparse.Namespace, console: Any) -> int:
     import chainrule as cr
     from chainrule.cli import recipes, report
 
-    fixed = [checks.option(k) for k in TUTORIAL_FIXED if getattr(args, k) is not None]
+    if args.task != "digits":
+        raise CLIError(f"--recipe tutorial trains on the digits only (its program loads "
+                       f"scikit-learn's digits), not {args.task}: use 'chainrule train digits "
+                       f"--recipe tutorial', or the default recipe for {args.task}")
+    fixed = [checks.option(k) for k in TUTORIAL_FIXED if getattr(args, k, None) is not None]
     if fixed:
         raise CLIError(f"{fixed[0]} does not apply to --recipe tutorial: its program is fixed "
                        "(only --seed and --epochs can be set)")
@@ -263,8 +238,7 @@ def _train_tutorial(args: argparse.Namespace, console: Any) -> int:
     out = _run_dir(args.out, cfg)
     checks.refuse_existing_run(out, args.overwrite)
     created = checks.prepare_out(out)
-    console.print("The tutorial's program: 64 sigmoid hidden units, sigmoid outputs, squared "
-                  "error, lr 0.01, full batch, unscaled randn init.")
+    console.print(i18n.tr(args.lang, "tutorial_intro"))
     t0 = time.perf_counter()
     reporter = RichReporter(console, quiet=args.quiet)
 
@@ -305,12 +279,12 @@ def _train_tutorial(args: argparse.Namespace, console: Any) -> int:
         report.plot_confusion(out / "confusion.png", cm)
         report.plot_misclassified(out / "misclassified.png", res.images, res.y_test,
                                   res.test_pred)
-    console.print(f"Test accuracy: [bold]{100 * res.test_acc:.2f}%[/] ({seconds:.1f} s)")
-    console.print(res.explanation(), soft_wrap=True)
+    console.print(i18n.tr(args.lang, "tutorial_acc", acc=100 * res.test_acc, seconds=seconds))
+    console.print(res.explanation(args.lang), soft_wrap=True)
     written = ["metrics.json", "history.csv", recipes.CHECKPOINT]
     written += [] if args.no_plots else ["loss.png", "confusion.png", "misclassified.png"]
     written += _report_diagnostics(console, diag, out, args.no_plots,
                                    f"digits, tutorial recipe, seed {seed}")
     _remove_stale(out, written)
-    console.print(f"run folder: [bold]{out}[/]")
+    console.print(i18n.tr(args.lang, "run_folder_short", out=out))
     return 0

@@ -78,6 +78,7 @@ from typing import Any, Iterator
 from ..backend import xp
 from ..core.graph import Node, nodes
 from ..core.tensor import Tensor
+from . import diagnostics_time, i18n_diag
 
 __all__ = ["Diagnostics"]
 
@@ -91,7 +92,8 @@ class Diagnostics:
     """Record gradient-flow diagnostics during training; see the module docstring.
 
     ``params``: a model (anything with ``named_parameters()``), a dict name -> tensor, or a
-    list of tensors; it may be given later with :meth:`watch`. ``every``: record every k-th
+    list of tensors; it may be given later with :meth:`watch`. ``lang``: the language of the
+    warnings, ``"en"`` or ``"zh"`` (the tutorial's Chinese terms). ``every``: record every k-th
     step only (steps are counted from 0, so step 0 is always recorded).
 
     >>> import chainrule as cr
@@ -121,9 +123,10 @@ class Diagnostics:
     update_min = 1e-5
     update_max = 1e-1
 
-    def __init__(self, params: Any = None, every: int = 1) -> None:
+    def __init__(self, params: Any = None, every: int = 1, lang: str = "en") -> None:
         if not isinstance(every, int) or every < 1:
             raise ValueError(f"Diagnostics: every must be an int >= 1, got {every!r}")
+        self.lang = i18n_diag.check_lang(lang)  # of the warnings: "en" or "zh"
         self.every = every
         self.history: list[dict[str, Any]] = []
         self.layers: dict[str, list[Tensor]] = {}
@@ -132,6 +135,7 @@ class Diagnostics:
         self._phase = 3  # 0 forward, 1 backward, 2 before the update; 3: a new step is next
         self._recording = False
         self._before: dict[str, list[Any]] | None = None
+        self._time: Any = None  # diagnostics_time.StepGradients while a backward is due
         if params is not None:
             self.watch(params)
 
@@ -176,20 +180,30 @@ class Diagnostics:
             self._before = None
             if self._recording:
                 self.history.append({"step": self.steps - 1, "loss": None, "saturation": {},
-                                     "dead": {}, "grad_norm": {}, "update_ratio": {}})
+                                     "dead": {}, "grad_norm": {}, "update_ratio": {},
+                                     "time_grad": {}})
         self._phase = phase
         return self.history[-1] if self._recording else None
 
-    def observe_forward(self, loss: Tensor) -> None:
+    def observe_forward(self, loss: Tensor, value: float | None = None) -> None:
         """Before ``backward``: the loss, and the saturation of every sigmoid/tanh and the
-        dead units of every ReLU in its graph (their outputs are saved there)."""
+        dead units of every ReLU in its graph (their outputs are saved there). ``value``: the
+        loss to record when the one printed differs from the one backpropagated (the tutorial
+        backpropagates the summed error and prints its mean), so the plot shows the numbers
+        the text reports."""
         rec = self._begin(0)
         if rec is None:
             return
-        if loss.numel() == 1:
+        if value is not None:
+            rec["loss"] = float(value)
+        elif loss.numel() == 1:
             rec["loss"] = float(loss.item())
         counts: dict[str, int] = {}
         graph = nodes(loss)
+        recurrent = diagnostics_time.labels(graph)
+        if recurrent:  # the layers' backward reports the gradient norm per time step
+            self._close_time()
+            self._time = diagnostics_time.StepGradients(recurrent)
         exempt = _exempt(graph)
         for n in graph:
             kind = n.name
@@ -211,9 +225,9 @@ class Diagnostics:
                 n_sat = xp.count_nonzero(a < lo) + xp.count_nonzero(a > hi)
                 rec["saturation"][label] = float(n_sat / a.size)
 
-    def backward(self, loss: Tensor) -> None:
+    def backward(self, loss: Tensor, value: float | None = None) -> None:
         """``loss.backward()`` between :meth:`observe_forward` and :meth:`observe_backward`."""
-        self.observe_forward(loss)
+        self.observe_forward(loss, value)
         loss.backward()
         self.observe_backward()
 
@@ -222,6 +236,7 @@ class Diagnostics:
         rec = self._begin(1)
         if rec is None:
             return
+        rec["time_grad"] = self._close_time()
         for name, ps in self.layers.items():
             total, seen = 0.0, False
             for p in ps:
@@ -231,6 +246,10 @@ class Diagnostics:
                     seen = True
             if seen:
                 rec["grad_norm"][name] = math.sqrt(total) if total >= 0 else math.nan
+
+    def _close_time(self) -> dict[str, list[float]]:
+        t, self._time = self._time, None
+        return t.close() if t is not None else {}
 
     def before_step(self) -> None:
         """Snapshot the weights before the optimizer changes them."""
@@ -281,6 +300,11 @@ class Diagnostics:
         for key in ("saturation", "dead", "grad_norm", "update_ratio"):
             out[key] = {k: _median([r[key][k] for r in win if k in r[key]])
                         for k in _keys(win, key)}
+        times = {k: [r["time_grad"][k] for r in win if k in r.get("time_grad", {})]
+                 for k in _keys(win, "time_grad")}
+        out["time_ratio"] = {k: _median([diagnostics_time.first_over_last(v) for v in vs])
+                             for k, vs in times.items()}
+        out["time_steps"] = {k: len(vs[-1]) for k, vs in times.items()}
         rms = self._grad_rms_ratios(win)
         out["grad_rms_ratio"] = _median(rms) if rms else None
         out["layers"] = list(self.layers)
@@ -307,72 +331,11 @@ class Diagnostics:
         return out
 
     def warnings(self) -> list[str]:
-        """Plain-language warnings, each with its numbers and what to try; [] when healthy."""
+        """Plain-language warnings, each with its numbers, the arithmetic behind it and what
+        to try, in ``self.lang``; [] when healthy."""
         s = self.summary()
-        out = []
-        if s["nonfinite_steps"]:
-            r = next(r for r in self.history if _nonfinite(r))
-            where = [k for k, v in r["grad_norm"].items() if not math.isfinite(v)]
-            what = (f"gradients of {', '.join(where)}" if where else "the loss")
-            out.append(
-                f"NaN/inf: {what} at step {r['step']} ({s['nonfinite_steps']} of "
-                f"{s['recorded']} recorded steps have NaN or inf). Lower the learning rate, "
-                "clip the gradients (clip_grad_norm_), and look for log(0) or a division by "
-                "zero in the loss (cross_entropy on logits is stable, log(softmax) is not)."
-            )
-        saturated = {k: v for k, v in s["saturation"].items() if v > self.saturated_max}
-        for kind, z in (("sigmoid", "4"), ("tanh", "2.65")):
-            acts = {k: v for k, v in saturated.items() if k.startswith(kind)}
-            if not acts:
-                continue
-            out.append(
-                f"{_and(list(acts))}: {_and([f'{v:.0%}' for v in acts.values()])} of units "
-                f"are saturated (|z| > {z}, where the derivative is < {_DERIVATIVE}): their "
-                "gradients vanish. Scale the initialisation (Xavier/Kaiming), standardise "
-                "inputs, or use ReLU with softmax + cross-entropy."
-            )
-        dead = {k: v for k, v in s["dead"].items() if v > self.dead_max}
-        for k, v in dead.items():
-            out.append(
-                f"{k}: {v:.0%} of units output 0 for a whole batch (dead ReLUs): they get no "
-                "gradient and stop learning. Lower the learning rate, use Kaiming "
-                "initialisation, or LeakyReLU/GELU."
-            )
-        ratio = s["grad_rms_ratio"]
-        if ratio is not None and ratio < self.vanishing_ratio:
-            layers = [k for k, ps in self.layers.items() if any(p.ndim >= 2 for p in ps)]
-            first, last = layers[0], layers[-1]
-            if ratio > 0:
-                times = f"{1 / ratio:,.0f}" if ratio > 1e-5 else f"{1 / ratio:.1e}"
-                how = f"a gradient {times} times smaller per weight than"
-            else:
-                how = "no gradient at all, unlike"
-            out.append(
-                f"vanishing gradients: the first layer ({first}) gets {how} the last ({last}): "
-                f"gradient norms {s['grad_norm'][first]:.2g} vs {s['grad_norm'][last]:.2g}, "
-                "so the early layers barely learn. "
-                + ("The saturated or dead units above are a cause. " if saturated or dead
-                   else "")
-                + "Use ReLU-type activations with scaled (Kaiming) initialisation, or add "
-                "normalisation layers (BatchNorm)."
-            )
-        for low, bad in ((True, {k: v for k, v in s["update_ratio"].items()
-                                  if v < self.update_min}),
-                         (False, {k: v for k, v in s["update_ratio"].items()
-                                  if v > self.update_max})):
-            if not bad:
-                continue
-            lo, hi = min(bad.values()), max(bad.values())
-            size = f"{lo:.1e}" if lo == hi else f"{lo:.1e} to {hi:.1e}"
-            what = ("learning has stalled. Raise the learning rate, or fix what makes the "
-                    "gradients small (see above)." if low else
-                    "training is unstable. Lower the learning rate, or clip the gradients "
-                    "(clip_grad_norm_).")
-            out.append(
-                f"{'layer' if len(bad) == 1 else 'layers'} {_and(list(bad))}: updates are "
-                f"{size} of the weights' size per step (||dW|| / ||W||; about 1e-3 is "
-                f"healthy): {what}"
-            )
+        out = i18n_diag.warnings(self, s, _nonfinite, _DERIVATIVE)
+        out += diagnostics_time.warnings(s["time_ratio"], s["time_steps"], self.lang)
         return out
 
     def __str__(self) -> str:
@@ -392,8 +355,12 @@ class Diagnostics:
             lines.append(f"  {self._label(k):<22} grad norm {_g(g):>8}   update/weight {_g(u):>8}")
         if s["grad_rms_ratio"] is not None:
             lines.append(f"  gradient RMS, first layer / last: {s['grad_rms_ratio']:.2g}")
+        for k, v in s["time_ratio"].items():
+            lines.append(f"  {k:<22} gradient norm, first time step / last "
+                         f"({s['time_steps'][k]} steps): {_g(v)}")
         w = self.warnings()
-        lines += [f"warning: {x}" for x in w] or ["no problems found"]
+        lines += [i18n_diag.msg(self.lang, "warning") + x for x in w] or [
+            i18n_diag.msg(self.lang, "ok")]
         return "\n".join(lines)
 
     # -- files ------------------------------------------------------------------------------
@@ -430,11 +397,14 @@ class Diagnostics:
 
         def series(ax: Any, key: str, scale: float = 1.0) -> int:
             names = _keys(h, key)
-            for k in names:
+            for i, k in enumerate(names):
                 xs = [r["step"] for r in h if k in r[key]]
                 ys = [r[key][k] * scale for r in h if k in r[key]]
                 label = self._label(k) if key in ("grad_norm", "update_ratio") else k
-                ax.plot(xs, ys, label=label, lw=1.1, ls="--" if key == "dead" else "-")
+                # NOTE: 20 colours, then the same with another dash pattern: lines stay
+                # distinct past the default cycle's 10
+                ax.plot(xs, ys, label=label, lw=1.1, color=_colour(i),
+                        ls=("--" if key == "dead" else "-") if i < 20 else (0, (5, 1, 1, 1)))
             return len(names)
 
         losses = [(r["step"], r["loss"]) for r in h if r["loss"] is not None]
@@ -554,5 +524,8 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+def _colour(i: int) -> Any:
+    from matplotlib import colormaps
+
+    return colormaps["tab20"](i % 20 if i < 10 else (2 * (i % 10) + 1) % 20) if i >= 10 \
+        else colormaps["tab10"](i)

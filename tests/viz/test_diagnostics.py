@@ -72,7 +72,7 @@ def test_default_recipes_get_no_warning(model, epochs):
     assert diag.warnings() == [], diag.warnings()
     assert res.test_acc > 0.95
     s = diag.summary()
-    assert s["steps"] == 40 * epochs and s["nonfinite_steps"] == 0
+    assert s["steps"] == 36 * epochs and s["nonfinite_steps"] == 0
     assert all(1e-5 < v < 1e-1 for v in s["update_ratio"].values())
     assert all(v < 0.5 for v in s["dead"].values())
     assert diag.types["0"] == ("Linear" if model == "mlp" else "Conv2d")

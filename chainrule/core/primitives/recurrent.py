@@ -79,6 +79,13 @@ def _order(T: int, reverse: bool) -> range:
     return range(T - 1, -1, -1) if reverse else range(T)
 
 
+# Callables ``f(node, norms)`` told, after each recurrent layer's backward pass, the L2 norm of
+# the gradient at each time step (in time order): what chainrule.viz.Diagnostics records for
+# gradients through time. Empty (the default): nothing is computed, the backward pass is as
+# fast as without it.
+STEP_GRAD_OBSERVERS: list[Any] = []
+
+
 class RecurrentLayer(Node):
     """One recurrent layer in one direction over a sequence (see the module docstring).
 
@@ -209,6 +216,12 @@ class RecurrentLayer(Node):
         else:
             dx, dgh, dh = self._back(gd, whh, T, B, H)
             ds0 = (dh,)
+        if STEP_GRAD_OBSERVERS:
+            # NOTE: dx[k] is the gradient reaching step k's gate pre-activations through every
+            # later step; its norm per step shows gradients vanishing or exploding in time.
+            norms = xp.sqrt(xp.einsum("kbg,kbg->k", dx, dx))
+            for f in STEP_GRAD_OBSERVERS:
+                f(self, self._in_time_order(norms))
         nx = self.next
         d2 = dgh.reshape(T * B, GH)
         return (graph._make(self._in_time_order(dx)) if nx[0] is not None else None,
