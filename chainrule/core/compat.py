@@ -214,7 +214,7 @@ _NAMESPACES: dict[str, Any] = {
                        "hessian, vjp, jvp, hvp)"),
     "compiler": _Namespace("compiler", "chainrule has no compiler"),
     "nested": _Namespace("nested", "nested (ragged) tensors are not supported; pad them"),
-    "xpu": _Namespace("xpu", CPU_ONLY),
+    "xpu": _Namespace("xpu", CPU_ONLY, is_available=_false, device_count=_zero),
 }
 
 # Functions and objects of torch chainrule does not have (also looked up for Tensor methods).
