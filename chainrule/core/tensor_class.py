@@ -267,7 +267,7 @@ class Tensor(_Attached):
                                threshold=1000, floatmode=_floatmode(self._data))
         extra = []
         if self._data.dtype not in (get_default_dtype(), B.int64, B.bool_):
-            extra.append(f"dtype={self._data.dtype}")
+            extra.append(f"dtype=torch.{self._data.dtype}")  # as PyTorch prints it
         if self.grad_fn is not None:
             extra.append(f"grad_fn={self.grad_fn!r}")
         elif self.requires_grad:
