@@ -264,7 +264,8 @@ class Tensor(_Attached):
 
     def __repr__(self) -> str:
         body = xp.array2string(self._data, separator=", ", precision=4, prefix="tensor(",
-                               threshold=1000, floatmode=_floatmode(self._data))
+                               threshold=1000, floatmode=_floatmode(self._data),
+                               max_line_width=81)  # = PyTorch wrapping at 80
         extra = []
         if self._data.dtype not in (get_default_dtype(), B.int64, B.bool_):
             extra.append(f"dtype=torch.{self._data.dtype}")  # as PyTorch prints it

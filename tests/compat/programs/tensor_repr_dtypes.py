@@ -16,3 +16,6 @@ print(torch.tensor([1.5, 2.0]), torch.tensor([1, 2]), torch.tensor([True, False]
 w = torch.tensor([0.25, -1.0], dtype=torch.float64, requires_grad=True)
 print(w)
 print((w * 2).detach())
+rows = torch.from_numpy(np.random.RandomState(0).randn(3, 20).astype(np.float32))
+print(f"Before ReLU: {rows}\n\n")  # long rows wrap at 80 columns, as PyTorch wraps them
+print(f"After ReLU: {torch.relu(rows)}")
