@@ -73,7 +73,7 @@ def show(console: Any, path: str, image: Any, prob: Sequence[float], lang: str) 
 
 
 def save_png(out: str | Path, paths: Sequence[str], images: Sequence[Any],
-             probs: Sequence[Any]) -> Path:
+             probs: Any) -> Path:
     """One row per image: the picture the model saw, and a bar chart of the probabilities."""
     from matplotlib.figure import Figure
 

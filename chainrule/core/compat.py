@@ -41,39 +41,59 @@ CPU_ONLY = ("chainrule runs on the CPU; remove .cuda()/.to('cuda') (tensors and 
             "live on the CPU)")
 
 
+_DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve",
+                 "fpga", "maia", "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia",
+                 "privateuseone")
+
+
 class device(str):
-    """``cr.device("cpu")``: the only device. Equal to the string ``"cpu"``.
+    """``cr.device("cpu")``: the device tensors live on. Equal to its string (``"cpu"``).
+
+    As in PyTorch, any device type can be named (``torch.device("cuda:0").index`` is 0 on a
+    machine without a GPU too); chainrule only ever puts tensors on the CPU, so moving a
+    tensor or module to another device (``x.to(device)``) is what raises.
 
     >>> import chainrule as cr
     >>> d = cr.device("cpu"); d.type, str(d), d == "cpu"
     ('cpu', 'cpu', True)
+    >>> cr.device("cuda", 1)
+    device(type='cuda', index=1)
     """
 
     def __new__(cls, type: Any = "cpu", index: int | None = None) -> device:
         if isinstance(type, device):
             return type
         spec = f"cuda:{type}" if isinstance(type, int) else str(type)
-        kind, _, idx = spec.partition(":")
-        if kind != "cpu" or (idx not in ("", "0")) or index not in (None, 0):
-            raise UnsupportedError(f"device({spec!r}): {CPU_ONLY}")
-        return str.__new__(cls, "cpu")
+        kind, colon, idx = spec.partition(":")
+        if kind not in _DEVICE_TYPES or (colon and not idx.isdigit()):
+            raise RuntimeError(f"Expected one of {', '.join(_DEVICE_TYPES)} device type at start "
+                               f"of device string: {spec}")
+        if index is not None:
+            if colon:
+                raise RuntimeError(f"device(): type (string) must not include an index because "
+                                   f"index was passed explicitly: {spec}")
+            spec = f"{kind}:{int(index)}"
+        return str.__new__(cls, spec)
 
     @property
     def type(self) -> str:
-        return "cpu"
+        return str.__str__(self).partition(":")[0]
 
     @property
-    def index(self) -> None:  # type: ignore[override]
-        return None
+    def index(self) -> int | None:  # type: ignore[override]
+        idx = str.__str__(self).partition(":")[2]
+        return int(idx) if idx else None
 
     def __repr__(self) -> str:
-        return "device(type='cpu')"
+        i = self.index
+        return f"device(type='{self.type}')" if i is None else \
+            f"device(type='{self.type}', index={i})"
 
     def __str__(self) -> str:
-        return "cpu"
+        return str.__str__(self)
 
     def __reduce__(self) -> Any:
-        return (device, ("cpu",))
+        return (device, (str(self),))
 
 
 class Size(tuple):
@@ -148,8 +168,8 @@ backends = _Namespace(
 
 def set_default_device(dev: Any) -> None:
     """Accepted for ``"cpu"`` (the only device); anything else raises."""
-    if dev is not None:
-        device(dev)
+    if dev is not None and device(dev).type != "cpu":
+        raise UnsupportedError(f"set_default_device({dev!r}): {CPU_ONLY}")
 
 
 def get_default_device() -> device:
@@ -214,7 +234,7 @@ _NAMESPACES: dict[str, Any] = {
     "compiler": _Namespace("compiler", "torch.compiler's controls are not supported; "
                            "cr.compile(fn) is chainrule's compiler"),
     "nested": _Namespace("nested", "nested (ragged) tensors are not supported; pad them"),
-    "xpu": _Namespace("xpu", CPU_ONLY),
+    "xpu": _Namespace("xpu", CPU_ONLY, is_available=_false, device_count=_zero),
 }
 
 # Functions and objects of torch chainrule does not have (also looked up for Tensor methods).

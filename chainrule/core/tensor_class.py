@@ -266,10 +266,11 @@ class Tensor(_Attached):
 
     def __repr__(self) -> str:
         body = xp.array2string(self._data, separator=", ", precision=4, prefix="tensor(",
-                               threshold=1000, floatmode=_floatmode(self._data))  # type: ignore[arg-type]  # one of numpy's modes
+                               threshold=1000, floatmode=_floatmode(self._data),  # type: ignore[arg-type]
+                               max_line_width=81)  # = PyTorch wrapping at 80
         extra = []
         if self._data.dtype not in (get_default_dtype(), B.int64, B.bool_):
-            extra.append(f"dtype={self._data.dtype}")
+            extra.append(f"dtype=torch.{self._data.dtype}")  # as PyTorch prints it
         if self.grad_fn is not None:
             extra.append(f"grad_fn={self.grad_fn!r}")
         elif self.requires_grad:

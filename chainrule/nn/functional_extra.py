@@ -16,6 +16,7 @@ torch.Size([1, 1, 4, 4])
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from .. import backend as B
@@ -191,9 +192,30 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
               inplace: bool = False) -> Tensor:
-    """Zero whole channels of (N, C, H, W) or (C, H, W) with probability p, scale the rest by
-    1 / (1 - p)."""
-    return _channel_dropout(input, p, training, "dropout2d", 3)
+    """Zero whole channels of (N, C, H, W) with probability p, scale the rest by 1 / (1 - p).
+
+    As PyTorch 2.x does: a 3-D input is read as (N, C, L) (dropout1d's behaviour, with
+    PyTorch's warning), and a 2-D (N, C) input drops single elements, warning that dropout2d
+    is meant for 3-D or 4-D inputs (PyTorch's MNIST-RNN example applies it after an LSTM)."""
+    nd = len(input.shape)
+    if nd not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {nd}-D input to dropout2d, which is deprecated "
+                      "and will result in an error in a future release. To retain the behavior "
+                      "and silence this warning, please use dropout instead. Note that dropout2d "
+                      "exists to provide channel-wise dropout on inputs with 2 spatial "
+                      "dimensions, a channel dimension, and an optional batch dimension (i.e. "
+                      "3D or 4D inputs).", stacklevel=2)
+    if nd == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise"
+                      " 1D dropout behavior is desired - input is interpreted as shape (N, C, L),"
+                      " where C is the channel dim. This behavior will change in a future release"
+                      " to interpret the input as one without a batch dimension, i.e. shape (C, "
+                      "H, W). To maintain the 1D channel-wise dropout behavior, please switch to "
+                      "using dropout1d instead.", stacklevel=2)
+    if nd < 2:
+        raise ValueError(f"dropout2d: feature dropout needs at least 2 dimensions (N, C, ...), "
+                         f"got shape {tuple(input.shape)}; use F.dropout for a 1-D input")
+    return _channel_dropout(input, p, training, "dropout2d", nd - 1)
 
 
 _SELU_ALPHA_P = -1.7580993408473766  # -scale * alpha of SELU

@@ -235,3 +235,8 @@ from ..core.keywords import guard_module as _guard_module  # noqa: E402
 
 __getattr__ = _attribute_hook(__name__)
 _guard_module(__name__, 'torch.nn.init')  # unknown keywords: NotImplementedError
+
+from .deprecated import install as _install_deprecated  # noqa: E402
+
+_install_deprecated(globals(), "nn.init", "uniform normal constant xavier_uniform xavier_normal "
+                    "kaiming_uniform kaiming_normal")  # PyTorch's old spellings (they warn)

@@ -123,3 +123,7 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
 from ..core.compat import attribute_hook as _attribute_hook  # noqa: E402
 
 __getattr__ = _attribute_hook(__name__)
+
+from .deprecated import install as _install_deprecated  # noqa: E402
+
+_install_deprecated(globals(), "torch.nn.utils", "clip_grad_norm")  # old spelling (it warns)

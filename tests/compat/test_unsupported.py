@@ -15,7 +15,7 @@ from chainrule.core.compat import UnsupportedError
     ("cr.tensor([1.0]).to('cuda')", ["to('cuda')", "runs on the CPU"]),
     ("cr.nn.Linear(2, 2).cuda()", ["Module.cuda()", "runs on the CPU"]),
     ("cr.nn.Linear(2, 2).to('cuda:0')", ["runs on the CPU"]),
-    ("cr.device('cuda:0')", ["device('cuda:0')", "runs on the CPU"]),
+    ("cr.ones(2).to(cr.device('cuda:0'))", ["device(type='cuda', index=0)", "runs on the CPU"]),
     ("cr.set_default_device('cuda')", ["runs on the CPU"]),
     ("cr.jit.script", ["torch.jit.script", "TorchScript"]),
     ("cr.jit.trace(None, None)", ["torch.jit.trace"]),
