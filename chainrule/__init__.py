@@ -13,7 +13,7 @@ walks the graph in reverse and applies the chain rule.
 """
 
 from . import core  # first: registers Tensor with the graph
-from . import autograd, graph, testing
+from . import autograd, graph, special, testing
 from .core import functional as _F
 from .core.creation import (Generator, arange, as_tensor, default_generator, empty, empty_like,
                             eye, from_numpy, full, full_like, linspace, manual_seed, ones,
@@ -37,6 +37,13 @@ from .core.compat import (Size, accelerator, are_deterministic_algorithms_enable
 from .core.graph import (GraphError, enable_grad, inference_mode, is_grad_enabled, no_grad,
                          set_grad_enabled)
 from .core.tensor import Tensor
+from .core.special import erf, erfc, erfinv, expm1, exp2, logit, xlogy
+from .core import special as _special
+from .core import view_ops as _view_ops
+from .core.view_ops import diagonal, narrow, select, swapaxes, unbind
+
+_special.install(Tensor)
+_view_ops.install(Tensor)
 
 # NOTE: the training layers load on first use (cr.nn, cr.optim, cr.data, cr.save): `import
 # chainrule` then costs the engine alone, and `from chainrule import nn` works as usual.

@@ -153,7 +153,7 @@ def weighted_loss(outs: list[cr.Tensor], weights: list[np.ndarray]) -> cr.Tensor
 
 
 def bits(t: Any) -> bytes:
-    a = t.numpy() if isinstance(t, cr.Tensor) else np.asarray(t)
+    a = t.detach().numpy() if isinstance(t, cr.Tensor) else np.asarray(t)
     return a.dtype.str.encode() + repr(a.shape).encode() + a.tobytes()
 
 

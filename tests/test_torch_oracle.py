@@ -41,6 +41,8 @@ from op_table import (
     setitem_adv,
     setitem_row0,
     summed_to,
+    write_diagonal,
+    write_view,
 )
 
 import chainrule as cr
@@ -320,6 +322,26 @@ TORCH: dict[str, Callable[..., Any]] = {
     "batch_norm_train_no_affine": lambda x: tF.batch_norm(x, None, None, training=True,
                                                           eps=0.1),
     "batch_norm_eval": _t_bn_eval,
+    # -- special functions (issue 15) --
+    "erf": torch.erf,
+    "erf_wide": torch.erf,
+    "erfc": torch.erfc,
+    "erfc_tail": torch.special.erfc,
+    "erfinv": torch.erfinv,
+    "expm1": torch.expm1,
+    "exp2": torch.special.exp2,
+    "ndtr": torch.special.ndtr,
+    "logit": torch.logit,
+    "logit_eps": lambda x: torch.logit(x, eps=0.2),
+    "xlogy": torch.xlogy,
+    "xlog1py": torch.special.xlog1py,
+    "xlogy_zero_x": lambda a, b: torch.xlogy(a * 0.0, b) + a,
+    # -- views (issue 15) --
+    "diagonal": lambda x: x.diagonal(),
+    "diagonal_offset": lambda x: torch.diagonal(x, 1, -1, 0),
+    "diag_embed": torch.diag_embed,
+    "copy_slices": write_view,
+    "copy_slices_diagonal": write_diagonal,
 }
 
 # Rows with no torch counterpart, and why.
@@ -350,7 +372,7 @@ def _floating(ts: list[Any]) -> list[Any]:
 
 def _np(t: Any) -> np.ndarray:
     if isinstance(t, cr.Tensor):
-        return t.numpy()
+        return t.detach().numpy()
     return t.detach().numpy(force=True)  # force: torch may hand back a lazy ZeroTensor
 
 

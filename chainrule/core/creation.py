@@ -178,9 +178,12 @@ def randn(*size: Any, generator: Generator | None = None, dtype: Any = None,
 
 def randint(low: int, high: int | None = None, size: Any = (), generator: Generator | None = None,
             dtype: Any = None, device: Any = None) -> Tensor:
-    if high is None:
+    if isinstance(high, (tuple, list)):  # randint(high, size), PyTorch's short form
+        low, high, size = 0, low, high
+    elif high is None:
         low, high = 0, low
-    arr = _gen(generator).integers(low, high, size=tuple(size))
+    shape = _shape_arg((size,) if isinstance(size, int) else (tuple(size),), "randint")
+    arr = _gen(generator).integers(low, high, size=shape)
     return _make(arr.astype(normalize_dtype(dtype) if dtype is not None else B.int64))
 
 

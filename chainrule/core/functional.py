@@ -8,6 +8,7 @@ either applies one primitive or composes several; composites get their gradients
 from __future__ import annotations
 
 import builtins
+import operator
 from collections import namedtuple
 from typing import Any, Sequence
 
@@ -16,6 +17,8 @@ from ..backend import ndarray, xp
 from . import graph
 from .dtypes import get_default_dtype
 from .graph import apply
+from .indexing import split_ints
+from .promotion import result_type
 from .primitives import elementwise as E
 from .primitives import structure as S
 from .tensor import Tensor, _make, _to_array
@@ -132,9 +135,12 @@ def _shape_arg(shape: Sequence[Any], op: str) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
         shape = shape[0]
     try:
-        return tuple(builtins.int(s) for s in shape)
+        # NOTE: operator.index, not int(): a size of 3.5 is an error (as in PyTorch), not 3
+        return tuple(operator.index(s) for s in shape)
     except TypeError:
-        raise TypeError(f"{op}: the shape must be ints, got {shape!r}") from None
+        bad = next(s for s in shape if not hasattr(s, "__index__") or isinstance(s, Tensor))
+        raise TypeError(f"{op}: the size must be a tuple of ints, got {tuple(shape)!r} (an "
+                        f"element is a {type(bad).__name__}); use int(...)") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -835,7 +841,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
             )
     dts = {t._data.dtype for t in ts}
     if len(dts) > 1:
-        dt = xp.result_type(*dts)
+        dt = result_type(*dts)  # PyTorch's promotion: cat([float32, int64]) is float32
         ts = [cast(t, dt) if t._data.dtype != dt else t for t in ts]
     return apply(S.Cat(d, tuple(t._data.shape[d] for t in ts)), *ts)
 
@@ -986,6 +992,9 @@ def _normalize_index(index: Any, op: str) -> tuple[tuple, bool]:
 def getitem(x: Tensor, index: Any) -> Tensor:
     """``x[index]``: basic and integer-array indexing (repeated indices add their gradients)."""
     idx, basic = _normalize_index(index, "getitem")
+    split = None if basic else split_ints(idx)
+    if split is not None:  # PyTorch applies the integers first (see core/indexing.py)
+        return apply_getitem(apply_getitem(x, split[0], True), split[1], False)
     return apply_getitem(x, idx, basic)
 
 
@@ -1003,6 +1012,10 @@ def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
     v = _as_tensor(value, x)
     if v._data.dtype != x._data.dtype:
         v = cast(v, x._data.dtype)
+    split = None if basic else split_ints(idx)
+    if split is not None:  # PyTorch applies the integers first (see core/indexing.py)
+        inner = apply(S.IndexPut(split[1], False), apply_getitem(x, split[0], True), v)
+        return apply(S.IndexPut(split[0], True), x, inner)
     return apply(S.IndexPut(idx, basic), x, v)
 
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 # Set by tensor.py once the Tensor class exists (tensor.py imports this module).
 Tensor: Any = None
 _make: Any = None  # _make(data, node=None) -> Tensor, the fast constructor
+_refresh: Any = None  # views.refresh(view): regenerate a stale view's node (set by views.py)
 
 _counter = itertools.count()
 xp_ones_like = xp.ones_like
@@ -196,6 +197,9 @@ class Node:
     hooks: list[Any] | None
     name = "node"
     saves: tuple[int, ...] = ()
+    # saved input -> the inputs whose gradients read it (default: all); an in-place change of
+    # a saved input no other input's gradient needs is not an error (PyTorch saves only those)
+    saved_for: dict[int, tuple[int, ...]] | None = None
     saves_output = False
     broadcasts = False  # cotangents of broadcast inputs are summed back to their shapes
     is_view = False  # output shares memory (and so its version counter) with input 0
@@ -251,6 +255,9 @@ class Node:
         for i, v in zip(self.saves, self.versions):
             t = self.inputs[i]
             if t._vc[0] != v:
+                users = self.saved_for.get(i) if self.saved_for else None
+                if users is not None and all(self.next[j] is None for j in users):
+                    continue  # read only for gradients nobody wants
                 raise GraphError(
                     f"{self.name}: input {i} (shape {tuple(t.shape)}, {t.dtype}) was modified by "
                     f"an in-place operation after {self.name} saved it for backward (its "
@@ -335,24 +342,38 @@ def apply(node: Node, *inputs: Tensor) -> Tensor:
     out._data = data
     out._node = None
     out.grad = None
-    if node.is_view:
-        out._vc = inputs[0]._vc
-        out._base = inputs[0]
+    if node.is_view:  # shares memory: see core/views.py
+        a = inputs[0]
+        out._vc = a._vc
+        out._base = a
+        out._vstep = node
+        out._vver = a._vc[0] if _grad_enabled or a._node is None else None
     else:
         out._vc = [0]
         out._base = None
     if not _grad_enabled:
         return out
     if n == 1:
-        if inputs[0]._node is None:
+        a = inputs[0]
+        if a._base is not None and a._vver != a._vc[0]:
+            _refresh(a)  # a view whose base changed in place: regenerate its node
+        if a._node is None:
             return out
-        node.next = (inputs[0]._node,)
+        node.next = (a._node,)
     elif n == 2:
-        a, b = inputs[0]._node, inputs[1]._node
+        a, b = inputs
+        if a._base is not None and a._vver != a._vc[0]:
+            _refresh(a)
+        if b._base is not None and b._vver != b._vc[0]:
+            _refresh(b)
+        a, b = a._node, b._node
         if a is None and b is None:
             return out
         node.next = (a, b)
     else:
+        for t in inputs:
+            if t._base is not None and t._vver != t._vc[0]:
+                _refresh(t)
         nxt = tuple([t._node for t in inputs])
         if nxt.count(None) == n:
             return out
@@ -415,6 +436,9 @@ def run_backward(
     global _grad_enabled
     table: dict[Node, Tensor] = {}
     heap: list[tuple[int, Node]] = []
+    for t in list(roots) + list(targets or ()):
+        if t._base is not None and t._vver != t._vc[0]:
+            _refresh(t)  # a view whose base changed in place (see core/views.py)
     for r, g in zip(roots, grad_roots):
         node = r._node
         if node is None:

@@ -98,7 +98,8 @@ class Tensor:
     tensor([2., 4., 6.])
     """
 
-    __slots__ = ("_data", "_node", "_vc", "_base", "grad", "__weakref__")
+    # _vstep, _vver: for views (_base is not None) only, see core/views.py
+    __slots__ = ("_data", "_node", "_vc", "_base", "_vstep", "_vver", "grad", "__weakref__")
     __array_priority__ = 1000  # NumPy defers to our reflected operators
 
     _data: ndarray
@@ -161,6 +162,8 @@ class Tensor:
 
     @property
     def requires_grad(self) -> bool:
+        if self._base is not None and self._vver != self._vc[0]:
+            _views.refresh(self)
         return self._node is not None
 
     @requires_grad.setter
@@ -173,6 +176,8 @@ class Tensor:
 
     @property
     def grad_fn(self) -> Node | None:
+        if self._base is not None and self._vver != self._vc[0]:
+            _views.refresh(self)
         n = self._node
         return None if n is None or n.__class__ is AccumulateGrad else n
 
@@ -242,8 +247,18 @@ class Tensor:
         return self._data.shape[0]
 
     # -- conversion -------------------------------------------------------------------------
-    def numpy(self) -> ndarray:
-        """The values as an array (shares memory with the tensor)."""
+    def numpy(self, *, force: bool = False) -> ndarray:
+        """The values as an array (shares memory with the tensor).
+
+        As in PyTorch, a tensor that requires grad must be detached first (``force=True``
+        returns a copy instead).
+        """
+        if self._node is not None:
+            if force:
+                return self._data.copy()
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                f"instead. (shape {tuple(self._data.shape)})")
         return self._data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> ndarray:
@@ -364,14 +379,8 @@ class Tensor:
     def cpu(self) -> Tensor:
         return self
 
-    def contiguous(self) -> Tensor:
-        return self
-
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f"
-
-    def is_contiguous(self) -> bool:
-        return True
 
     # -- new tensors like this one ------------------------------------------------------------
     def _new(self, arr: ndarray, requires_grad: bool) -> Tensor:
@@ -514,65 +523,9 @@ class Tensor:
 
     # -- in-place -----------------------------------------------------------------------------
     def _inplace(self, op: str, fn: Any, *others: Any, ufunc: Any = None) -> Tensor:
-        """Apply ``fn(self, *others)`` and write the result into this tensor's memory.
-
-        ``ufunc`` (for ``+= -= *= /=``) computes straight into the memory when nothing needs
-        recording: the optimizer-update path, with no temporary.
-        """
-        others_t = [o for o in others if isinstance(o, Tensor)]
-        tracked = graph._grad_enabled and (
-            self._node is not None or any(o._node is not None for o in others_t))
-        if ufunc is not None and not tracked and self._data.flags.writeable:
-            o = _F._as_tensor(others[0], self)._data
-            if o.dtype.kind == "f" and self._data.dtype.kind != "f":
-                pass  # an int tensor cannot hold a float result: the checks below say so
-            else:
-                try:
-                    ufunc(self._data, o, out=self._data, casting="same_kind")
-                except ValueError:
-                    pass  # a shape the in-place result cannot take: reported below
-                else:
-                    self._vc[0] += 1
-                    return self
-        if tracked and self.is_leaf and self._node is not None:
-            raise GraphError(
-                f"{op}: a leaf tensor that requires grad (shape {self.shape}) is being used in an "
-                "in-place operation. Do the update under `with cr.no_grad():`, or use an "
-                "out-of-place op (x = x + 1)."
-            )
-        if tracked and self._base is not None and self._base._node is not None:
-            raise GraphError(
-                f"{op}: in-place change of a view of a tensor that requires grad is not "
-                "supported; clone() the view first or use an out-of-place op."
-            )
-        if not self._data.flags.writeable:
-            raise ValueError(
-                f"{op}: this tensor (shape {self.shape}) is a read-only broadcast view (from "
-                "expand/broadcast_to) whose elements share memory; clone() it before changing it."
-            )
-        if tracked:
-            old = _make(self._data.copy(), self._node)
-            res = fn(old, *others)
-        else:
-            with graph.no_grad():
-                res = fn(self, *others)
-        rd = res._data
-        if rd.shape != self._data.shape:
-            raise ValueError(
-                f"{op}: the result has shape {rd.shape} but the tensor being changed in place has "
-                f"shape {self.shape}; in-place ops cannot change a tensor's shape"
-            )
-        if rd.dtype != self._data.dtype and not xp.can_cast(rd.dtype, self._data.dtype,
-                                                             "same_kind"):
-            raise TypeError(
-                f"{op}: result type {rd.dtype} can't be cast to the tensor's dtype "
-                f"{self._data.dtype} in place; use an out-of-place op"
-            )
-        xp.copyto(self._data, rd, casting="same_kind")
-        self._vc[0] += 1
-        if tracked:
-            self._node = res._node
-        return self
+        """Apply ``fn(self, *others)`` and write the result into this tensor's memory
+        (recorded as PyTorch records it, views included: see core/views.py)."""
+        return _views.inplace(self, op, fn, others, ufunc)
 
     def __iadd__(self, other: Any) -> Tensor:
         return self._inplace("add_", _F.add, other, ufunc=xp.add)
@@ -752,6 +705,13 @@ def _floor_divide(a: Any, b: Any) -> Tensor:
     return _make(xp.asarray(xp.floor_divide(a._data, b._data)))
 
 
+def _torch_name(dt: Any) -> str:
+    """PyTorch's name of a dtype in its messages (Float, Long, ...)."""
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+            "bool": "Bool"}.get(str(dt), str(dt))
+
+
 def _rng(generator: Any) -> Any:
     from .creation import default_generator
 
@@ -772,6 +732,7 @@ from .compat import device as _device  # noqa: E402
 _CPU = _device("cpu")
 
 from . import functional as _F  # noqa: E402  (functional needs Tensor defined)
+from . import views as _views  # noqa: E402
 
 _F._install_methods(Tensor)
 

@@ -24,12 +24,14 @@ from ..core.primitives.elementwise import Add as _Add
 from ..core.primitives.structure import Matmul as _Matmul
 from ..core.primitives.structure import Permute as _Permute
 from ..core.tensor import Tensor, _make, _to_array
+from ..core.functional import softplus  # noqa: F401  (F.softplus(x, beta, threshold))
+from ..core.special import ndtr
 
 __all__ = [
     "linear", "relu", "leaky_relu", "gelu", "elu", "silu", "sigmoid", "tanh", "softmax",
     "log_softmax", "dropout", "mse_loss", "l1_loss", "cross_entropy", "nll_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "one_hot", "conv2d",
-    "max_pool2d", "avg_pool2d", "batch_norm",
+    "max_pool2d", "avg_pool2d", "batch_norm", "softplus",
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -83,9 +85,10 @@ def _same_shape_target(x: Tensor, target: Any, op: str) -> Tensor:
         fix = (f" Reshape one of them, e.g. target.reshape{xs}." if t._data.size == x._data.size
                else " They must have the same shape.")
         raise ValueError(f"{op}: input shape {xs} and target shape {ts} differ{why}.{fix}")
-    if t._data.dtype is not x._data.dtype and t._data.dtype != x._data.dtype:
+    if t._data.dtype.kind != "f":
         # NOTE: PyTorch refuses integer targets here ("Found dtype Long but expected Float");
-        # 0/1 labels as ints are the common case, so they are converted instead.
+        # 0/1 labels as ints are the common case, so they are converted instead. A float
+        # target keeps its dtype: the loss is computed in the wider one, as in PyTorch.
         t = _F.cast(t, x._data.dtype)
     return t
 
@@ -263,32 +266,7 @@ def tanh(input: Tensor) -> Tensor:
     return _F.tanh(input)
 
 
-# Numerical Recipes' erfc (Chebyshev fit): fractional error below 1.2e-7 for every z >= 0.
-_ERFC_COEFFS = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806,
-                0.09678418, 0.37409196, 1.00002368, -1.26551223)
-_SQRT1_2 = math.sqrt(0.5)
 _GELU_TANH_C = math.sqrt(2.0 / math.pi)
-
-
-def _normal_cdf(x: Tensor) -> Tensor:
-    """Phi(x) = P(N(0, 1) <= x), built from primitives via erfc.
-
-    NOTE: there is no erf primitive; erfc(z) for z >= 0 is the Numerical Recipes fit
-    t exp(-z^2 + P(t)), t = 1 / (1 + z/2), relative error < 1.2e-7 (float32 precision; in
-    float64 it is an approximation). It is smooth, so its gradient is the fit's derivative.
-    """
-    neg = x._data < 0
-    sign = xp.where(neg, -_SQRT1_2, _SQRT1_2).astype(x._data.dtype)
-    # z = |x| / sqrt(2), with abs written as x * sign so the derivative at 0 is the right-hand
-    # one, consistent with the branch chosen below (abs's subgradient 0 would lose phi(0)).
-    z = _F.mul(x, _make(sign))
-    t = _F.div(1.0, _F.add(_F.mul(z, 0.5), 1.0))
-    p = _F.mul(t, _ERFC_COEFFS[0])
-    for c in _ERFC_COEFFS[1:-1]:
-        p = _F.mul(_F.add(p, c), t)
-    p = _F.add(p, _ERFC_COEFFS[-1])
-    half_erfc = _F.mul(_F.mul(t, _F.exp(_F.sub(p, _F.mul(z, z)))), 0.5)  # Phi(-|x|)
-    return _F.where(neg, half_erfc, _F.sub(1.0, half_erfc))
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -302,7 +280,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """
     x = _float_input(input, "gelu")
     if approximate == "none":
-        return _F.mul(x, _normal_cdf(x))
+        return _F.mul(x, ndtr(x))  # x Phi(x), Phi from erfc: accurate in both tails
     if approximate == "tanh":
         inner = _F.mul(_F.add(x, _F.mul(_F.mul(_F.mul(x, x), x), 0.044715)), _GELU_TANH_C)
         return _F.mul(_F.mul(x, 0.5), _F.add(_F.tanh(inner), 1.0))

@@ -306,7 +306,15 @@ def graphs():
         "conv": lambda w: _conv(w),
         "second_order": lambda w: _second_order(w),
         "conv_second_order": lambda w: _conv_second_order(w),
+        "special_and_views": lambda w: _special_and_views(w),
     }, x
+
+
+def _special_and_views(w):
+    z = w * 1.0
+    z[:, 1:].diagonal().mul_(cr.erf(w[0, :2]))  # a diagonal view changed in place: CopySlices
+    (g,) = cr.autograd.grad((w.diagonal() ** 3).sum(), [w], create_graph=True)  # diag_embed
+    return (cr.erfc(z) + cr.erfinv(cr.tanh(z) * 0.5) + cr.expm1(z)).sum() + (g * g).sum()
 
 
 def _index_put(w):

@@ -5,6 +5,8 @@ from .conv import (AvgPool2d, AvgPool2dGrad, BatchNorm, Conv2d, Conv2dInputGrad,
 from .elementwise import (Abs, Add, Cast, Cos, Div, Exp, Log, Log1p, Maximum, Minimum, Mul,
                           Neg, Pow, Relu, Sigmoid, SigmoidGrad, Sin, Softplus, Sqrt, Sub, Tanh,
                           TanhGrad, Where)
+from .special import Erf, Erfc, Erfinv, Expm1
+from .views import CopySlices, DiagEmbed, Diagonal
 from .structure import (Amax, BroadcastTo, Cat, GetItem, IndexAddZeros, IndexPut, Matmul,
                         Permute, Prod, Reshape, Sum)
 
@@ -16,6 +18,7 @@ PRIMITIVES = (
     Matmul,
     Conv2d, Conv2dInputGrad, Conv2dWeightGrad, MaxPool2d, MaxPool2dGrad, AvgPool2d, AvgPool2dGrad,
     BatchNorm,
+    Erf, Erfc, Erfinv, Expm1, Diagonal, DiagEmbed, CopySlices,
 )
 
 __all__ = [c.__name__ for c in PRIMITIVES] + ["PRIMITIVES"]
