@@ -60,6 +60,10 @@ PROGRAMS = {
                               "v3 = v1.sum(0)"], "v3"),
     "view_used_then_base_changed": (["v1 = x0 * 1.0", "v2 = v1[0] * 2.0", "v1[0].zero_()",
                                      "v3 = v1.sum() + v2.sum()"], "v3"),
+    # found by the fuzzer: flip is a copy (not a view of a leaf); a 0-d view written in place
+    "flip_is_a_copy": (["v1 = x1.flip(0)", "v1.div_(x1.abs() + 0.5)"], "v1"),
+    "zero_d_view_in_place": (["v1 = x1.clone()", "v2 = v1[2]", "v2.sub_(x0[0, 0])",
+                              "v3 = v1 * v1"], "v3"),
     # saved values changed through a view: both refuse at backward
     "saved_value_changed_by_view": (["v1 = x0 * 1.0", "v2 = v1 * v1", "v1[0].add_(1.0)",
                                      "v3 = v2.sum()"], "v3"),

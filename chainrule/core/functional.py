@@ -903,7 +903,7 @@ def flip(x: Tensor, dims: Any) -> Tensor:
     x = _as_tensor(x)
     axes = _dims(dims, x._data.ndim, "flip") or ()
     idx = tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(x._data.ndim))
-    return getitem(x, idx)
+    return clone(getitem(x, idx))  # NOTE: a copy, as PyTorch's flip (a reversed slice is a view)
 
 
 def gather(x: Tensor, dim: int, index: Any) -> Tensor:

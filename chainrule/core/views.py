@@ -62,7 +62,7 @@ def positions(shape: tuple[int, ...], steps: list[Node]) -> Any:
     a = xp.arange(int(xp.prod(shape, dtype=xp.int64))).reshape(shape)
     for s in steps:
         a = fresh(s).forward(a)
-    return xp.ascontiguousarray(a)
+    return a.copy()  # C order; a 0-d view stays 0-d (ascontiguousarray would make it 1-d)
 
 
 def refresh(t: Any) -> None:
