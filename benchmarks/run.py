@@ -19,11 +19,13 @@ import bench_chain
 import bench_conv
 import bench_import
 import bench_mlp
+import bench_rnn
+import bench_transformer
 import bench_tutorial
 import numpy as np
 
 BENCHMARKS = {m.NAME: m for m in (bench_chain, bench_tutorial, bench_mlp, bench_conv,
-                                  bench_import)}
+                                  bench_rnn, bench_transformer, bench_import)}
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -14,6 +14,7 @@ walks the graph in reverse and applies the chain rule.
 
 from . import core  # first: registers Tensor with the graph
 from . import autograd, graph, special, testing
+from .alias import as_torch
 from .core import functional as _F
 from .core.creation import (Generator, arange, as_tensor, default_generator, empty, empty_like,
                             eye, from_numpy, full, full_like, linspace, manual_seed, ones,
@@ -37,17 +38,12 @@ from .core.compat import (Size, accelerator, are_deterministic_algorithms_enable
 from .core.graph import (GraphError, enable_grad, inference_mode, is_grad_enabled, no_grad,
                          set_grad_enabled)
 from .core.tensor import Tensor
-from .core.special import erf, erfc, erfinv, expm1, exp2, logit, xlogy
-from .core import special as _special
-from .core import view_ops as _view_ops
-from .core.view_ops import diagonal, narrow, select, swapaxes, unbind
-
-_special.install(Tensor)
-_view_ops.install(Tensor)
+from .core.functional import (diagonal, erf, erfc, erfinv, exp2, expm1, logit, narrow, select,
+                              swapaxes, unbind, xlogy)
 
 # NOTE: the training layers load on first use (cr.nn, cr.optim, cr.data, cr.save): `import
 # chainrule` then costs the engine alone, and `from chainrule import nn` works as usual.
-_SUBMODULES = ("nn", "optim", "data", "serialization", "cli", "utils", "viz")
+_SUBMODULES = ("nn", "optim", "data", "serialization", "cli", "utils", "viz", "distributed")
 _FROM_SERIALIZATION = ("save", "load", "CheckpointError")
 
 
@@ -71,6 +67,13 @@ def __getattr__(name: str):  # type: ignore[no-untyped-def]
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_SUBMODULES) | set(_FROM_SERIALIZATION))
 
+
+from .core.keywords import guard_module as _guard_module  # noqa: E402
+
+# A keyword argument a factory does not take: NotImplementedError naming it (core/keywords.py).
+_guard_module(__name__, "torch", "arange empty empty_like eye full full_like linspace ones "
+              "ones_like rand rand_like randint randn randn_like randperm tensor as_tensor "
+              "zeros zeros_like".split())
 
 multiply, divide, subtract, negative = mul, div, sub, neg
 t = _F.t

@@ -29,11 +29,14 @@ import os
 import secrets
 from typing import Any, BinaryIO, Union
 
+from . import pickled as _pickled
 from .backend import generic, ndarray, xp
 from .core.creation import from_numpy
 from .core.tensor import Tensor
+from .pickled import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
 
-__all__ = ["CheckpointError", "save", "load"]
+__all__ = ["CheckpointError", "save", "load", "add_safe_globals", "get_safe_globals",
+           "clear_safe_globals", "safe_globals"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -216,10 +219,13 @@ def _create_temp(target: str) -> tuple[int, str]:
 def save(obj: Any, path: PathLike | BinaryIO) -> None:
     """Write ``obj`` (nested dicts/lists/tuples of tensors, arrays and plain values) to ``path``.
 
+    Any other object (a whole model) is pickled, its tensors kept apart as safetensors: see
+    :mod:`chainrule.pickled` for how :func:`load` reads it safely.
+
     The write is atomic: a crash leaves either the old file or the new one, never a mix, and
     no temporary file behind. ``path`` may also be a binary file object (written in place).
     """
-    data = _serialize(obj)
+    data = _pickled.dumps(obj) if _pickled.needs_pickle(obj) else _serialize(obj)
     if hasattr(path, "write"):
         _write_bytes(path, data)  # type: ignore[arg-type]
         return
@@ -370,20 +376,27 @@ def _parse_header(data: bytes, name: str) -> dict:
     return header
 
 
-def load(path: PathLike | BinaryIO, map_location: Any = None) -> Any:
+def load(path: PathLike | BinaryIO, map_location: Any = None, pickle_module: Any = None, *,
+         weights_only: bool | None = None, mmap: Any = None, **pickle_load_args: Any) -> Any:
     """Read a checkpoint written by :func:`save`; tensors come back as chainrule Tensors.
 
-    A plain safetensors file (from another tool) loads as a dict of tensors by name.
+    A plain safetensors file (from another tool) loads as a dict of tensors by name. A whole
+    object (``save(model, f)``) loads with ``weights_only=True`` (the default) only if its
+    classes are allow-listed (see :mod:`chainrule.pickled`), or with ``weights_only=False``.
     ``map_location`` is accepted for PyTorch habits and ignored: everything loads on the CPU.
     Any problem with the file (missing, truncated, corrupted, not a checkpoint) raises
     :class:`CheckpointError` naming the file and what is wrong.
     """
-    if map_location not in (None, "cpu") and not (
-            isinstance(map_location, str) and map_location.startswith("cpu")):
+    if map_location not in (None, "cpu") and not callable(map_location) and not (
+            isinstance(map_location, str) and map_location.startswith("cpu")) and not (
+            isinstance(map_location, dict) and all(str(v) == "cpu"
+                                                   for v in map_location.values())):
         raise ValueError(f"load: map_location={map_location!r} is not supported; chainrule "
                          "runs on the CPU (use map_location='cpu' or leave it out)")
     stnp = _safetensors()
     data, name = _read(path)
+    if _pickled.is_pickled(data) or data[:2] == b"PK":  # a whole object, or PyTorch's zip
+        return _pickled.load_other(data, name, weights_only)
     header = _parse_header(data, name)
     try:
         arrays = stnp.load(data)

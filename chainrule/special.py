@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .core import functional as _F
-from .core.special import (erf, erfc, erfinv, exp2, expit, expm1, logit, ndtr, xlog1py,
+from .core.functional import (erf, erfc, erfinv, exp2, expit, expm1, logit, ndtr, xlog1py,
                            xlogy)
 from .core.tensor import Tensor
 

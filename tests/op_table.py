@@ -42,7 +42,10 @@ from chainrule.core import functional as F
 from chainrule.core.graph import apply
 from chainrule.core.primitives import PRIMITIVES, DiagEmbed, SigmoidGrad, TanhGrad
 from chainrule.core.primitives import conv as C
+from chainrule.core.primitives.recurrent import GATES, RecurrentLayer
 from chainrule.nn import functional as NF
+
+import op_table_attention as OA
 
 Shape = tuple[int, ...]
 Shapes = tuple[Shape, ...]
@@ -445,6 +448,29 @@ def bn_eval(x: Any, w: Any, b: Any) -> Any:
     return NF.batch_norm(x, cr.tensor(rm), cr.tensor(rv), w, b, training=False, eps=1e-3)
 
 
+def _recurrent(mode: str, reverse: bool, sizes: tuple[int, ...] | None) -> Callable:
+    def fn(xi: Any, whh: Any, bhh: Any, s0: Any) -> Any:
+        return apply(RecurrentLayer(mode, reverse, sizes), xi, whh, bhh, s0)
+
+    return fn
+
+
+def _recurrent_samples(mode: str, sizes: tuple[int, ...] | None) -> tuple[Shapes, ...]:
+    """(T, B, H) triples -> the four input shapes; with ``sizes`` (packed) T = len(sizes) and
+    B = sizes[0]."""
+    G, k = GATES[mode], 2 if mode == "lstm" else 1
+    tbh = [(len(sizes), sizes[0], 1), (len(sizes), sizes[0], 2)] if sizes else [
+        (1, 1, 1), (3, 2, 2), (2, 1, 3)]
+    return tuple(((T, B, G * H), (G * H, H), (G * H,), (B, k * H)) for T, B, H in tbh)
+
+
+# (mode, reverse, batch_sizes, name suffix) of the RecurrentLayer rows
+RECURRENT_ROWS = (("lstm", False, None, ""), ("gru", False, None, ""),
+                  ("rnn_tanh", False, None, ""), ("rnn_relu", False, None, ""),
+                  ("lstm", True, (3, 2, 1), "_packed_reverse"),
+                  ("gru", True, (3, 3, 1), "_packed_reverse"),
+                  ("rnn_tanh", False, (3, 1, 1), "_packed"))
+
 # ---------------------------------------------------------------------------------------------
 # Rows
 # ---------------------------------------------------------------------------------------------
@@ -683,7 +709,7 @@ ROWS: tuple[Row, ...] = (
     unary("reshape_flat", lambda x: x.reshape(-1), ("Reshape", "reshape"), kind="shape"),
     unary("reshape_reversed", lambda x: cr.reshape(x, tuple(reversed(x.shape)) + (1,)),
           ("Reshape", "reshape"), kind="shape"),
-    unary("view", lambda x: x.view(1, *x.shape), ("Reshape", "reshape"), kind="shape"),
+    unary("view", lambda x: x.view(1, *x.shape), ("Reshape", "view"), kind="shape"),
     unary("flatten", lambda x: cr.flatten(x), ("flatten", "Reshape"), kind="shape"),
     unary("flatten_start1", lambda x: x.flatten(1), ("flatten", "Reshape"), samples=ND2_SAMPLES,
           generated=one_shape(min_dims=2), kind="shape"),
@@ -912,26 +938,78 @@ ROWS: tuple[Row, ...] = (
         (DISTINCT,), (((2, 1),), ((4, 3),), ((2, 2, 1, 3),)), bn_shapes(False), True, "norm"),
     Row("batch_norm_eval", bn_eval, 3, ("Mul", "Add"), (REAL, REAL, REAL),
         (((2, 1), (1,), (1,)), ((1, 2, 3, 2), (2,), (2,))), bn_shapes(True), True, "norm"),
+    # -- recurrent layers (issue 11, branch rnn11) ------------------------------------------------
+    # The fused RecurrentLayer: inputs xi (T, B, G*H), whh (G*H, H), bhh (G*H,), s0 (B, S).
+    # gradgradcheck goes through its composite vjp (recurrent_composite).
+    *(Row(f"recurrent_{mode}{tag}", _recurrent(mode, rev, sizes), 4, ("RecurrentLayer",),
+          (POSITIVE,) * 4 if mode == "rnn_relu" else (REAL,) * 4,
+          _recurrent_samples(mode, sizes), None, True, "recurrent")
+      for mode, rev, sizes, tag in RECURRENT_ROWS),
+    # -- end of recurrent layers ------------------------------------------------------------------
+    # -- issue 11: normalisation and attention (helpers in op_table_attention.py) -----------
+    Row("softmax_primitive", OA.softmax_prim, 1, ("Softmax",), (REAL,),
+        (((1,),), ((4,),), ((2, 3),), ((2, 1, 3),)), one_shape(min_dims=1), True, "norm"),
+    # -inf entries (masked keys) and a row that is all -inf: zeros and zero gradients there
+    Row("softmax_masked_rows", OA.softmax_masked, 1, ("Softmax", "Add"), (REAL,),
+        (((3, 4),), ((1, 2, 3),)), None, True, "norm"),
+    # DISTINCT keeps every normalised group's variance away from 0
+    Row("layer_norm", lambda x, w, b: NF.layer_norm(x, tuple(w.shape), w, b), 3,
+        ("LayerNorm", "Mul", "Add"), (DISTINCT, REAL, REAL),
+        (((1, 3), (3,), (3,)), ((2, 4), (4,), (4,)), ((2, 1, 2), (2,), (2,))),
+        OA.trailing_affine(2), True, "norm"),
+    Row("layer_norm_2d_no_affine", lambda x: NF.layer_norm(x, tuple(x.shape[-2:]), eps=0.1),
+        1, ("LayerNorm",), (DISTINCT,), (((1, 2, 3),), ((2, 2),)), None, True, "norm"),
+    Row("group_norm", lambda x, w, b: NF.group_norm(x, 2, w, b), 3,
+        ("LayerNorm", "Reshape", "Mul", "Add"), (DISTINCT, REAL, REAL),
+        (((1, 4), (4,), (4,)), ((2, 2, 3), (2,), (2,)), ((2, 4, 1, 2), (4,), (4,))), None,
+        True, "norm"),
+    Row("rms_norm", lambda x, w: NF.rms_norm(x, tuple(w.shape), w), 2, ("Sqrt", "Div", "Mul"),
+        (NONZERO, REAL), (((1, 3), (3,)), ((2, 1, 2), (2,))), OA.trailing_affine(1), True,
+        "norm"),
+    Row("sdpa", lambda q, k, v: NF.scaled_dot_product_attention(q, k, v), 3,
+        ("Softmax", "Matmul"), (REAL, REAL, REAL),
+        (((1, 2, 3), (1, 4, 3), (1, 4, 2)), ((2, 2, 1, 2), (2, 2, 3, 2), (2, 2, 3, 1))), None,
+        True, "attention"),
+    Row("sdpa_causal_scale",
+        lambda q, k, v: NF.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.7), 3,
+        ("Softmax", "Matmul"), (REAL, REAL, REAL),
+        (((3, 2), (4, 2), (4, 3)), ((2, 1, 3, 2), (2, 1, 3, 2), (2, 1, 3, 1))), None, True,
+        "attention"),
+    Row("sdpa_float_mask",
+        lambda q, k, v, m: NF.scaled_dot_product_attention(q, k, v, attn_mask=m), 4,
+        ("Softmax", "Matmul", "Add"), (REAL, REAL, REAL, REAL),
+        (((2, 3, 2), (2, 4, 2), (2, 4, 2), (3, 4)), ((1, 2, 2), (1, 1, 2), (1, 1, 1), (1, 2, 1))),
+        None, True, "attention"),
+    Row("sdpa_bool_mask", OA.sdpa_bool, 3, ("Softmax", "Matmul"), (REAL, REAL, REAL),
+        (((3, 2), (4, 2), (4, 2)), ((2, 1, 2, 2), (2, 1, 3, 2), (2, 1, 3, 1))), None, True,
+        "attention"),
+    Row("mha_self_padding", OA.mha_self, 5, ("Softmax", "Matmul"), (REAL,) * 5,
+        (((3, 2, 4), (12, 4), (12,), (4, 4), (4,)), ((1, 1, 2), (6, 2), (6,), (2, 2), (2,))),
+        None, True, "attention"),
+    Row("mha_cross_kdim_bias_kv", OA.mha_cross, 10, ("Softmax", "Matmul", "Cat"), (REAL,) * 10,
+        (((2, 1, 4), (3, 1, 3), (3, 1, 5), (4, 4), (4, 3), (4, 5), (12,), (4, 4), (1, 1, 4),
+          (1, 1, 4)),), None, True, "attention"),
     # -- special functions (issue 15: erf family accurate to float64 rounding) ------------------
-    unary("erf", lambda x: cr.erf(x), ("Erf",)),
+    unary("erf", lambda x: cr.erf(x), ("Erf", "erf")),
     unary("erf_wide", lambda x: x.erf(), ("Erf",), WIDE_ERF),
-    unary("erfc", lambda x: cr.erfc(x), ("Erfc",)),
+    unary("erfc", lambda x: cr.erfc(x), ("Erfc", "erfc")),
     unary("erfc_tail", lambda x: cr.special.erfc(x), ("Erfc",), ERFC_TAIL),
-    unary("erfinv", lambda x: x.erfinv(), ("Erfinv",), INSIDE_UNIT),
-    unary("expm1", lambda x: cr.expm1(x), ("Expm1",)),
-    unary("exp2", lambda x: cr.special.exp2(x), ("Pow",)),
-    unary("ndtr", lambda x: cr.special.ndtr(x), ("Erfc",)),
-    unary("logit", lambda x: x.logit(), ("Log", "Log1p"), PROBABILITY),
+    unary("erfinv", lambda x: x.erfinv(), ("Erfinv", "erfinv"), INSIDE_UNIT),
+    unary("expm1", lambda x: cr.expm1(x), ("Expm1", "expm1")),
+    unary("exp2", lambda x: cr.special.exp2(x), ("Pow", "exp2")),
+    unary("ndtr", lambda x: cr.special.ndtr(x), ("Erfc", "ndtr")),
+    unary("expit", lambda x: cr.special.expit(x), ("Sigmoid", "expit")),
+    unary("logit", lambda x: x.logit(), ("Log", "Log1p", "logit"), PROBABILITY),
     unary("logit_eps", lambda x: cr.logit(x, eps=0.2), ("Log", "Log1p", "clamp"),
           AWAY_FROM_LOGIT_EPS),
-    binary("xlogy", lambda a, b: cr.xlogy(a, b), ("Mul", "Log"), (NONZERO, POSITIVE)),
-    binary("xlog1py", lambda a, b: cr.special.xlog1py(a, b), ("Mul", "Log1p"),
+    binary("xlogy", lambda a, b: cr.xlogy(a, b), ("Mul", "Log", "xlogy"), (NONZERO, POSITIVE)),
+    binary("xlog1py", lambda a, b: cr.special.xlog1py(a, b), ("Mul", "Log1p", "xlog1py"),
            (NONZERO, ABOVE_MINUS_ONE)),
     # at x == 0 the gradient in x is log(y) and in y x / y = 0 (PyTorch's formulas)
     binary("xlogy_zero_x", lambda a, b: cr.xlogy(a * 0.0, b) + a, ("Mul", "Log"),
            (REAL, POSITIVE), samples=(((), ()), ((3,), ()), ((2, 1), (1, 3))), generated=None),
     # -- views (issue 15: the diagonal view, and CopySlices: an in-place change of a view) -----
-    unary("diagonal", lambda x: x.diagonal(), ("Diagonal",), samples=ND2_SAMPLES,
+    unary("diagonal", lambda x: x.diagonal(), ("Diagonal", "diagonal"), samples=ND2_SAMPLES,
           generated=one_shape(min_dims=2), kind="shape"),
     unary("diagonal_offset", lambda x: cr.diagonal(x, 1, -1, 0), ("Diagonal",),
           samples=ND2_SAMPLES, generated=one_shape(min_dims=2), kind="shape"),
@@ -941,6 +1019,17 @@ ROWS: tuple[Row, ...] = (
            samples=(((3, 2), (2,)), ((2, 1), (1,)), ((3, 2), ())), generated=None, kind="index"),
     binary("copy_slices_diagonal", lambda x, v: write_diagonal(x, v), ("CopySlices", "Diagonal"),
            samples=(((2, 2), (2,)), ((3, 2), (1,)), ((2, 3), ())), generated=None, kind="index"),
+    # the view functions built on basic indexing and permute (core/ops/views.py)
+    unary("narrow", lambda x: x.narrow(-1, x.shape[-1] - 1, 1), ("GetItem", "narrow"),
+          samples=ND1_SAMPLES, generated=one_shape(min_dims=1), kind="shape"),
+    unary("select", lambda x: cr.select(x, 0, -1), ("GetItem", "select"), samples=ND1_SAMPLES,
+          generated=one_shape(min_dims=1), kind="shape"),
+    unary("unbind", lambda x: cr.stack(x.unbind(-1)[::-1], 0), ("GetItem", "unbind"),
+          samples=ND1_SAMPLES, generated=one_shape(min_dims=1), kind="shape"),
+    unary("swapaxes", lambda x: cr.swapaxes(x, 0, -1), ("Permute", "swapaxes"),
+          samples=ND1_SAMPLES, generated=one_shape(min_dims=1), kind="shape"),
+    unary("contiguous", lambda x: x.transpose(0, -1).contiguous() * 1.5, ("contiguous",),
+          samples=ND1_SAMPLES, generated=one_shape(min_dims=1), kind="shape"),
 )
 
 

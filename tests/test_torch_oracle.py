@@ -23,6 +23,7 @@ from op_table import (
     CONV_INPUT_GRAD,
     CONV_WEIGHT_GRAD,
     POOL_OVERLAP,
+    RECURRENT_ROWS,
     WEIGHT_GRAD_KERNEL,
     NEG_INDEX,
     NONZERO,
@@ -48,6 +49,7 @@ from op_table import (
 import chainrule as cr
 
 torch = pytest.importorskip("torch")
+from op_table_attention import torch_counterparts  # noqa: E402
 tF = torch.nn.functional
 
 RTOL = 1e-10
@@ -130,6 +132,27 @@ def _t_pool_grad(g: Any, pool: str) -> Any:
 def _t_bn_eval(x: Any, w: Any, b: Any) -> Any:
     rm, rv = running_stats(x.shape[1])
     return tF.batch_norm(x, torch.tensor(rm), torch.tensor(rv), w, b, training=False, eps=1e-3)
+
+
+def _t_recurrent(mode: str, reverse: bool, sizes: Any, xi: Any, whh: Any, bhh: Any,
+                 s0: Any) -> Any:
+    T, B, GH = xi.shape
+    H = whh.shape[1]
+    eye = torch.eye(GH, dtype=xi.dtype)
+    cell = {"lstm": torch.lstm_cell, "gru": torch.gru_cell, "rnn_tanh": torch.rnn_tanh_cell,
+            "rnn_relu": torch.rnn_relu_cell}[mode]
+    h, c = s0[:, :H], s0[:, H:]
+    outs: list[Any] = [None] * T
+    steps = list(zip(range(T), sizes or (B,) * T))
+    for t, n in (reversed(steps) if reverse else steps):
+        if mode == "lstm":
+            hn, cn = cell(xi[t, :n], (h[:n], c[:n]), eye, whh, None, bhh)
+            h, c = torch.cat([hn, h[n:]]), torch.cat([cn, c[n:]])
+            outs[t] = torch.cat([h, c], 1)
+        else:
+            h = torch.cat([cell(xi[t, :n], h[:n], eye, whh, None, bhh), h[n:]])
+            outs[t] = h
+    return torch.stack(outs)
 
 
 # The torch equivalent of each row (same inputs, same outputs).
@@ -322,6 +345,10 @@ TORCH: dict[str, Callable[..., Any]] = {
     "batch_norm_train_no_affine": lambda x: tF.batch_norm(x, None, None, training=True,
                                                           eps=0.1),
     "batch_norm_eval": _t_bn_eval,
+    # -- recurrent layers (issue 11, branch rnn11): torch's own cells, fed xi through an
+    # identity input weight (exact), so the gate order and formulas are PyTorch's
+    **{f"recurrent_{mode}{tag}": (lambda m, r, s: lambda *a: _t_recurrent(m, r, s, *a))(
+        mode, rev, sizes) for mode, rev, sizes, tag in RECURRENT_ROWS},
     # -- special functions (issue 15) --
     "erf": torch.erf,
     "erf_wide": torch.erf,
@@ -331,6 +358,7 @@ TORCH: dict[str, Callable[..., Any]] = {
     "expm1": torch.expm1,
     "exp2": torch.special.exp2,
     "ndtr": torch.special.ndtr,
+    "expit": torch.special.expit,
     "logit": torch.logit,
     "logit_eps": lambda x: torch.logit(x, eps=0.2),
     "xlogy": torch.xlogy,
@@ -342,7 +370,14 @@ TORCH: dict[str, Callable[..., Any]] = {
     "diag_embed": torch.diag_embed,
     "copy_slices": write_view,
     "copy_slices_diagonal": write_diagonal,
+    "narrow": lambda x: x.narrow(-1, x.shape[-1] - 1, 1),
+    "select": lambda x: torch.select(x, 0, -1),
+    "unbind": lambda x: torch.stack(x.unbind(-1)[::-1], 0),
+    "swapaxes": lambda x: torch.swapaxes(x, 0, -1),
+    "contiguous": lambda x: x.transpose(0, -1).contiguous() * 1.5,
 }
+# issue 11: normalisation and attention (their torch functions live beside the rows' helpers)
+TORCH.update(torch_counterparts())
 
 # Rows with no torch counterpart, and why.
 SKIPPED: dict[str, str] = {}

@@ -32,4 +32,6 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         return importlib.import_module("chainrule.autograd.functional")
-    raise AttributeError(f"module 'chainrule.autograd' has no attribute {name!r}")
+    from ..core.compat import attribute_hook
+
+    return attribute_hook(__name__)(name)

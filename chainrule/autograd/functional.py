@@ -306,45 +306,60 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bo
         is_outputs_tuple, outs = _as_tuple(outputs, "outputs of the user-provided function",
                                            "jacobian")
         _check_requires_grad(outs, "outputs", strict)
-        jac: list[tuple[Tensor, ...]] = []
-        for i, out in enumerate(outs):
-            rows: list[list[Tensor]] = [[] for _ in ins]
-            n = out.numel()
-            live = out.requires_grad and out.is_floating_point()
-            for j in range(n):
-                if live:
-                    e = xp.zeros(out.shape, out.dtype)
-                    e.reshape(-1)[j] = 1
-                    vj = _grad([out], list(ins), [_make(e)], retain_graph=True,
-                               create_graph=create_graph, allow_unused=True)
-                else:
-                    vj = (None,) * len(ins)
-                for k, (g, inp) in enumerate(zip(vj, ins)):
-                    if g is not None:
-                        if strict and create_graph and not g.requires_grad:
-                            raise RuntimeError(
-                                "The jacobian of the user-provided function is independent of "
-                                f"input {i}. This is not allowed in strict mode when "
-                                "create_graph=True."
-                            )
-                        rows[k].append(g)
-                    else:
-                        if strict:
-                            raise RuntimeError(
-                                f"Output {i} of the user-provided function is independent of "
-                                f"input {k}. This is not allowed in strict mode."
-                            )
-                        rows[k].append(_make(xp.zeros(inp.shape, inp.dtype)))
-            per_input = []
-            for k, inp in enumerate(ins):
-                shape = tuple(out.shape) + tuple(inp.shape)
-                if rows[k]:
-                    per_input.append(F.reshape(F.stack(rows[k]), shape))
-                else:
-                    per_input.append(_make(xp.zeros(shape, inp.dtype)))
-            jac.append(tuple(per_input))
+        jac = [_jacobian_of_output(i, out, ins, create_graph, strict)
+               for i, out in enumerate(outs)]
         res = _grad_postprocess(tuple(jac), create_graph)
         return _tuple_postprocess(res, (is_outputs_tuple, is_inputs_tuple))
+
+
+def _jacobian_of_output(i: int, out: Tensor, ins: tuple[Tensor, ...], create_graph: bool,
+                        strict: bool) -> tuple[Tensor, ...]:
+    """The Jacobian of output ``i`` for each input: one vjp per element of ``out``."""
+    rows: list[list[Tensor]] = [[] for _ in ins]
+    live = out.requires_grad and out.is_floating_point()
+    for j in range(out.numel()):
+        if live:
+            e = xp.zeros(out.shape, out.dtype)
+            e.reshape(-1)[j] = 1
+            vj = _grad([out], list(ins), [_make(e)], retain_graph=True,
+                       create_graph=create_graph, allow_unused=True)
+        else:
+            vj = (None,) * len(ins)
+        for k, (g, inp) in enumerate(zip(vj, ins)):
+            if g is not None:
+                if strict and create_graph and not g.requires_grad:
+                    raise RuntimeError(
+                        "The jacobian of the user-provided function is independent of "
+                        f"input {i}. This is not allowed in strict mode when "
+                        "create_graph=True."
+                    )
+                rows[k].append(g)
+            else:
+                if strict:
+                    raise RuntimeError(
+                        f"Output {i} of the user-provided function is independent of "
+                        f"input {k}. This is not allowed in strict mode."
+                    )
+                rows[k].append(_make(xp.zeros(inp.shape, inp.dtype)))
+    per_input = []
+    for k, inp in enumerate(ins):
+        shape = tuple(out.shape) + tuple(inp.shape)
+        if rows[k]:
+            per_input.append(F.reshape(F.stack(rows[k]), shape))
+        else:
+            per_input.append(_make(xp.zeros(shape, inp.dtype)))
+    return tuple(per_input)
+
+
+def _check_scalar_output(is_outputs_tuple: bool, outs: tuple, name: str) -> None:
+    """The function given to ``name`` (hessian, vhp, hvp) must return a one-element tensor."""
+    if is_outputs_tuple or not isinstance(outs[0], Tensor):
+        raise RuntimeError(f"The function given to {name} should return a single Tensor")
+    if outs[0].numel() != 1:
+        raise RuntimeError(
+            f"The Tensor returned by the function given to {name} should contain a single "
+            f"element, got shape {tuple(outs[0].shape)}"
+        )
 
 
 def hessian(func: Callable, inputs: Any, create_graph: bool = False, strict: bool = False,
@@ -366,13 +381,7 @@ def hessian(func: Callable, inputs: Any, create_graph: bool = False, strict: boo
         out = func(*inp)
         is_out_tuple, t_out = _as_tuple(out, "outputs of the user-provided function", "hessian")
         _check_requires_grad(t_out, "outputs", strict)
-        if is_out_tuple or not isinstance(out, Tensor):
-            raise RuntimeError("The function given to hessian should return a single Tensor")
-        if out.numel() != 1:
-            raise RuntimeError(
-                "The Tensor returned by the function given to hessian should contain a single "
-                f"element, got shape {tuple(out.shape)}"
-            )
+        _check_scalar_output(is_out_tuple, t_out, "hessian")
         return F.reshape(out, ())
 
     def jac_func(*inp: Tensor) -> Any:
@@ -402,13 +411,7 @@ def _scalar_func_setup(func: Callable, inputs: Any, v: Any, create_graph: bool, 
     outputs = func(*ins)
     is_outputs_tuple, outs = _as_tuple(outputs, "outputs of the user-provided function", name)
     _check_requires_grad(outs, "outputs", strict)
-    if is_outputs_tuple or not isinstance(outs[0], Tensor):
-        raise RuntimeError(f"The function given to {name} should return a single Tensor")
-    if outs[0].numel() != 1:
-        raise RuntimeError(
-            f"The Tensor returned by the function given to {name} should contain a single "
-            f"element, got shape {tuple(outs[0].shape)}"
-        )
+    _check_scalar_output(is_outputs_tuple, outs, name)
     jac = _autograd_grad(outs, ins, create_graph=True)
     _check_requires_grad(jac, "jacobian", strict)
     return is_inputs_tuple, is_outputs_tuple, ins, vs, outs, jac

@@ -8,6 +8,9 @@
     chainrule train digits --diagnose         # + gradient-flow diagnostics and warnings
     chainrule explain tutorial                # backpropagation, node by node, with numbers
     chainrule graph digits --out step.svg     # draw one training step of the default model
+    chainrule train digits --workers 2        # data-parallel on 2 local ranks (MPI)
+    mpiexec -n 4 chainrule train mnist --data DIR   # or srun: the launcher starts the ranks
+    chainrule train images --data DIR         # a folder per class of PNG/JPEG pictures
 
 The CLI owns all output; the library never prints.
 """
@@ -130,16 +133,24 @@ def _load_checkpoint(path: str | Path) -> tuple[dict[str, Any], Path]:
 
 def cmd_train(args: argparse.Namespace) -> int:
     import chainrule as cr
-    from chainrule.cli import recipes, report
+    from chainrule.cli import parallel, recipes, report
 
     console = _console()
-    if args.task != "digits":
-        raise CLIError(f"unknown task {args.task!r}; available: digits")
+    if args.workers is not None and args.workers < 1:
+        raise CLIError(f"--workers must be at least 1, got {args.workers}")
+    if args.workers is not None and args.workers > 1:
+        return parallel.launch_workers(args)
     if args.recipe == "tutorial":
+        if args.workers is not None or parallel.launched_ranks() > 1:
+            raise CLIError("the tutorial recipe trains in one process; leave out --workers")
         return _train_tutorial(args, console)
     resume = None
     if args.resume:
         resume, ckpt = _load_checkpoint(args.resume)
+    ranks = parallel.ranks_for(args, resume)
+    if ranks is not None and not ranks.is_main:  # only rank 0 prints and writes
+        console, args.quiet = parallel.silent_console(), True
+    if resume is not None:
         cfg = recipes.Config.from_dict(json.loads(resume["config"]))
         if args.epochs is not None:
             cfg.epochs = args.epochs
@@ -156,26 +167,34 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise CLIError(f"--{name} must be positive, got {value}")
     if not 0 < cfg.test_size < 1:
         raise CLIError(f"--test-size must be between 0 and 1, got {cfg.test_size}")
-    out.mkdir(parents=True, exist_ok=True)
+    is_main = ranks is None or ranks.is_main
+    if is_main:
+        out.mkdir(parents=True, exist_ok=True)
 
     def on_epoch(result: Any, state: dict[str, Any]) -> None:
-        cr.save(state, out / recipes.CHECKPOINT)  # atomic: a crash keeps the last epoch's
+        if is_main:
+            cr.save(state, out / recipes.CHECKPOINT)  # atomic: a crash keeps the last epoch's
 
     t0 = time.perf_counter()
     reporter = RichReporter(console, quiet=args.quiet)
-    diag = _diagnostics(args)
+    diag = _diagnostics(args) if is_main else None
     try:
         result = recipes.train_default(cfg, reporter, out, resume=resume, on_epoch=on_epoch,
-                                       stop_after=args.stop_after, diagnostics=diag)
+                                       stop_after=args.stop_after, diagnostics=diag, ranks=ranks)
     except KeyboardInterrupt:
         reporter.finish()
-        console.print(f"[yellow]Interrupted.[/] Resume with: chainrule train digits --resume {out}")
+        console.print(f"[yellow]Interrupted.[/] Resume with: chainrule train {cfg.task} "
+                      f"--resume {out}")
         return 130
+    except ValueError as e:  # bad data files, a batch size the ranks cannot share, ...
+        raise CLIError(str(e)) from None
     seconds = time.perf_counter() - t0
+    if not is_main:
+        return 0
     _write_default_run(result, out, seconds, args.no_plots)
     _print_summary(console, result, out, seconds)
     _report_diagnostics(console, diag, out, args.no_plots,
-                        f"digits, {recipes.describe(cfg)}, seed {cfg.seed}")
+                        f"{cfg.task}, {recipes.describe(cfg)}, seed {cfg.seed}")
     return 0
 
 
@@ -229,7 +248,7 @@ def _write_default_run(result: Any, out: Path, seconds: float, no_plots: bool) -
     last = result.history[-1]
     n_params = sum(p.numel() for p in result.model.parameters())
     metrics = {
-        "task": "digits", "recipe": "default",
+        "task": result.config.task, "recipe": "default",
         "test_accuracy": last.test_acc, "test_loss": last.test_loss,
         "train_accuracy": last.train_acc, "train_loss": last.train_loss,
         "epochs": last.epoch, "seconds": round(seconds, 3), "parameters": n_params,
@@ -239,7 +258,8 @@ def _write_default_run(result: Any, out: Path, seconds: float, no_plots: bool) -
     report.write_json(out / "metrics.json", metrics)
     report.write_history(out / "history.csv", result.history)
     if not no_plots:
-        title = f"digits, {recipes.describe(result.config)}, seed {result.config.seed}"
+        title = (f"{result.config.task}, {recipes.describe(result.config)}, seed "
+                 f"{result.config.seed}")
         report.plot_curves(out / "curves.png", result.history, title)
         report.plot_confusion(out / "confusion.png", cm)
         report.plot_misclassified(out / "misclassified.png", data.images, data.y_test,
@@ -252,7 +272,8 @@ def _print_summary(console: Any, result: Any, out: Path, seconds: float) -> None
     h = result.history
     last = h[-1]
     best = max(h, key=lambda s: s.test_acc)
-    t = Table(title="digits: default recipe", show_header=True, header_style="bold")
+    t = Table(title=f"{result.config.task}: default recipe", show_header=True,
+              header_style="bold")
     t.add_column("", style="bold")
     t.add_column("train", justify="right")
     t.add_column("test", justify="right")
@@ -384,6 +405,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     console = _console()
     cfg, model, state = _restore(args.checkpoint)
+    if cfg.task != "digits":
+        raise CLIError(f"{args.checkpoint}: predict reads pictures of single digits for runs on "
+                       f"the digits; this run was trained on {cfg.task}")
     mean, std = state["data"]["mean"], state["data"]["std"]
     mean = mean.numpy() if hasattr(mean, "numpy") else mean
     std = std.numpy() if hasattr(std, "numpy") else std
@@ -460,16 +484,21 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from chainrule.cli.datasets import TASKS
+
     p = _Parser(prog="chainrule", description="Train and use digit recognizers with chainrule.")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
     sub.required = True
     t = sub.add_parser("train", help="train a model", description="Train a digits recognizer.")
-    t.add_argument("task", choices=["digits"], help="what to train on")
+    t.add_argument("task", choices=list(TASKS),
+                   help="digits: scikit-learn's 8x8 digits; mnist, fashion-mnist: the IDX files "
+                        "in --data; images: a folder per class of pictures in --data")
     t.add_argument("--recipe", choices=["default", "tutorial"], default="default",
                    help="default: MLP or CNN + Adam; tutorial: the tutorial's own program")
-    t.add_argument("--model", choices=["mlp", "cnn"], default=None,
+    t.add_argument("--model", choices=["mlp", "cnn", "lstm"], default=None,
                    help="mlp: 64-256-10 (default); cnn: two 3x3 convolutions with batch norm, "
-                        "max pool, 512-128-10")
+                        "max pool, 512-128-10; lstm: the image's 8 rows read in turn by an "
+                        "LSTM (hidden 128)")
     t.add_argument("--hidden", type=int, default=None,
                    help="hidden units of the last layers (default: mlp 256, cnn 128)")
     t.add_argument("--epochs", type=int, default=None,
@@ -497,6 +526,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="record gradient flow and saturation each step: write diagnostics.csv "
                         "and diagnostics.png, and print warnings")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--data", default=None, metavar="DIR",
+                   help="mnist/fashion-mnist: the folder of the IDX files (train-images-idx3-"
+                        "ubyte[.gz], ...); images: the folder of class folders")
+    t.add_argument("--image-size", dest="image_size", type=int, default=None,
+                   help="images: the side pictures are resized to (default 32)")
+    t.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="train data-parallel on N local ranks (started with mpiexec); under "
+                        "mpiexec or srun the launcher's ranks are used instead")
     t.set_defaults(fn=cmd_train)
     e = sub.add_parser("evaluate", help="evaluate a trained run",
                        description="Accuracy, per-class table and confusion matrix.")
@@ -530,12 +567,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto: Graphviz's dot when installed, else matplotlib (default)")
     g.add_argument("--out", required=True, help="the picture: a .svg, .png or .pdf file")
     g.set_defaults(fn=cmd_graph)
+    sub.add_parser("run", help="run a PyTorch program on chainrule: chainrule run script.py "
+                   "[args...]", add_help=False)  # handled by main() before parsing
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["run"]:  # the program's own arguments are not ours to parse
+        from .run import main as run_main
+
+        return run_main(argv[1:])
     try:
         args = build_parser().parse_args(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)  # for --workers to pass on
         return int(args.fn(args))
     except CLIError as e:
         print(f"chainrule: error: {e}", file=sys.stderr)

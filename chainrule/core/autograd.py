@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 from . import graph
 from .graph import GraphError, run_backward
-from .tensor import Tensor, _make
+from .tensor_class import Tensor, _make
 
 _ones_like = graph.xp_ones_like
 

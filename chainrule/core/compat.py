@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-__all__ = ["UnsupportedError", "device", "Size", "cuda", "backends", "accelerator",
-           "module_missing", "install_tensor_stubs"]
+__all__ = ["UnsupportedError", "UnsupportedImportError", "device", "Size", "cuda", "backends",
+           "accelerator", "module_missing", "install_tensor_stubs"]
 
 
 class UnsupportedError(NotImplementedError, AttributeError):
@@ -165,7 +165,7 @@ def are_deterministic_algorithms_enabled() -> bool:
 
 
 def is_tensor(obj: Any) -> bool:
-    from .tensor import Tensor
+    from .tensor_class import Tensor
 
     return isinstance(obj, Tensor)
 
@@ -200,7 +200,6 @@ _NAMESPACES: dict[str, Any] = {
                          "write x.pow(2).sum().sqrt(), for products use @"),
     "distributions": _Namespace("distributions", "sample with cr.randn/cr.rand and write the "
                                 "log-density with chainrule ops"),
-    "distributed": _Namespace("distributed", "chainrule trains in one process"),
     "multiprocessing": _Namespace("multiprocessing", "chainrule trains in one process; use "
                                   "Python's multiprocessing for data work"),
     "sparse": _Namespace("sparse", "chainrule has dense tensors only"),
@@ -341,27 +340,66 @@ _TENSOR_METHODS.update((k, v) for k, v in _FUNCTIONS.items() if k not in _NOT_ME
 
 
 def _close(name: str, candidates: Iterable[str]) -> str:
-    import difflib
+    from .suggest import close_names
 
-    pool = sorted({c for c in candidates if not c.startswith("_")})
-    close = difflib.get_close_matches(name, pool, n=3, cutoff=0.6)
-    if not close:
-        low = name.lower()
-        close = [c for c in pool
-                 if low in c.lower() or (len(c) > 2 and c.lower() in low)][:3]
+    close = close_names(name, candidates)
     return f"; did you mean {', '.join(close)}?" if close else ""
 
 
+# chainrule modules whose PyTorch name is not torch + the rest of their name.
+_TORCH_PATH = {"torch.data": "torch.utils.data", "torch.data.dataloader":
+               "torch.utils.data.dataloader", "torch.data.dataset": "torch.utils.data.dataset",
+               "torch.data.sampler": "torch.utils.data.sampler"}
+
+
+def attribute_hook(module: str) -> Any:
+    """A module ``__getattr__`` for ``module``: PyTorch names it lacks raise as
+    :func:`module_missing` says (``__getattr__ = attribute_hook(__name__)``)."""
+    import sys
+
+    def __getattr__(name: str) -> Any:
+        mod = sys.modules[module]
+        res = module_missing(name, getattr(mod, "__all__", None) or dir(mod), module=module)
+        if isinstance(res, BaseException):
+            raise res
+        return res
+
+    return __getattr__
+
+
+class UnsupportedImportError(ImportError, NotImplementedError):
+    """``from torch... import name`` (or ``import torch.X``) for what chainrule lacks."""
+
+
 def module_missing(name: str, candidates: Iterable[str], module: str = "chainrule") -> Any:
-    """What ``module.name`` gives when chainrule lacks it: a namespace stand-in or the error."""
+    """What ``module.name`` gives when chainrule lacks it: a namespace stand-in or the error
+    (an :class:`UnsupportedImportError` when read by a ``from ... import`` statement)."""
+    res = _module_missing(name, candidates, module)
+    if isinstance(res, UnsupportedError):
+        from .suggest import in_import_from
+
+        if in_import_from():
+            return UnsupportedImportError(f"cannot import name {name!r}: {res}", name=module)
+    return res
+
+
+def _module_missing(name: str, candidates: Iterable[str], module: str) -> Any:
     if name[:2] == "__":
         return AttributeError(f"module {module!r} has no attribute {name!r}")
     top = module == "chainrule"
     if top and name in _NAMESPACES:
         return _NAMESPACES[name]
     prefix = "torch" if top else "torch." + module.split(".", 1)[-1]
+    prefix = _TORCH_PATH.get(prefix, prefix)
     if top and name in _FUNCTIONS:
         return UnsupportedError(f"{prefix}.{name} is not supported: {_FUNCTIONS[name]}")
+    from .suggest import RELATED, close_names
+
+    if name in RELATED:
+        near = close_names(name, candidates)
+        use = f"; the nearest chainrule has: {', '.join(near)}" if near else ""
+        return UnsupportedError(f"{prefix}.{name} is a PyTorch API chainrule does not "
+                                f"implement{use}")
     return UnsupportedError(
         f"module {module!r} has no attribute {name!r} (if {prefix}.{name} is a PyTorch name, "
         f"chainrule does not implement it){_close(name, candidates)}"
@@ -391,21 +429,34 @@ _stubs: set[str] = set()
 def tensor_message(cls: type, name: str) -> str | None:
     """The message for ``x.name`` when ``name`` is a PyTorch method chainrule lacks."""
     msg = _TENSOR_METHODS.get(name)
+    inplace = name.endswith("_") and (name[:-1] in _INPLACE or hasattr(cls, name[:-1]))
+    if msg is None and name in _torch_tensor_methods() and not inplace:
+        from .suggest import close_names
+
+        near = close_names(name, [n for n in dir(cls) if n not in _stubs])
+        use = f"; the nearest chainrule has: {', '.join(near)}" if near else ""
+        return f"Tensor.{name} is a PyTorch method chainrule does not implement{use}"
     if msg is not None:
         if name in ("cuda", "mps", "xpu"):
             return f"x.{name}() is not supported: {msg}"
         return f"Tensor.{name} is not supported: {msg}"
-    if name.endswith("_") and name[:-1] in _INPLACE:
+    if inplace and (name[:-1] in _INPLACE or name in _torch_tensor_methods()):
         base = name[:-1]
         return (f"Tensor.{name} (in place) is not supported: use the out-of-place "
                 f"x = x.{base}(...) (for a weight: `with cr.no_grad(): w.copy_(w.{base}(...))`)")
     return None
 
 
+def _torch_tensor_methods() -> frozenset[str]:
+    from .torch_names import TENSOR_METHODS
+
+    return TENSOR_METHODS
+
+
 def install_tensor_stubs(cls: type) -> None:
     """Give ``cls`` a raising attribute for every PyTorch method in the tables it lacks, and a
     ``__dir__`` that hides them (so that name suggestions only offer what works)."""
-    names = list(_TENSOR_METHODS) + [n + "_" for n in _INPLACE]
+    names = [*_TENSOR_METHODS, *(n + "_" for n in _INPLACE), *sorted(_torch_tensor_methods())]
     for name in names:
         if name in _stubs or any(name in vars(k) for k in cls.__mro__):
             continue

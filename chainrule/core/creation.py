@@ -11,8 +11,8 @@ from typing import Any
 from .. import backend as B
 from ..backend import xp
 from .dtypes import get_default_dtype, normalize_dtype
-from .functional import _shape_arg
-from .tensor import Tensor, _check_grad_dtype, _make, _to_array
+from .ops.convert import _shape_arg
+from .tensor_class import Tensor, _check_grad_dtype, _make, _to_array
 
 
 class Generator:

@@ -44,7 +44,7 @@ from typing import Any, Callable
 from ..backend import xp
 from . import graph
 from .graph import GraphError, Node, _counter, _released_error
-from .tensor import Tensor, _make
+from .tensor_class import Tensor, _make, _rebuild
 
 __all__ = ["Function", "FunctionCtx", "BackwardFunction", "FunctionOutput", "once_differentiable"]
 
@@ -263,12 +263,7 @@ class _Pack(Tensor):
 
 
 def _pack(token: Any, grads: list) -> _Pack:
-    p = _object_new(_Pack)
-    p._data = token
-    p._node = None
-    p._vc = [0]
-    p._base = None
-    p.grad = None
+    p = _rebuild(_Pack, token, False)
     p.grads = grads
     return p
 
@@ -368,16 +363,8 @@ class Function:
         return _record(cls, ctx, args, out)
 
 
-def _record(cls: type[Function], ctx: FunctionCtx, args: tuple, out: Any) -> Any:
-    name = cls.__name__
-    multi = isinstance(out, (tuple, list))
-    outs = tuple(out) if multi else (out,)
-    if not multi and not isinstance(out, Tensor):
-        raise TypeError(
-            f"{name}.forward must return a tensor or a tuple of tensors, got "
-            f"{type(out).__name__}"
-        )
-    nondiff = {id(t) for t in ctx._non_differentiable}
+def _new_node(cls: type[Function], ctx: FunctionCtx, multi: bool, args: tuple) -> Any:
+    """The node of one call of ``cls``: its edges are the tensor arguments' nodes."""
     node = _object_new(cls._backward_cls)
     node.ctx = ctx
     node.multi = multi
@@ -391,6 +378,37 @@ def _record(cls: type[Function], ctx: FunctionCtx, args: tuple, out: Any) -> Any
     node.versions = ()
     node.hooks = None
     node.out = None
+    return node
+
+
+def _output_slot(node: Node, i: int, n: int, name: str, o: Tensor) -> FunctionOutput:
+    """The node of output ``i`` of ``n`` of a multi-output Function: an edge to ``node``."""
+    slot = _object_new(FunctionOutput)
+    slot.index = i
+    slot.n = n
+    slot.fn_name = name
+    slot.next = (node,)
+    slot.inputs = None
+    slot.seq = next(_counter)
+    slot.shape = o._data.shape
+    slot.dtype = o._data.dtype
+    slot.versions = ()
+    slot.out = None
+    slot.hooks = None
+    return slot
+
+
+def _record(cls: type[Function], ctx: FunctionCtx, args: tuple, out: Any) -> Any:
+    name = cls.__name__
+    multi = isinstance(out, (tuple, list))
+    outs = tuple(out) if multi else (out,)
+    if not multi and not isinstance(out, Tensor):
+        raise TypeError(
+            f"{name}.forward must return a tensor or a tuple of tensors, got "
+            f"{type(out).__name__}"
+        )
+    nondiff = {id(t) for t in ctx._non_differentiable}
+    node = _new_node(cls, ctx, multi, args)
 
     new_outs: list[Any] = []
     meta: list[Any] = []
@@ -413,18 +431,7 @@ def _record(cls: type[Function], ctx: FunctionCtx, args: tuple, out: Any) -> Any
             if first is None:
                 first = o
             if multi:
-                slot = _object_new(FunctionOutput)
-                slot.index = i
-                slot.n = len(outs)
-                slot.fn_name = name
-                slot.next = (node,)
-                slot.inputs = None
-                slot.seq = next(_counter)
-                slot.shape = o._data.shape
-                slot.dtype = o._data.dtype
-                slot.versions = ()
-                slot.out = None
-                slot.hooks = None
+                slot = _output_slot(node, i, len(outs), name, o)
                 t._node = slot
             else:
                 t._node = node

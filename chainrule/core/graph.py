@@ -17,16 +17,12 @@ from __future__ import annotations
 import heapq
 import itertools
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from ..backend import asarray, ndarray, xp
+from .handles import RemovableHandle, RetainGrad  # noqa: F401  (graph.RemovableHandle)
+from .tensor_class import Tensor, _make
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .tensor import Tensor
-
-# Set by tensor.py once the Tensor class exists (tensor.py imports this module).
-Tensor: Any = None
-_make: Any = None  # _make(data, node=None) -> Tensor, the fast constructor
 _refresh: Any = None  # views.refresh(view): regenerate a stale view's node (set by views.py)
 
 _counter = itertools.count()
@@ -434,38 +430,15 @@ def run_backward(
     nodes that lead to none of them are skipped.
     """
     global _grad_enabled
-    table: dict[Node, Tensor] = {}
-    heap: list[tuple[int, Node]] = []
     for t in list(roots) + list(targets or ()):
         if t._base is not None and t._vver != t._vc[0]:
             _refresh(t)  # a view whose base changed in place (see core/views.py)
-    for r, g in zip(roots, grad_roots):
-        node = r._node
-        if node is None:
-            raise GraphError(
-                f"backward: output of shape {tuple(r.shape)} does not require grad and has no "
-                "grad_fn: none of the tensors it was computed from has requires_grad=True "
-                "(or it was computed under no_grad())."
-            )
-        if node in table:
-            table[node] = table[node] + g
-        else:
-            table[node] = g
-            heapq.heappush(heap, (-node.seq, node))
-
+    table, heap = _seed(roots, grad_roots)
     wanted: dict[Node, int] | None = None
     needed: set[Node] | None = None
     captured: list[Tensor | None] = []
     if targets is not None:
-        wanted = {}
-        for i, t in enumerate(targets):
-            n = t._node
-            if n is None:
-                raise GraphError(
-                    f"grad: input {i} (shape {tuple(t.shape)}) does not require grad, so no "
-                    "gradient can be computed for it. Create it with requires_grad=True."
-                )
-            wanted.setdefault(n, i)
+        wanted = _wanted_nodes(targets)
         needed = _nodes_leading_to(list(table), wanted)
         captured = [None] * len(targets)
 
@@ -512,36 +485,39 @@ def run_backward(
     return captured
 
 
-class RemovableHandle:
-    """What every ``register_*hook`` returns: ``handle.remove()`` unregisters the hook.
-
-    Also a context manager: ``with x.register_hook(h): ...`` removes it on exit.
-    """
-
-    __slots__ = ("_remove",)
-
-    def __init__(self, remove: Callable[[], None]) -> None:
-        self._remove: Callable[[], None] | None = remove
-
-    def remove(self) -> None:
-        if self._remove is not None:
-            self._remove()
-            self._remove = None
-
-    def __enter__(self) -> RemovableHandle:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.remove()
+def _seed(roots: Sequence[Tensor], grad_roots: Sequence[Tensor]
+          ) -> tuple[dict[Node, Tensor], list[tuple[int, Node]]]:
+    """The cotangent table and the heap (highest sequence number first) backward starts from."""
+    table: dict[Node, Tensor] = {}
+    heap: list[tuple[int, Node]] = []
+    for r, g in zip(roots, grad_roots):
+        node = r._node
+        if node is None:
+            raise GraphError(
+                f"backward: output of shape {tuple(r.shape)} does not require grad and has no "
+                "grad_fn: none of the tensors it was computed from has requires_grad=True "
+                "(or it was computed under no_grad())."
+            )
+        if node in table:
+            table[node] = table[node] + g
+        else:
+            table[node] = g
+            heapq.heappush(heap, (-node.seq, node))
+    return table, heap
 
 
-class RetainGrad:
-    """The hook behind ``Tensor.retain_grad()``: stores the gradient on the (weakly held) tensor."""
-
-    __slots__ = ("ref",)
-
-    def __init__(self, t: Tensor) -> None:
-        self.ref = weakref.ref(t)
+def _wanted_nodes(targets: Sequence[Tensor]) -> dict[Node, int]:
+    """The node of each target tensor, with the index of its first target."""
+    wanted: dict[Node, int] = {}
+    for i, t in enumerate(targets):
+        n = t._node
+        if n is None:
+            raise GraphError(
+                f"grad: input {i} (shape {tuple(t.shape)}) does not require grad, so no "
+                "gradient can be computed for it. Create it with requires_grad=True."
+            )
+        wanted.setdefault(n, i)
+    return wanted
 
 
 def _run_hooks(node: Node, g: Tensor, create_graph: bool) -> Tensor:
@@ -572,6 +548,9 @@ def _run_hooks(node: Node, g: Tensor, create_graph: bool) -> Tensor:
 
 
 def _fit_cotangent(node: Node, nxt: Node, gi: Tensor) -> Tensor:
+    # NOTE: the engine's one use of the tensor functions (which sit above it): summing a
+    # broadcast cotangent back is itself an op, recorded under create_graph. A call-time
+    # import, as the vjps' `functional` (see primitives/__init__.py).
     from .functional import sum_to
 
     if node.broadcasts:

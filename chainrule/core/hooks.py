@@ -15,7 +15,7 @@ from typing import Any
 
 from .function import Function
 from .graph import GraphError, RemovableHandle
-from .tensor import Tensor
+from .tensor_class import Tensor
 
 __all__ = ["RemovableHandle", "module_backward_hook_call"]
 

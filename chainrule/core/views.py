@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import xp
-from . import graph
+from . import graph, tensor_class
 from .graph import GraphError, Node, apply
 from .primitives.views import CopySlices
 
@@ -81,7 +81,7 @@ def refresh(t: Any) -> None:
     t._vver = t._vc[0]
 
 
-graph._refresh = refresh
+graph._refresh = tensor_class._refresh = refresh
 
 
 def _record(node: Node, inputs: tuple, out: Any) -> None:
@@ -131,7 +131,8 @@ def inplace(t: Any, op: str, fn: Any, others: tuple, ufunc: Any = None) -> Any:
     recording: the optimizer-update path, with no temporary.
     """
     from .functional import _as_tensor
-    from .tensor import Tensor, _make, _torch_name
+    from .tensor import _torch_name
+    from .tensor_class import Tensor, _make
 
     grad_on = graph._grad_enabled
     is_view = t._base is not None
@@ -187,7 +188,7 @@ def inplace(t: Any, op: str, fn: Any, others: tuple, ufunc: Any = None) -> Any:
 def _rebase(t: Any, res: Any) -> None:
     """After an in-place change of view ``t`` to ``res``: the root's new node is CopySlices,
     and ``t``'s node is its view function applied to the root."""
-    from .tensor import _make
+    from .tensor_class import _make
 
     root, steps = chain(t)
     prev = _make(root._data, root._node)

@@ -37,6 +37,9 @@ class Dataset(Generic[T_co]):
     def __len__(self) -> int:
         raise NotImplementedError(f"{type(self).__name__} must define __len__")
 
+    def __add__(self, other: Dataset[T_co]) -> ConcatDataset[T_co]:
+        return ConcatDataset([self, other])
+
 
 def _as_index(index: Any) -> int:
     try:
@@ -81,7 +84,9 @@ class TensorDataset(Dataset[tuple]):
     def __len__(self) -> int:
         return self.tensors[0].shape[0]
 
-    def __getitem__(self, index: int) -> tuple:
+    def __getitem__(self, index: int | slice | Any) -> tuple:
+        if isinstance(index, (slice, list, ndarray, Tensor)):  # ds[2:5]: a tuple of batches
+            return tuple(t[index] for t in self.tensors)
         i = _as_index(index)
         return tuple(t[i] for t in self.tensors)
 
@@ -128,7 +133,9 @@ class Subset(Dataset[T_co]):
     def __len__(self) -> int:
         return len(self.indices)
 
-    def __getitem__(self, index: int) -> T_co:
+    def __getitem__(self, index: int | list) -> T_co:
+        if isinstance(index, list):  # PyTorch: sub[[i, j]] is dataset[[indices[i], ...]]
+            return self.dataset[[int(self.indices[i]) for i in index]]  # type: ignore[index]
         return self.dataset[int(self.indices[_as_index(index)])]
 
     @property
@@ -181,3 +188,44 @@ def random_split(dataset: Dataset[T_co], lengths: Sequence[int | float],
         out.append(Subset(dataset, perm[start:start + size]))
         start += size
     return out
+
+
+class ConcatDataset(Dataset[T_co]):
+    """The samples of several datasets, one after the other.
+
+    >>> import chainrule as cr
+    >>> ds = ConcatDataset([TensorDataset(cr.tensor([1, 2])), TensorDataset(cr.tensor([3]))])
+    >>> len(ds), ds[2], ds[-1], ds.cumulative_sizes
+    (3, (tensor(3),), (tensor(3),), [2, 3])
+    """
+
+    def __init__(self, datasets: Sequence[Dataset[T_co]]) -> None:
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("datasets should not be an empty iterable")
+        sizes, total = [], 0
+        for d in self.datasets:
+            if not hasattr(d, "__len__"):
+                raise TypeError(f"ConcatDataset: every dataset needs __len__, got "
+                                f"{type(d).__name__}")
+            total += len(d)  # type: ignore[arg-type]
+            sizes.append(total)
+        self.cumulative_sizes = sizes
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index: int) -> T_co:
+        i = _as_index(index)
+        n = len(self)
+        if i < 0:
+            if -i > n:
+                raise ValueError("absolute value of index should not exceed dataset length")
+            i += n
+        if i >= n:
+            raise IndexError(f"ConcatDataset: index {index} is out of range for {n} samples")
+        import bisect
+
+        d = bisect.bisect_right(self.cumulative_sizes, i)
+        start = self.cumulative_sizes[d - 1] if d else 0
+        return self.datasets[d][i - start]

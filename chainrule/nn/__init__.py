@@ -12,6 +12,7 @@
 """
 
 from . import functional, init, utils
+from . import parallel
 from .layers import (
     ELU,
     AvgPool2d,
@@ -34,6 +35,12 @@ from .layers import (
 )
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module, ModuleList, Parameter, Sequential
+from .embedding import Embedding, EmbeddingBag
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+from .attention import MultiheadAttention
+from .normalization import GroupNorm, LayerNorm, RMSNorm
+from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
+                          TransformerEncoder, TransformerEncoderLayer)
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList",
@@ -42,6 +49,10 @@ __all__ = [
     "BatchNorm1d", "BatchNorm2d",
     "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",
     "functional", "init", "utils",
+    "Embedding", "EmbeddingBag",
+    "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell",
+    "LayerNorm", "GroupNorm", "RMSNorm", "MultiheadAttention", "TransformerEncoderLayer",
+    "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder", "Transformer",
 ]
 
 
@@ -53,3 +64,9 @@ def __getattr__(name: str):  # type: ignore[no-untyped-def]
     if isinstance(res, BaseException):
         raise res
     return res
+
+
+# A keyword argument a layer does not take: NotImplementedError naming it (core/keywords.py).
+from ..core.keywords import guard_module as _guard_module  # noqa: E402
+
+_guard_module(__name__, "torch.nn")

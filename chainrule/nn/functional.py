@@ -24,8 +24,8 @@ from ..core.primitives.elementwise import Add as _Add
 from ..core.primitives.structure import Matmul as _Matmul
 from ..core.primitives.structure import Permute as _Permute
 from ..core.tensor import Tensor, _make, _to_array
-from ..core.functional import softplus  # noqa: F401  (F.softplus(x, beta, threshold))
-from ..core.special import ndtr
+from ..core.functional import ndtr, softplus  # noqa: F401  (F.softplus(x, beta, threshold))
+from .functional_embedding import embedding, embedding_bag  # noqa: F401
 
 __all__ = [
     "linear", "relu", "leaky_relu", "gelu", "elu", "silu", "sigmoid", "tanh", "softmax",
@@ -1039,3 +1039,18 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if bias is not None:
         shift = _F.add(_tensor(bias), shift)
     return _F.add(_F.mul(x, _F.reshape(scale, bshape)), _F.reshape(shift, bshape))
+
+
+from .functional_attention import (  # noqa: E402  (issue 11: normalisation and attention)
+    group_norm, layer_norm, multi_head_attention_forward, rms_norm, scaled_dot_product_attention)
+
+__all__ += ["layer_norm", "group_norm", "rms_norm", "scaled_dot_product_attention",
+            "multi_head_attention_forward"]
+
+# A PyTorch name this module lacks: NotImplementedError (ImportError for `from ... import`),
+# and so does a keyword argument its functions and classes do not take.
+from ..core.compat import attribute_hook as _attribute_hook  # noqa: E402
+from ..core.keywords import guard_module as _guard_module  # noqa: E402
+
+__getattr__ = _attribute_hook(__name__)
+_guard_module(__name__, 'torch.nn.functional')  # unknown keywords: NotImplementedError

@@ -226,3 +226,12 @@ def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
     """
     std = _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_normal_")
     return normal_(tensor, 0.0, std, generator)
+
+
+# A PyTorch name this module lacks: NotImplementedError (ImportError for `from ... import`),
+# and so does a keyword argument its functions and classes do not take.
+from ..core.compat import attribute_hook as _attribute_hook  # noqa: E402
+from ..core.keywords import guard_module as _guard_module  # noqa: E402
+
+__getattr__ = _attribute_hook(__name__)
+_guard_module(__name__, 'torch.nn.init')  # unknown keywords: NotImplementedError

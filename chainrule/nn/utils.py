@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any, Iterable
 
 from ..core import functional as _F
 from ..core import graph
 from ..core.tensor import Tensor, _make, _to_array
+from . import rnn_utils as rnn
+
+sys.modules[__name__ + ".rnn"] = rnn  # `from chainrule.nn.utils.rnn import ...` as in PyTorch
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
            "vector_to_parameters"]
@@ -20,9 +24,11 @@ def _params(parameters: Any) -> list[Tensor]:
 
 
 def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float,
-                    norm_type: float = 2.0, error_if_nonfinite: bool = False) -> Tensor:
+                    norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                    foreach: bool | None = None) -> Tensor:
     """Scale all gradients by min(1, max_norm / (total_norm + 1e-6)), in place, where
     total_norm is the norm of all gradients joined into one vector. Returns total_norm.
+    ``foreach`` (PyTorch's choice of kernel) is accepted and ignored.
 
     >>> import chainrule as cr
     >>> from chainrule.nn.utils import clip_grad_norm_
@@ -61,8 +67,10 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float,
     return _make(_to_array(total, dt))
 
 
-def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float) -> None:
-    """Clamp every gradient element to [-clip_value, clip_value], in place.
+def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float,
+                     foreach: bool | None = None) -> None:
+    """Clamp every gradient element to [-clip_value, clip_value], in place (``foreach`` is
+    accepted and ignored).
 
     >>> import chainrule as cr
     >>> from chainrule.nn.utils import clip_grad_value_
@@ -109,3 +117,9 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
             p._data[...] = vec._data[start:start + k].reshape(p.shape)
             p._vc[0] += 1
             start += k
+
+
+# A PyTorch name this module lacks: NotImplementedError (ImportError for `from ... import`).
+from ..core.compat import attribute_hook as _attribute_hook  # noqa: E402
+
+__getattr__ = _attribute_hook(__name__)

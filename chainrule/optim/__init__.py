@@ -23,3 +23,12 @@ from .sgd import SGD, sgd_update
 
 __all__ = ["Optimizer", "required", "SGD", "Adam", "AdamW", "RMSprop", "lr_scheduler",
            "sgd_update", "adam_update", "rmsprop_update"]
+
+
+# A PyTorch name this module lacks: NotImplementedError (ImportError for `from ... import`),
+# and so does a keyword argument its functions and classes do not take.
+from ..core.compat import attribute_hook as _attribute_hook  # noqa: E402
+from ..core.keywords import guard_module as _guard_module  # noqa: E402
+
+__getattr__ = _attribute_hook(__name__)
+_guard_module(__name__, 'torch.optim')  # unknown keywords: NotImplementedError

@@ -6,8 +6,11 @@
 3
 """
 
-from ..data import (DataLoader, Dataset, Subset, TensorDataset, default_collate,  # noqa: F401
-                    random_split)
+from ..data import __all__  # noqa: F401
+from ..data import *  # noqa: F403
 
-__all__ = ["DataLoader", "Dataset", "Subset", "TensorDataset", "default_collate",
-           "random_split"]
+
+# A PyTorch name this module lacks: NotImplementedError (ImportError for `from ... import`).
+from ..core.compat import attribute_hook as _attribute_hook  # noqa: E402
+
+__getattr__ = _attribute_hook(__name__)

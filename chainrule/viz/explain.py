@@ -173,6 +173,19 @@ DERIVATIVES: dict[str, Rule] = {
                        "dL/dw = sum(G xh), dL/db = sum(G)",
                        ("w/sqrt(var + eps) * ({G} - mean({G}) - xh * mean({G} * xh))",
                         "sum({G} * xh)", "sum({G})")),
+    "recurrent_layer": Rule("a recurrent layer unrolled over T steps (backpropagation through "
+                            "time): each step's gradient flows into the previous state, and "
+                            "the weights' gradients are summed over the steps",
+                            ("dL/d(input gates) of every step, from {G} flowing back in time",
+                             "sum over steps of dL/d(hidden gates)^T h_(t-1)",
+                             "sum over steps and batch of dL/d(hidden gates)",
+                             "dL/d(initial state): {G} after flowing back through every step")),
+    # row-wise ops of attention (issue 11)
+    "softmax": Rule("y = softmax(x) over the last dim: dL/dx = y (G - sum(G y))",
+                    ("{out} * ({G} - sum({G} * {out}))",)),
+    "layer_norm": Rule("y = (x - mean)/sqrt(var + eps) over the trailing dims: "
+                       "dL/dx = (G - mean(G) - y mean(G y)) / sqrt(var + eps)",
+                       ("({G} - mean({G}) - {out} * mean({G} * {out})) / sqrt(var + eps)",)),
 }
 
 

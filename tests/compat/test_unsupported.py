@@ -94,8 +94,8 @@ def test_missing_nn_layer_names_the_alternative():
 
     import chainrule as cr
 
-    with pytest.raises(NotImplementedError, match="LSTM"):
-        cr.nn.LSTM  # noqa: B018 - the attribute access is what raises
+    with pytest.raises(NotImplementedError, match="Conv3d"):  # (nn.LSTM exists since issue 11)
+        cr.nn.Conv3d  # noqa: B018 - the attribute access is what raises
     with pytest.raises(NotImplementedError, match="Linear"):
         cr.nn.Lineer  # noqa: B018
-    assert not hasattr(cr.nn, "LSTM")
+    assert not hasattr(cr.nn, "Conv3d")

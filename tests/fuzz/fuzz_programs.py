@@ -416,6 +416,81 @@ def _loss(g: Gen) -> str | None:
     return f"F.binary_cross_entropy_with_logits({a}, L.sigmoid({t}))"
 
 
+# -- the layers of attention and recurrence -----------------------------------------------------
+
+
+def _layer_norm(g: Gen) -> str | None:
+    a = g.pick(lambda t: t.dim() >= 1 and t.shape[-1] >= 2)
+    if a is None:
+        return None
+    s = g.shape(a)
+    shape = s[-2:] if len(s) >= 2 and g.r.boolean() else s[-1:]
+    if g.r.boolean():
+        return f"F.layer_norm({a}, {_fmt_shape(shape)})"
+    w, b = g.new_input(shape), g.new_input(shape)
+    return f"F.layer_norm({a}, {_fmt_shape(shape)}, {w}, {b}, eps=0.01)"
+
+
+def _sdpa(g: Gen) -> str | None:
+    """scaled_dot_product_attention (the Softmax primitive), self- or cross-attention."""
+    a = g.pick(lambda t: 2 <= t.dim() <= 4 and t.numel() > 0)
+    if a is None:
+        return None
+    s = g.shape(a)
+    if g.r.boolean():
+        k = v = a
+    else:
+        n = g.r.integers(1, 3)
+        k = g.new_input(s[:-2] + (n, s[-1]))
+        v = g.new_input(s[:-2] + (n, g.r.integers(1, 3)))
+    kind = g.r.choice(["plain", "causal", "scale", "mask"])
+    if kind == "causal":
+        return f"F.scaled_dot_product_attention({a}, {k}, {v}, is_causal=True)"
+    if kind == "scale":
+        return f"F.scaled_dot_product_attention({a}, {k}, {v}, scale=0.7)"
+    if kind == "mask":
+        m = g.new_input((s[-2], g.shape(k)[-2]), requires_grad=False, kind="c")
+        return f"F.scaled_dot_product_attention({a}, {k}, {v}, attn_mask={m} > 0)"
+    return f"F.scaled_dot_product_attention({a}, {k}, {v})"
+
+
+def _embedding(g: Gen) -> str | None:
+    """Rows of a (weight) value by index, repeats included (their gradients add)."""
+    a = g.pick(lambda t: t.dim() == 2 and t.shape[0] >= 1)
+    if a is None:
+        return None
+    n = g.shape(a)[0]
+    k = g.r.integers(1, 3)
+    idx = [[g.r.integers(0, n - 1) for _ in range(k)] for _ in range(g.r.integers(1, 2))]
+    pad = f", padding_idx={g.r.integers(0, n - 1)}" if g.r.boolean() else ""
+    return f"F.embedding(L.tensor({idx}), {a}{pad})"
+
+
+def _recurrent(g: Gen) -> str | None:
+    """An RNN/LSTM/GRU layer (the RecurrentLayer primitive), its weights loaded from constants:
+    gradients and second-order gradients flow through it to the input and the initial state."""
+    a = g.pick(lambda t: t.dim() in (2, 3) and 0 < t.shape[-1] <= 3 and t.numel() > 0)
+    if a is None:
+        return None
+    s = g.shape(a)
+    E, batch = s[-1], s[1:-1]  # (T, B, E), or (T, E) unbatched
+    H = g.r.integers(1, 3)
+    kind = g.r.choice(["RNN", "LSTM", "GRU"])
+    G = {"RNN": 1, "LSTM": 4, "GRU": 3}[kind]
+    bidir = g.r.boolean()
+    ws = [g.new_input(sh, requires_grad=False, kind="c")
+          for sh in ((G * H, E), (G * H, H), (G * H,), (G * H,))]
+    names = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+    sd = ", ".join(f"{n}={w}" for n, w in zip(names, ws))
+    if bidir:
+        sd += ", " + ", ".join(f"{n}_reverse={w} * 0.5" for n, w in zip(names, ws))
+    layer = (f"L.nn.{kind}({E}, {H}, bidirectional={bidir}, dtype=L.float64)")
+    args = a
+    if kind != "LSTM" and g.r.boolean():
+        args += f", {g.new_input((2 if bidir else 1,) + batch + (H,))}"
+    return (f"(lambda m: (m.load_state_dict(dict({sd})), m({args})[0])[1])({layer})")
+
+
 # -- in place -----------------------------------------------------------------------------------
 
 
@@ -460,7 +535,9 @@ def _ops() -> list[Op]:
             Op("view_op", _view_op),
             Op("cat", _cat), Op("stack", _stack), Op("flip", _flip), Op("matmul", _matmul),
             Op("conv2d", _conv), Op("pool", _pool), Op("batch_norm", _batch_norm),
-            Op("loss", _loss), Op("inplace", _inplace, inplace=True)]
+            Op("loss", _loss), Op("inplace", _inplace, inplace=True),
+            Op("layer_norm", _layer_norm), Op("sdpa", _sdpa), Op("embedding", _embedding),
+            Op("recurrent", _recurrent)]
     return ops
 
 
@@ -531,6 +608,17 @@ class Run:
 def run(prog: Program, lib: Any) -> Run:
     """Run the program with ``lib`` (chainrule or torch): values, gradients of
     sum(out * C), and gradients of sum(grad * W) (second order)."""
+    if getattr(lib, "__name__", "") == "torch":
+        # NOTE: PyTorch's fused CPU attention kernel has no second derivative; its math
+        # kernel (the reference formula) has
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+
+        with sdpa_kernel([SDPBackend.MATH]):
+            return _run(prog, lib)
+    return _run(prog, lib)
+
+
+def _run(prog: Program, lib: Any) -> Run:
     env: dict[str, Any] = {"L": lib, "F": lib.nn.functional}
     res = Run()
     try:

@@ -306,8 +306,16 @@ def graphs():
         "conv": lambda w: _conv(w),
         "second_order": lambda w: _second_order(w),
         "conv_second_order": lambda w: _conv_second_order(w),
+        "recurrent": lambda w: _recurrent(w),
+        "attention": lambda w: _attention(w),
         "special_and_views": lambda w: _special_and_views(w),
     }, x
+
+
+def _attention(w):
+    F = cr.nn.functional
+    h = F.layer_norm(w, (3,)).reshape(1, 2, 3)
+    return (F.scaled_dot_product_attention(h, h, w.reshape(1, 2, 3), is_causal=True) ** 2).sum()
 
 
 def _special_and_views(w):
@@ -331,6 +339,12 @@ def _conv(w):
     y = F.batch_norm(y.reshape(1, 1, 2, 2), None, None, cr.ones(1, dtype=cr.float64),
                      cr.zeros(1, dtype=cr.float64), training=True)
     return F.max_pool2d(y, 2).sum() + F.avg_pool2d(y, (1, 2)).sum()
+
+
+def _recurrent(w):  # a GRU over 2 steps of 3 features, hidden size 1 (issue 11)
+    gru = cr.nn.GRU(3, 1, dtype=cr.float64)
+    out, h = gru(w.reshape(2, 1, 3))
+    return out.sum() + h.sum()
 
 
 def _second_order(w):

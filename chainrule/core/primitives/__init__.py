@@ -1,4 +1,12 @@
-"""The closed set of primitives: every differentiable op is one of these or built from them."""
+"""The closed set of primitives: every differentiable op is one of these or built from them.
+
+NOTE: the one late reference of the core. Each vjp is written with the tensor functions
+(``F.mul(g, b)``) so that, under ``create_graph=True``, backward is itself recorded and can be
+differentiated again; but those functions apply these primitives. So the primitive modules
+import the *module* ``functional`` (``from .. import functional as F``), whose names they read
+only when a vjp runs, after every module has loaded. ``functional`` and ``ops`` import the
+primitives normally; nothing else in the core refers upward.
+"""
 
 from .conv import (AvgPool2d, AvgPool2dGrad, BatchNorm, Conv2d, Conv2dInputGrad, Conv2dWeightGrad,
                    MaxPool2d, MaxPool2dGrad)
@@ -7,6 +15,8 @@ from .elementwise import (Abs, Add, Cast, Cos, Div, Exp, Log, Log1p, Maximum, Mi
                           TanhGrad, Where)
 from .special import Erf, Erfc, Erfinv, Expm1
 from .views import CopySlices, DiagEmbed, Diagonal
+from .recurrent import RecurrentLayer
+from .norm import LayerNorm, Softmax
 from .structure import (Amax, BroadcastTo, Cat, GetItem, IndexAddZeros, IndexPut, Matmul,
                         Permute, Prod, Reshape, Sum)
 
@@ -18,6 +28,8 @@ PRIMITIVES = (
     Matmul,
     Conv2d, Conv2dInputGrad, Conv2dWeightGrad, MaxPool2d, MaxPool2dGrad, AvgPool2d, AvgPool2dGrad,
     BatchNorm,
+    RecurrentLayer,
+    Softmax, LayerNorm,
     Erf, Erfc, Erfinv, Expm1, Diagonal, DiagEmbed, CopySlices,
 )
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...backend import xp
-from .. import functional as F
+from .. import functional as F  # read when a vjp runs: see primitives/__init__.py
 from .. import graph
 from ..graph import Node, apply
 

@@ -8,7 +8,7 @@ derivative it implements.
 from __future__ import annotations
 
 from ...backend import errstate, ndarray, xp
-from .. import functional as F
+from .. import functional as F  # read when a vjp runs: see primitives/__init__.py
 from ..graph import Node, apply
 
 # ---------------------------------------------------------------------------------------------

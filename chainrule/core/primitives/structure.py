@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ... import backend as B
 from ...backend import scatter_add, xp
-from .. import functional as F
+from .. import functional as F  # read when a vjp runs: see primitives/__init__.py
 from ..graph import Node, apply
 
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..backend import xp
-from . import functional as F
-from .graph import apply
-from .primitives.views import Diagonal
-from .tensor import Tensor
+from ...backend import xp
+from ..graph import apply
+from ..primitives.views import Diagonal
+from ..tensor_class import Tensor
+from .convert import _as_tensor, _dim
+from .elementwise import clone
+from .indexing import getitem
+from .shape import reshape, transpose
 
 
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
@@ -23,11 +26,11 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
     >>> cr.arange(9.0).reshape(3, 3).diagonal()
     tensor([0., 4., 8.])
     """
-    x = F._as_tensor(input)
+    x = _as_tensor(input)
     nd = x._data.ndim
     if nd < 2:
         raise RuntimeError(f"diagonal: needs a tensor with at least 2 dims, got shape {x.shape}")
-    d1, d2 = F._dim(dim1, nd, "diagonal"), F._dim(dim2, nd, "diagonal")
+    d1, d2 = _dim(dim1, nd, "diagonal"), _dim(dim2, nd, "diagonal")
     if d1 == d2:
         raise RuntimeError(f"diagonal: dim1 and dim2 cannot be the same dim ({dim1}, {dim2})")
     return apply(Diagonal(int(offset), d1, d2), x)
@@ -40,39 +43,39 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     >>> cr.arange(5).narrow(0, 1, 3)
     tensor([1, 2, 3])
     """
-    x = F._as_tensor(input)
-    d = F._dim(dim, x._data.ndim, "narrow")
+    x = _as_tensor(input)
+    d = _dim(dim, x._data.ndim, "narrow")
     size = x._data.shape[d]
     s = int(start) + size if int(start) < 0 else int(start)
     if not 0 <= s <= size or length < 0 or s + length > size:
         raise IndexError(
             f"narrow: start ({start}) + length ({length}) exceeds dimension size ({size}) of "
             f"dim {dim} (shape {tuple(x.shape)})")
-    return F.getitem(x, (slice(None),) * d + (slice(s, s + int(length)),))
+    return getitem(x, (slice(None),) * d + (slice(s, s + int(length)),))
 
 
 def select(input: Tensor, dim: int, index: int) -> Tensor:
     """``input[..., index, ...]`` with the index at ``dim`` (a view without that dim)."""
-    x = F._as_tensor(input)
-    d = F._dim(dim, x._data.ndim, "select")
+    x = _as_tensor(input)
+    d = _dim(dim, x._data.ndim, "select")
     size = x._data.shape[d]
     if not -size <= index < size:
         raise IndexError(
             f"select: index {index} out of range for tensor of size {tuple(x.shape)} at "
             f"dimension {dim}")
-    return F.getitem(x, (slice(None),) * d + (int(index) % size,))
+    return getitem(x, (slice(None),) * d + (int(index) % size,))
 
 
 def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     """The slices along ``dim``, each a view."""
-    x = F._as_tensor(input)
-    d = F._dim(dim, x._data.ndim, "unbind")
+    x = _as_tensor(input)
+    d = _dim(dim, x._data.ndim, "unbind")
     return tuple(select(x, d, i) for i in range(x._data.shape[d]))
 
 
 def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:
     """``transpose`` under NumPy's name."""
-    return F.transpose(input, axis0, axis1)
+    return transpose(input, axis0, axis1)
 
 
 def view(input: Tensor, *shape: Any) -> Tensor:
@@ -83,8 +86,8 @@ def view(input: Tensor, *shape: Any) -> Tensor:
     >>> cr.arange(6).view(2, 3).shape
     (2, 3)
     """
-    x = F._as_tensor(input)
-    out = F.reshape(x, *shape)
+    x = _as_tensor(input)
+    out = reshape(x, *shape)
     if out is not x and out._base is None:
         raise RuntimeError(
             "view size is not compatible with input tensor's size and stride (at least one "
@@ -97,7 +100,7 @@ def contiguous(self: Tensor) -> Tensor:
     """This tensor if its memory is in row-major order, else a copy that is."""
     if self._data.flags.c_contiguous:
         return self
-    out = F.clone(self)  # NOTE: clone keeps the layout (as PyTorch's does); then reorder it:
+    out = clone(self)  # NOTE: clone keeps the layout (as PyTorch's does); then reorder it:
     out._data = xp.ascontiguousarray(out._data)  # same values, and clone's node saves nothing
     return out
 
@@ -106,8 +109,4 @@ def is_contiguous(self: Tensor) -> bool:
     return bool(self._data.flags.c_contiguous)
 
 
-def install(cls: type) -> None:
-    """The tensor methods."""
-    for fn in (diagonal, narrow, select, unbind, swapaxes, view, contiguous, is_contiguous):
-        setattr(cls, fn.__name__, fn)
-    cls.swapdims = swapaxes  # type: ignore[attr-defined]
+swapdims = swapaxes
