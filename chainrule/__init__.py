@@ -9,7 +9,7 @@ walks the graph in reverse and applies the chain rule.
 >>> loss = (w @ x).sigmoid().sum()
 >>> loss.backward()
 >>> w.grad.shape
-(1, 2)
+torch.Size([1, 2])
 """
 
 from . import core  # first: registers Tensor with the graph
@@ -18,7 +18,7 @@ from .alias import as_torch
 from .core import functional as _F
 from .core.creation import (Generator, arange, as_tensor, default_generator, empty, empty_like,
                             eye, from_numpy, full, full_like, linspace, manual_seed, ones,
-                            ones_like, rand, rand_like, randint, randn, randn_like, randperm,
+                            ones_like, rand, rand_like, randn, randn_like, randperm,
                             seed, tensor, zeros, zeros_like)
 from .core.dtypes import (bool, double, float, float16, float32, float64, get_default_dtype,
                           half, int, int8, int16, int32, int64, long, set_default_dtype, short,
@@ -30,7 +30,7 @@ from .core.functional import (abs, add, allclose, amax, amin, argmax, argmin, br
                               logical_not, logical_or, logsumexp, lt, masked_fill, matmul, max,
                               maximum, mean, min, minimum, mm, mul, ne, neg, permute, pow, prod,
                               relu, reshape, sigmoid, sign, sin, softmax, softplus, split, sqrt,
-                              square, squeeze, stack, std, sub, sum, sum_to, take_along_dim, tanh,
+                              square, squeeze, stack, std, sub, sum, sum_to, tanh,
                               transpose, unsqueeze, var, view, where)
 from .core.compat import (Size, accelerator, are_deterministic_algorithms_enabled, backends, cuda,
                           device, get_default_device, is_floating_point, is_tensor, mps, numel,
@@ -38,12 +38,13 @@ from .core.compat import (Size, accelerator, are_deterministic_algorithms_enable
 from .core.graph import (GraphError, enable_grad, inference_mode, is_grad_enabled, no_grad,
                          set_grad_enabled)
 from .core.tensor import Tensor
-from .core.functional import (diagonal, erf, erfc, erfinv, exp2, expm1, logit, narrow, select,
+from .core.functional import (diagonal, erf, erfc, erfinv, exp2, expm1, logit, select,
                               swapaxes, unbind, xlogy)
 
 # NOTE: the training layers load on first use (cr.nn, cr.optim, cr.data, cr.save): `import
 # chainrule` then costs the engine alone, and `from chainrule import nn` works as usual.
-_SUBMODULES = ("nn", "optim", "data", "serialization", "cli", "utils", "viz", "distributed")
+_SUBMODULES = ("nn", "optim", "data", "serialization", "cli", "utils", "viz", "distributed",
+               "linalg", "distributions")
 _FROM_SERIALIZATION = ("save", "load", "CheckpointError")
 
 
@@ -77,5 +78,9 @@ _guard_module(__name__, "torch", "arange empty empty_like eye full full_like lin
 
 multiply, divide, subtract, negative = mul, div, sub, neg
 t = _F.t
+
+from .core.exports import torch_surface as _torch_surface  # noqa: E402
+
+globals().update(_torch_surface(globals()))  # FloatTensor, sort, norm, normal, out=, ...
 
 __version__ = "0.1.0"

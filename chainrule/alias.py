@@ -61,8 +61,6 @@ for _sub in _VIEW_SUBMODULES:
 
 # Modules other work adds to chainrule: until they exist, importing them says so.
 _COMING = {
-    "torch.distributions": "sample with cr.randn/cr.rand/cr.multinomial and write the "
-                           "log-density with chainrule ops",
     "torch.onnx": "export is not supported; save the weights with torch.save(model."
                   "state_dict(), path)",
 }

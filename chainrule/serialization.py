@@ -22,12 +22,13 @@ bytes is checked on load, and saving is atomic (temporary file, fsync, ``os.repl
 from __future__ import annotations
 
 import collections
+import contextlib
 import hashlib
 import json
 import math
 import os
 import secrets
-from typing import Any, BinaryIO, Union
+from typing import Any, BinaryIO, Iterator, Union
 
 from . import pickled as _pickled
 from .backend import generic, ndarray, xp
@@ -35,8 +36,8 @@ from .core.creation import from_numpy
 from .core.tensor import Tensor
 from .pickled import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
 
-__all__ = ["CheckpointError", "save", "load", "add_safe_globals", "get_safe_globals",
-           "clear_safe_globals", "safe_globals"]
+__all__ = ["CheckpointError", "atomic_path", "save", "load", "add_safe_globals",
+           "get_safe_globals", "clear_safe_globals", "safe_globals"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -204,11 +205,13 @@ def _write_bytes(f: BinaryIO, data: bytes) -> None:
 
 
 def _create_temp(target: str) -> tuple[int, str]:
-    """A new file beside ``target`` (same directory, so ``os.replace`` is a rename)."""
+    """A new file beside ``target`` (same directory, so ``os.replace`` is a rename), with the
+    same suffix (writers that pick the format from the name, like ``savefig``, still can)."""
     directory, base = os.path.split(os.path.abspath(target))
+    suffix = os.path.splitext(base)[1]
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
-        tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
+        tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp{suffix}")
         try:
             # NOTE: mode 0o666 lets the umask decide, as for any new file (mkstemp gives 0o600).
             return os.open(tmp, flags, 0o666), tmp
@@ -216,20 +219,22 @@ def _create_temp(target: str) -> tuple[int, str]:
             continue
 
 
-def save(obj: Any, path: PathLike | BinaryIO) -> None:
-    """Write ``obj`` (nested dicts/lists/tuples of tensors, arrays and plain values) to ``path``.
+@contextlib.contextmanager
+def atomic_path(path: PathLike) -> Iterator[str]:
+    """Write a file atomically: the body writes the temporary path this yields, then it is
+    flushed to disk and renamed over ``path``. A crash or an error (a full disk, an interrupt)
+    leaves either the old file or the new one, never a mix, and no temporary file behind.
+    Replacing a file keeps its permissions.
 
-    Any other object (a whole model) is pickled, its tensors kept apart as safetensors: see
-    :mod:`chainrule.pickled` for how :func:`load` reads it safely.
-
-    The write is atomic: a crash leaves either the old file or the new one, never a mix, and
-    no temporary file behind. ``path`` may also be a binary file object (written in place).
+    >>> import os, tempfile
+    >>> target = os.path.join(tempfile.mkdtemp(), "notes.txt")
+    >>> with atomic_path(target) as tmp:
+    ...     with open(tmp, "w") as f:
+    ...         _ = f.write("hello")
+    >>> open(target).read(), os.listdir(os.path.dirname(target))
+    ('hello', ['notes.txt'])
     """
-    data = _pickled.dumps(obj) if _pickled.needs_pickle(obj) else _serialize(obj)
-    if hasattr(path, "write"):
-        _write_bytes(path, data)  # type: ignore[arg-type]
-        return
-    target = os.fspath(path)  # type: ignore[arg-type]
+    target = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(target))
     try:
         old_mode: int | None = os.stat(target).st_mode & 0o777
@@ -237,18 +242,23 @@ def save(obj: Any, path: PathLike | BinaryIO) -> None:
         old_mode = None
     fd, tmp = _create_temp(target)
     try:
-        with os.fdopen(fd, "wb") as f:
-            _write_bytes(f, data)
-            f.flush()
-            os.fsync(f.fileno())
-        if old_mode is not None:  # replacing a checkpoint: keep its permissions
+        os.close(fd)
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if old_mode is not None:  # replacing a file: keep its permissions
             os.chmod(tmp, old_mode)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as e:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(e, OSError) and e.errno is not None and e.filename in (tmp, None):
+            raise OSError(e.errno, e.strerror, target) from e  # name the file, not the temp
         raise
     try:  # make the rename itself durable (POSIX; not possible on Windows)
         dfd = os.open(directory, os.O_RDONLY)
@@ -260,6 +270,25 @@ def save(obj: Any, path: PathLike | BinaryIO) -> None:
         pass
     finally:
         os.close(dfd)
+
+
+def save(obj: Any, path: PathLike | BinaryIO) -> None:
+    """Write ``obj`` (nested dicts/lists/tuples of tensors, arrays and plain values) to ``path``.
+
+    Any other object (a whole model) is pickled, its tensors kept apart as safetensors: see
+    :mod:`chainrule.pickled` for how :func:`load` reads it safely.
+
+    The write is atomic (:func:`atomic_path`): a crash leaves either the old file or the new
+    one, never a mix, and no temporary file behind. ``path`` may also be a binary file object
+    (written in place).
+    """
+    data = _pickled.dumps(obj) if _pickled.needs_pickle(obj) else _serialize(obj)
+    if hasattr(path, "write"):
+        _write_bytes(path, data)  # type: ignore[arg-type]
+        return
+    with atomic_path(path) as tmp:  # type: ignore[arg-type]
+        with open(tmp, "wb") as f:
+            _write_bytes(f, data)
 
 
 # -- reading ------------------------------------------------------------------------------------

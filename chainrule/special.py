@@ -4,7 +4,7 @@
 >>> cr.special.erf(cr.tensor([0.0]))
 tensor([0.])
 >>> cr.special.expit(cr.tensor([0.0]))
-tensor([0.5])
+tensor([0.5000])
 """
 
 from __future__ import annotations

@@ -541,6 +541,21 @@ def _t(a: np.ndarray) -> Any:
     return cr.tensor(a)
 
 
+def take_index(shape: Shape) -> np.ndarray:
+    """An index for take_along_dim along the last dim that broadcasts over the others (shape
+    (1, ..., 1, n + 1)): one more entry than the dim has, so some repeat."""
+    n = shape[-1]
+    return (np.arange(n + 1)[::-1] % n).reshape((1,) * (len(shape) - 1) + (n + 1,))
+
+
+def masked_fill_inplace(x: Any) -> Any:
+    """y = x * 1.0; y.masked_fill_(checker mask, 0.5)."""
+    y = x * 1.0
+    mask = checker(tuple(x.shape))
+    y.masked_fill_(_t(mask), 0.5)
+    return y
+
+
 ROWS: tuple[Row, ...] = (
     # -- binary elementwise (broadcasting) ----------------------------------------------------
     binary("add", lambda a, b: a + b, ("Add", "add")),
@@ -765,7 +780,7 @@ ROWS: tuple[Row, ...] = (
     unary("gather_last", lambda x: x.gather(-1, _t(gather_index(x.shape, -1))),
           ("gather", "GetItem"), samples=ND1_SAMPLES, generated=one_shape(min_dims=1),
           kind="index"),
-    unary("gather_first", lambda x: cr.take_along_dim(x, 0, _t(gather_index(x.shape, 0))),
+    unary("gather_first", lambda x: cr.gather(x, 0, _t(gather_index(x.shape, 0))),
           ("gather", "GetItem"), samples=ND1_SAMPLES, generated=one_shape(min_dims=1),
           kind="index"),
     # -- indexing ------------------------------------------------------------------------------
@@ -989,6 +1004,50 @@ ROWS: tuple[Row, ...] = (
     Row("mha_cross_kdim_bias_kv", OA.mha_cross, 10, ("Softmax", "Matmul", "Cat"), (REAL,) * 10,
         (((2, 1, 4), (3, 1, 3), (3, 1, 5), (4, 4), (4, 3), (4, 5), (12,), (4, 4), (1, 1, 4),
           (1, 1, 4)),), None, True, "attention"),
+    # -- surface10: the PyTorch surface (sort, norms, triangles, take_along_dim, transposed
+    # convolution, adaptive pools, smooth L1 / Huber, in-place view and fill methods) ----------
+    unary("sort_descending", lambda x: cr.sort(x, -1, descending=True).values,
+          ("gather", "GetItem"), DISTINCT, ND1_SAMPLES, one_shape(min_dims=1), "index"),
+    unary("topk_first_dim", lambda x: x.topk(1, 0).values, ("gather", "GetItem"), DISTINCT,
+          ND1_SAMPLES, one_shape(min_dims=1), "index"),
+    unary("norm_fro", lambda x: x.norm(), ("sum", "Sqrt", "Where"), NONZERO),
+    unary("norm_p1", lambda x: cr.norm(x, 1), ("sum", "Abs"), NONZERO),
+    unary("norm_p3_dim_keepdim", lambda x: cr.norm(x, 3, -1, True), ("sum", "Abs", "Pow"),
+          NONZERO, ND1_SAMPLES, one_shape(min_dims=1), "reduction"),
+    unary("narrow_last", lambda x: x.narrow(-1, x.shape[-1] - 1, 1), ("GetItem",),
+          samples=ND1_SAMPLES, generated=one_shape(min_dims=1), kind="shape"),
+    unary("tril", lambda x: cr.tril(x), ("Where",), samples=ND2_SAMPLES,
+          generated=one_shape(min_dims=2), kind="shape"),
+    unary("triu_above", lambda x: x.triu(1), ("Where",), samples=ND2_SAMPLES,
+          generated=one_shape(min_dims=2), kind="shape"),
+    unary("take_along_dim_broadcast",
+          lambda x: cr.take_along_dim(x, _t(take_index(x.shape)), -1), ("gather", "GetItem"),
+          samples=ND1_SAMPLES, generated=one_shape(min_dims=1), kind="index"),
+    unary("take_along_dim_flat", lambda x: cr.take_along_dim(x, _t(np.array([0, 0]))),
+          ("gather", "GetItem"), kind="index"),
+    unary("unsqueeze_inplace", inplace(lambda y: y.unsqueeze_(0), 1), ("Reshape",),
+          kind="shape"),
+    unary("masked_fill_inplace", masked_fill_inplace, ("Where",)),
+    Row("conv_transpose2d",
+        lambda x, w, b: NF.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1),
+        3, ("Conv2dInputGrad",), (REAL, REAL, REAL),
+        (((1, 1, 2, 2), (1, 1, 3, 3), (1,)), ((2, 2, 3, 2), (2, 3, 3, 2), (3,))), None, True,
+        "conv"),
+    Row("conv_transpose2d_groups_dilated",
+        lambda x, w: NF.conv_transpose2d(x, w, None, 1, 0, 0, 2, 2), 2,
+        ("Conv2dInputGrad",), (REAL, REAL),
+        (((1, 2, 2, 2), (2, 1, 2, 2)), ((2, 4, 1, 3), (4, 2, 2, 1))), None, True, "conv"),
+    Row("adaptive_avg_pool2d", lambda x: NF.adaptive_avg_pool2d(x, (2, 3)), 1, ("Matmul",),
+        (REAL,), (((1, 1, 3, 5),), ((2, 2, 4, 4),), ((1, 1, 1, 1),)), None, True, "pool"),
+    Row("adaptive_max_pool2d", lambda x: NF.adaptive_max_pool2d(x, (3, 2)), 1,
+        ("gather", "GetItem"), (DISTINCT,), (((1, 1, 5, 4),), ((2, 1, 4, 3),)), None, True,
+        "pool"),
+    Row("smooth_l1_loss", lambda a, b: NF.smooth_l1_loss(a, b, reduction="none", beta=0.5), 2,
+        ("Where",), (REAL, REAL), (((1,), (1,)), ((2, 3), (2, 3))), same_shapes(2), True,
+        "loss"),
+    Row("huber_loss", lambda a, b: NF.huber_loss(a, b, delta=0.7), 2, ("Where",),
+        (REAL, REAL), (((1,), (1,)), ((2, 3), (2, 3))), same_shapes(2), True, "loss"),
+    # -- end surface10 -------------------------------------------------------------------------
     # -- special functions (issue 15: erf family accurate to float64 rounding) ------------------
     unary("erf", lambda x: cr.erf(x), ("Erf", "erf")),
     unary("erf_wide", lambda x: x.erf(), ("Erf",), WIDE_ERF),
@@ -1020,8 +1079,6 @@ ROWS: tuple[Row, ...] = (
     binary("copy_slices_diagonal", lambda x, v: write_diagonal(x, v), ("CopySlices", "Diagonal"),
            samples=(((2, 2), (2,)), ((3, 2), (1,)), ((2, 3), ())), generated=None, kind="index"),
     # the view functions built on basic indexing and permute (core/ops/views.py)
-    unary("narrow", lambda x: x.narrow(-1, x.shape[-1] - 1, 1), ("GetItem", "narrow"),
-          samples=ND1_SAMPLES, generated=one_shape(min_dims=1), kind="shape"),
     unary("select", lambda x: cr.select(x, 0, -1), ("GetItem", "select"), samples=ND1_SAMPLES,
           generated=one_shape(min_dims=1), kind="shape"),
     unary("unbind", lambda x: cr.stack(x.unbind(-1)[::-1], 0), ("GetItem", "unbind"),

@@ -46,6 +46,8 @@ from op_table import (
     write_view,
 )
 
+import op_table
+
 import chainrule as cr
 
 torch = pytest.importorskip("torch")
@@ -370,7 +372,6 @@ TORCH: dict[str, Callable[..., Any]] = {
     "diag_embed": torch.diag_embed,
     "copy_slices": write_view,
     "copy_slices_diagonal": write_diagonal,
-    "narrow": lambda x: x.narrow(-1, x.shape[-1] - 1, 1),
     "select": lambda x: torch.select(x, 0, -1),
     "unbind": lambda x: torch.stack(x.unbind(-1)[::-1], 0),
     "swapaxes": lambda x: torch.swapaxes(x, 0, -1),
@@ -378,6 +379,40 @@ TORCH: dict[str, Callable[..., Any]] = {
 }
 # issue 11: normalisation and attention (their torch functions live beside the rows' helpers)
 TORCH.update(torch_counterparts())
+
+# -- surface10: the PyTorch-surface rows (tests/op_table.py, the block at the end of ROWS) ------
+
+
+def _t_masked_fill_inplace(x: Any) -> Any:
+    y = x * 1.0
+    y.masked_fill_(_b(checker(_shape(x))), 0.5)
+    return y
+
+
+TORCH.update({
+    "sort_descending": lambda x: torch.sort(x, -1, descending=True).values,
+    "topk_first_dim": lambda x: x.topk(1, 0).values,
+    "norm_fro": lambda x: x.norm(),
+    "norm_p1": lambda x: torch.norm(x, 1),
+    "norm_p3_dim_keepdim": lambda x: torch.norm(x, 3, -1, True),
+    "narrow_last": lambda x: x.narrow(-1, x.shape[-1] - 1, 1),
+    "tril": torch.tril,
+    "triu_above": lambda x: x.triu(1),
+    "take_along_dim_broadcast":
+        lambda x: torch.take_along_dim(x, _i(op_table.take_index(_shape(x))), -1),
+    "take_along_dim_flat": lambda x: torch.take_along_dim(x, _i([0, 0])),
+    "unsqueeze_inplace": op_table.inplace(lambda y: y.unsqueeze_(0), 1),
+    "masked_fill_inplace": _t_masked_fill_inplace,
+    "conv_transpose2d": lambda x, w, b: tF.conv_transpose2d(x, w, b, stride=2, padding=1,
+                                                            output_padding=1),
+    "conv_transpose2d_groups_dilated": lambda x, w: tF.conv_transpose2d(x, w, None, 1, 0, 0, 2,
+                                                                        2),
+    "adaptive_avg_pool2d": lambda x: tF.adaptive_avg_pool2d(x, (2, 3)),
+    "adaptive_max_pool2d": lambda x: tF.adaptive_max_pool2d(x, (3, 2)),
+    "smooth_l1_loss": lambda a, b: tF.smooth_l1_loss(a, b, reduction="none", beta=0.5),
+    "huber_loss": lambda a, b: tF.huber_loss(a, b, delta=0.7),
+})
+# -- end surface10 ------------------------------------------------------------------------------
 
 # Rows with no torch counterpart, and why.
 SKIPPED: dict[str, str] = {}

@@ -13,17 +13,11 @@ from ..core.function import Function, FunctionCtx, once_differentiable
 from ..core.graph import enable_grad, inference_mode, no_grad, set_grad_enabled
 from ..testing import GradcheckError, gradcheck, gradgradcheck
 from . import function
+from .variable import Variable
 
 __all__ = ["backward", "grad", "gradcheck", "gradgradcheck", "GradcheckError", "Function",
            "FunctionCtx", "once_differentiable", "functional", "function", "Variable",
            "no_grad", "enable_grad", "set_grad_enabled", "inference_mode"]
-
-
-def Variable(data: Any, requires_grad: bool = False, volatile: bool = False) -> Any:
-    """PyTorch 0.3's ``Variable(t)``: today just the tensor (with ``requires_grad`` set)."""
-    if requires_grad:
-        data.requires_grad_(True)
-    return data
 
 
 def __getattr__(name: str) -> Any:

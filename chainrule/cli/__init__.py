@@ -20,20 +20,25 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
+import re
 import sys
 import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from chainrule.cli import checks
+from chainrule.cli.checks import CLIError
+from chainrule.cli.progress import RichReporter
+
 USAGE_ERROR = 2
-
-
-class CLIError(Exception):
-    """A problem with the user's input: reported on one line, exit code 2."""
+BUG = 1
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
+        # "argument --lr: must be ..." (a checks validator) reads "--lr must be ..."
+        message = re.sub(r"^argument (\S+): (must be|expected) ", r"\1 \2 ", message)
         raise CLIError(f"{message} (see '{self.prog} --help')")
 
 
@@ -41,65 +46,6 @@ def _console() -> Any:
     from rich.console import Console
 
     return Console(highlight=False, soft_wrap=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# Progress
-# ---------------------------------------------------------------------------------------------
-
-
-class RichReporter:
-    """A progress bar with live loss and accuracy (silent when ``quiet``)."""
-
-    def __init__(self, console: Any, quiet: bool = False) -> None:
-        self.console = console
-        self.quiet = quiet
-        self.progress: Any = None
-        self.task: Any = None
-        self.last = 0.0
-
-    def start(self, config: Any, steps_per_epoch: int, start_epoch: int) -> None:
-        if self.quiet:
-            return
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[acc]}"),
-            TextColumn("{task.fields[test]}"), TimeElapsedColumn(),
-            console=self.console, transient=False)
-        total = config.epochs * steps_per_epoch
-        self.task = self.progress.add_task("training", total=total,
-                                           completed=start_epoch * steps_per_epoch,
-                                           loss=float("nan"), acc="-", test="")
-        self.progress.start()
-
-    def step(self, loss: float, acc: float) -> None:
-        if self.progress is None:
-            return
-        self.progress.advance(self.task)
-        now = time.perf_counter()
-        if now - self.last > 0.05:
-            self.last = now
-            self.progress.update(self.task, loss=loss,
-                                 acc="-" if acc != acc else f"{100 * acc:.1f}%")
-
-    def epoch(self, stats: Any) -> None:
-        if self.progress is None:
-            return
-        self.progress.update(self.task, description=f"epoch {stats.epoch}",
-                             loss=stats.train_loss, acc=f"{100 * stats.train_acc:.1f}%",
-                             test=f"test {100 * stats.test_acc:.2f}%")
-
-    def finish(self) -> None:
-        if self.progress is not None:
-            self.progress.stop()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -119,57 +65,62 @@ def _run_dir(base: str | None, cfg: Any) -> Path:
     return path
 
 
-def _load_checkpoint(path: str | Path) -> tuple[dict[str, Any], Path]:
-    import chainrule as cr
+def _resume(args: argparse.Namespace) -> tuple[Any, dict[str, Any], Path]:
+    """(config, checkpoint, run folder) of the run ``--resume`` names, everything checked."""
     from chainrule.cli.recipes import CHECKPOINT
 
-    p = Path(path)
-    if p.is_dir():
-        p = p / CHECKPOINT
-    if not p.exists():
-        raise CLIError(f"{path}: no such run folder or checkpoint file")
-    return cr.load(p), p
+    if Path(args.resume).is_file() and Path(args.resume).name != CHECKPOINT:
+        raise CLIError(f"--resume {args.resume}: give the run folder (or its {CHECKPOINT}); "
+                       "a run continues in its own folder")
+    state, ckpt, cfg = checks.load_run(args.resume)
+    if cfg.recipe != "default":
+        raise CLIError(f"{ckpt}: a {cfg.recipe}-recipe run cannot be resumed (its program "
+                       "runs in one go: train it again)")
+    for key in ("model", "optimizer", "rng"):
+        if not isinstance(state.get(key), dict):
+            raise CLIError(f"{ckpt}: no {key} state in it, so it cannot be resumed")
+    checks.restore_model(state, ckpt, cfg)  # the weights fit the model: checked before training
+    done = len(checks.run_history(state, ckpt, cfg))
+    checks.resume_conflicts(args, cfg, ckpt, done)
+    return cfg, state, ckpt.parent
+
+
+def _train_config(args: argparse.Namespace) -> Any:
+    from chainrule.cli import recipes
+
+    given = {k: v for k, v in vars(args).items() if v is not None}
+    given.setdefault("recipe", "default")
+    return recipes.Config.from_dict(given)  # unset hidden/epochs/dropout: the model's
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     import chainrule as cr
-    from chainrule.cli import parallel, recipes, report
+    from chainrule.cli import parallel, recipes
 
     console = _console()
-    if args.workers is not None and args.workers < 1:
-        raise CLIError(f"--workers must be at least 1, got {args.workers}")
     if args.workers is not None and args.workers > 1:
         return parallel.launch_workers(args)
-    if args.recipe == "tutorial":
+    if args.recipe == "tutorial" and not args.resume:
         if args.workers is not None or parallel.launched_ranks() > 1:
             raise CLIError("the tutorial recipe trains in one process; leave out --workers")
         return _train_tutorial(args, console)
     resume = None
     if args.resume:
-        resume, ckpt = _load_checkpoint(args.resume)
+        cfg, resume, out = _resume(args)
+    else:
+        cfg = _train_config(args)
+        checks.check_memory(cfg)
+        out = _run_dir(args.out, cfg)
     ranks = parallel.ranks_for(args, resume)
     if ranks is not None and not ranks.is_main:  # only rank 0 prints and writes
         console, args.quiet = parallel.silent_console(), True
-    if resume is not None:
-        cfg = recipes.Config.from_dict(json.loads(resume["config"]))
-        if args.epochs is not None:
-            cfg.epochs = args.epochs
-        out = ckpt.parent
-        console.print(f"Resuming [bold]{out}[/] after epoch {len(json.loads(resume['history']))}"
-                      f" of {cfg.epochs}")
-    else:
-        given = {k: v for k, v in vars(args).items() if v is not None}
-        cfg = recipes.Config.from_dict(given)  # unset hidden/epochs/dropout: the model's
-        out = _run_dir(args.out, cfg)
-    for name, value in (("epochs", cfg.epochs), ("batch-size", cfg.batch_size),
-                        ("hidden", cfg.hidden)):
-        if value <= 0:
-            raise CLIError(f"--{name} must be positive, got {value}")
-    if not 0 < cfg.test_size < 1:
-        raise CLIError(f"--test-size must be between 0 and 1, got {cfg.test_size}")
     is_main = ranks is None or ranks.is_main
-    if is_main:
-        out.mkdir(parents=True, exist_ok=True)
+    if resume is None and is_main:
+        checks.refuse_existing_run(out, args.overwrite)
+    created = checks.prepare_out(out) if is_main else False
+    if resume is not None:
+        console.print(f"Resuming [bold]{out}[/] after epoch "
+                      f"{len(json.loads(resume['history']))} of {cfg.epochs}")
 
     def on_epoch(result: Any, state: dict[str, Any]) -> None:
         if is_main:
@@ -183,19 +134,45 @@ def cmd_train(args: argparse.Namespace) -> int:
                                        stop_after=args.stop_after, diagnostics=diag, ranks=ranks)
     except KeyboardInterrupt:
         reporter.finish()
-        console.print(f"[yellow]Interrupted.[/] Resume with: chainrule train {cfg.task} "
-                      f"--resume {out}")
+        if (out / recipes.CHECKPOINT).exists():
+            console.print(f"[yellow]Interrupted.[/] Resume with: chainrule train {cfg.task} "
+                          f"--resume {out}")
+        else:
+            if created:
+                checks.remove_if_empty(out)
+            console.print("[yellow]Interrupted[/] before the first epoch ended: nothing saved.")
         return 130
+    except recipes.CheckpointMismatch as e:
+        reporter.finish()
+        raise CLIError(f"{out / recipes.CHECKPOINT}: {e}") from None
     except ValueError as e:  # bad data files, a batch size the ranks cannot share, ...
+        reporter.finish()
+        if created:
+            checks.remove_if_empty(out)
         raise CLIError(str(e)) from None
+    except BaseException:  # e.g. a full disk: leave no empty folder behind
+        reporter.finish()
+        if created:
+            checks.remove_if_empty(out)
+        raise
     seconds = time.perf_counter() - t0
     if not is_main:
         return 0
-    _write_default_run(result, out, seconds, args.no_plots)
+    written = _write_default_run(result, out, seconds, args.no_plots)
     _print_summary(console, result, out, seconds)
-    _report_diagnostics(console, diag, out, args.no_plots,
-                        f"{cfg.task}, {recipes.describe(cfg)}, seed {cfg.seed}")
+    written += _report_diagnostics(console, diag, out, args.no_plots,
+                                   f"{cfg.task}, {recipes.describe(cfg)}, seed {cfg.seed}")
+    _remove_stale(out, written)
     return 0
+
+
+def _remove_stale(out: Path, written: list[str]) -> None:
+    """After a run replaced (--overwrite) or continued another: remove the earlier run's
+    files this run did not write (plots skipped with --no-plots, diagnostics), so the folder
+    describes one run."""
+    for name in checks.RUN_FILES:
+        if name not in written and (out / name).exists():
+            (out / name).unlink()
 
 
 def _diagnostics(args: argparse.Namespace) -> Any:
@@ -206,15 +183,22 @@ def _diagnostics(args: argparse.Namespace) -> Any:
     return Diagnostics()
 
 
-def _report_diagnostics(console: Any, diag: Any, out: Path, no_plots: bool, title: str) -> None:
-    """Write diagnostics.csv (and .png) into the run folder and print the verdict."""
+def _report_diagnostics(console: Any, diag: Any, out: Path, no_plots: bool,
+                        title: str) -> list[str]:
+    """Write diagnostics.csv (and .png) into the run folder and print the verdict; the names
+    of the files written."""
     if diag is None or not diag.history:
-        return
+        return []
     from rich.markup import escape
 
-    files = [diag.save(out / "diagnostics.csv").name]
+    from chainrule.serialization import atomic_path
+
+    files = ["diagnostics.csv"] + ([] if no_plots else ["diagnostics.png"])
+    with atomic_path(out / files[0]) as tmp:
+        diag.save(tmp)
     if not no_plots:
-        files.append(diag.plot(out / "diagnostics.png", title=title).name)
+        with atomic_path(out / files[1]) as tmp:
+            diag.plot(tmp, title=title)
     warns = diag.warnings()
     if warns:
         console.print(f"[bold yellow]diagnostics: {len(warns)} warning"
@@ -237,9 +221,11 @@ def _report_diagnostics(console: Any, diag: Any, out: Path, no_plots: bool, titl
         console.print(f"diagnostics: no problems found ({'; '.join(facts)}; medians over "
                       f"steps {s['window'][0]}-{s['window'][1]})", soft_wrap=True)
     console.print(f"diagnostics written: {', '.join(files)}")
+    return files
 
 
-def _write_default_run(result: Any, out: Path, seconds: float, no_plots: bool) -> None:
+def _write_default_run(result: Any, out: Path, seconds: float, no_plots: bool) -> list[str]:
+    """Write the run's files (each atomically); their names."""
     import chainrule as cr
     from chainrule.cli import recipes, report
 
@@ -264,6 +250,8 @@ def _write_default_run(result: Any, out: Path, seconds: float, no_plots: bool) -
         report.plot_confusion(out / "confusion.png", cm)
         report.plot_misclassified(out / "misclassified.png", data.images, data.y_test,
                                   result.test_pred)
+    plots = [] if no_plots else ["curves.png", "confusion.png", "misclassified.png"]
+    return [recipes.CHECKPOINT, "metrics.json", "history.csv", *plots]
 
 
 def _print_summary(console: Any, result: Any, out: Path, seconds: float) -> None:
@@ -288,17 +276,25 @@ def _print_summary(console: Any, result: Any, out: Path, seconds: float) -> None
                   "confusion.png, misclassified.png, checkpoint.safetensors)", soft_wrap=True)
 
 
+# The options of the default recipe that the tutorial's program has fixed.
+TUTORIAL_FIXED = ("model", "hidden", "batch_size", "optimizer", "lr", "weight_decay", "schedule",
+                  "label_smoothing", "dropout", "test_size", "dtype", "stop_after")
+
+
 def _train_tutorial(args: argparse.Namespace, console: Any) -> int:
     import chainrule as cr
     from chainrule.cli import recipes, report
 
+    fixed = [checks.option(k) for k in TUTORIAL_FIXED if getattr(args, k) is not None]
+    if fixed:
+        raise CLIError(f"{fixed[0]} does not apply to --recipe tutorial: its program is fixed "
+                       "(only --seed and --epochs can be set)")
     seed = args.seed if args.seed is not None else 0
     epochs = args.epochs if args.epochs is not None else 1000
-    if epochs <= 0:
-        raise CLIError(f"--epochs must be positive, got {epochs}")
     cfg = recipes.Config(recipe="tutorial", seed=seed, epochs=epochs, dtype="float64")
     out = _run_dir(args.out, cfg)
-    out.mkdir(parents=True, exist_ok=True)
+    checks.refuse_existing_run(out, args.overwrite)
+    created = checks.prepare_out(out)
     console.print("The tutorial's program: 64 sigmoid hidden units, sigmoid outputs, squared "
                   "error, lr 0.01, full batch, unscaled randn init.")
     t0 = time.perf_counter()
@@ -314,8 +310,14 @@ def _train_tutorial(args: argparse.Namespace, console: Any) -> int:
     bar = _Bar()
     bar.start()
     diag = _diagnostics(args)
-    res = recipes.train_tutorial(seed, epochs, reporter=bar,  # type: ignore[arg-type]
-                                 diagnostics=diag)
+    try:
+        res = recipes.train_tutorial(seed, epochs, reporter=bar,  # type: ignore[arg-type]
+                                     diagnostics=diag)
+    except BaseException:  # Ctrl-C or an error: leave no empty folder behind
+        reporter.finish()
+        if created:
+            checks.remove_if_empty(out)
+        raise
     reporter.finish()
     seconds = time.perf_counter() - t0
     for e in range(0, epochs, 100):
@@ -326,8 +328,8 @@ def _train_tutorial(args: argparse.Namespace, console: Any) -> int:
                "seconds": round(seconds, 3), "per_class": report.per_class(cm),
                "confusion_matrix": cm.tolist(), "chainrule_version": cr.__version__}
     report.write_json(out / "metrics.json", metrics)
-    (out / "history.csv").write_text(
-        "epoch,loss\n" + "".join(f"{i},{v!r}\n" for i, v in enumerate(res.losses)))
+    report.write_text(out / "history.csv",
+                      "epoch,loss\n" + "".join(f"{i},{v!r}\n" for i, v in enumerate(res.losses)))
     cr.save({"W1": res.W1, "W2": res.W2, "config": json.dumps(dataclasses.asdict(cfg))},
             out / recipes.CHECKPOINT)
     if not args.no_plots:
@@ -337,7 +339,11 @@ def _train_tutorial(args: argparse.Namespace, console: Any) -> int:
                                   res.test_pred)
     console.print(f"Test accuracy: [bold]{100 * res.test_acc:.2f}%[/] ({seconds:.1f} s)")
     console.print(res.explanation(), soft_wrap=True)
-    _report_diagnostics(console, diag, out, args.no_plots, f"digits, tutorial recipe, seed {seed}")
+    written = ["metrics.json", "history.csv", recipes.CHECKPOINT]
+    written += [] if args.no_plots else ["loss.png", "confusion.png", "misclassified.png"]
+    written += _report_diagnostics(console, diag, out, args.no_plots,
+                                   f"digits, tutorial recipe, seed {seed}")
+    _remove_stale(out, written)
     console.print(f"run folder: [bold]{out}[/]")
     return 0
 
@@ -347,23 +353,13 @@ def _train_tutorial(args: argparse.Namespace, console: Any) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
-def _restore(path: str) -> tuple[Any, Any, dict[str, Any]]:
-    from chainrule.cli import recipes
-
-    state, _ = _load_checkpoint(path)
-    if "config" not in state:
-        raise CLIError(f"{path}: not a chainrule training checkpoint (no config in it)")
-    cfg = recipes.Config.from_dict(json.loads(state["config"]))
-    if cfg.recipe != "default":
-        raise CLIError(f"{path}: evaluate/predict work on runs of the default recipe, this one "
-                       f"is the {cfg.recipe!r} recipe")
-    model = recipes.build_model(cfg)
-    try:
-        model.load_state_dict(state["model"])
-    except (KeyError, ValueError, RuntimeError) as e:
-        raise CLIError(f"{path}: the checkpoint does not match the model: {e}") from None
-    model.eval()
-    return cfg, model, state
+def _restore(path: str, what: str) -> tuple[Any, Any, dict[str, Any], Path]:
+    """(config, model with its weights, checkpoint, checkpoint path) of a finished or
+    interrupted run of the default recipe."""
+    state, ckpt, cfg = checks.load_run(path)
+    checks.require_default_recipe(ckpt, cfg, what)
+    model = checks.restore_model(state, ckpt, cfg)
+    return cfg, model, state, ckpt
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -373,7 +369,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from chainrule.cli import recipes, report
 
     console = _console()
-    cfg, model, state = _restore(args.run)
+    cfg, model, state, _ = _restore(args.run, "evaluate")
     data = recipes.load_data(cfg)
     loss, acc, pred, _ = recipes.evaluate(model, data.X_test, data.y_test, nn.CrossEntropyLoss())
     cm = report.confusion_matrix(data.y_test, pred)
@@ -404,13 +400,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from chainrule.cli.images import ImageError, digit_from_image
 
     console = _console()
-    cfg, model, state = _restore(args.checkpoint)
+    cfg, model, state, ckpt = _restore(args.checkpoint, "predict")
     if cfg.task != "digits":
         raise CLIError(f"{args.checkpoint}: predict reads pictures of single digits for runs on "
                        f"the digits; this run was trained on {cfg.task}")
-    mean, std = state["data"]["mean"], state["data"]["std"]
-    mean = mean.numpy() if hasattr(mean, "numpy") else mean
-    std = std.numpy() if hasattr(std, "numpy") else std
+    mean, std = checks.normalisation(state, ckpt)
     digits = []
     for path in args.images:
         try:
@@ -434,8 +428,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     from chainrule.viz.explain import format_tutorial
 
-    if args.lr <= 0:
-        raise CLIError(f"--lr must be positive, got {args.lr}")
     width = max(80, min(100, shutil.get_terminal_size((100, 24)).columns))
     print(format_tutorial(lr=args.lr, width=width))
     return 0
@@ -454,8 +446,6 @@ def cmd_graph(args: argparse.Namespace) -> int:
         raise CLIError(f"--out {args.out}: name a .svg, .png or .pdf file")
     if not out.parent.is_dir():
         raise CLIError(f"--out {args.out}: no such folder {str(out.parent)!r}")
-    if args.depth is not None and args.depth < 1:
-        raise CLIError(f"--depth must be at least 1, got {args.depth}")
     cr.manual_seed(0)
     cfg = recipes.Config(model=args.model)
     model = recipes.build_model(cfg)
@@ -472,7 +462,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
     except (ValueError, RuntimeError) as e:
         raise CLIError(str(e)) from None
     except OSError as e:
-        raise CLIError(f"cannot write {args.out}: {e.strerror or e}") from None
+        raise CLIError(f"--out {args.out}: cannot write it ({e.strerror or e})") from None
     what = f"{recipes.describe(cfg)} + cross-entropy, a batch of 8 digits"
     print(f"wrote {out}: {d.n_nodes} nodes, {d.n_edges} edges ({what}; {d.engine} engine)")
     return 0
@@ -486,40 +476,52 @@ def cmd_graph(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from chainrule.cli.datasets import TASKS
 
+    c = checks
     p = _Parser(prog="chainrule", description="Train and use digit recognizers with chainrule.")
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show the full traceback of an unexpected error (also: "
+                            "CHAINRULE_DEBUG=1)")
+    p.add_argument("--debug", action="store_true", default=False, help=argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
     sub.required = True
-    t = sub.add_parser("train", help="train a model", description="Train a digits recognizer.")
+    t = sub.add_parser("train", help="train a model", description="Train a digits recognizer.",
+                       parents=[debug])
     t.add_argument("task", choices=list(TASKS),
                    help="digits: scikit-learn's 8x8 digits; mnist, fashion-mnist: the IDX files "
                         "in --data; images: a folder per class of pictures in --data")
-    t.add_argument("--recipe", choices=["default", "tutorial"], default="default",
+    t.add_argument("--recipe", choices=["default", "tutorial"], default=None,
                    help="default: MLP or CNN + Adam; tutorial: the tutorial's own program")
     t.add_argument("--model", choices=["mlp", "cnn", "lstm"], default=None,
                    help="mlp: 64-256-10 (default); cnn: two 3x3 convolutions with batch norm, "
                         "max pool, 512-128-10; lstm: the image's 8 rows read in turn by an "
                         "LSTM (hidden 128)")
-    t.add_argument("--hidden", type=int, default=None,
+    t.add_argument("--hidden", type=c.positive_int, default=None,
                    help="hidden units of the last layers (default: mlp 256, cnn 128)")
-    t.add_argument("--epochs", type=int, default=None,
+    t.add_argument("--epochs", type=c.positive_int, default=None,
                    help="epochs (default: mlp 30, cnn 20; tutorial 1000)")
-    t.add_argument("--batch-size", dest="batch_size", type=int, default=None,
+    t.add_argument("--batch-size", dest="batch_size", type=c.positive_int, default=None,
                    help="mini-batch size (default 32)")
     t.add_argument("--optimizer", choices=["adam", "adamw", "sgd", "rmsprop"], default=None)
-    t.add_argument("--lr", type=float, default=None, help="(peak) learning rate (default 5e-3)")
-    t.add_argument("--weight-decay", dest="weight_decay", type=float, default=None)
+    t.add_argument("--lr", type=c.positive_float, default=None,
+                   help="(peak) learning rate (default 5e-3)")
+    t.add_argument("--weight-decay", dest="weight_decay", type=c.nonnegative_float,
+                   default=None)
     t.add_argument("--schedule", choices=["onecycle", "cosine", "none"], default=None)
-    t.add_argument("--label-smoothing", dest="label_smoothing", type=float, default=None)
-    t.add_argument("--dropout", type=float, default=None,
+    t.add_argument("--label-smoothing", dest="label_smoothing", type=c.smoothing, default=None)
+    t.add_argument("--dropout", type=c.dropout_p, default=None,
                    help="dropout before the last layer (default: mlp 0, cnn 0.25)")
-    t.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
-    t.add_argument("--test-size", dest="test_size", type=float, default=None)
+    t.add_argument("--seed", type=c.seed_int, default=None, help="random seed (default 0)")
+    t.add_argument("--test-size", dest="test_size", type=c.open_fraction, default=None)
     t.add_argument("--dtype", choices=["float32", "float64"], default=None)
     t.add_argument("--out", default=None,
-                   help="run folder (default runs/digits-<model>-s<seed>)")
+                   help="run folder (default runs/digits-<model>-s<seed>, numbered -2, -3, ... "
+                        "when taken); an existing run there is refused without --overwrite")
+    t.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in the --out folder")
     t.add_argument("--resume", default=None, metavar="RUN",
                    help="continue an interrupted run from its last checkpoint")
-    t.add_argument("--stop-after", dest="stop_after", type=int, default=None,
+    t.add_argument("--stop-after", dest="stop_after", type=c.positive_int, default=None,
                    help=argparse.SUPPRESS)
     t.add_argument("--no-plots", dest="no_plots", action="store_true", help="skip the plots")
     t.add_argument("--diagnose", action="store_true",
@@ -529,37 +531,41 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data", default=None, metavar="DIR",
                    help="mnist/fashion-mnist: the folder of the IDX files (train-images-idx3-"
                         "ubyte[.gz], ...); images: the folder of class folders")
-    t.add_argument("--image-size", dest="image_size", type=int, default=None,
+    t.add_argument("--image-size", dest="image_size", type=c.positive_int, default=None,
                    help="images: the side pictures are resized to (default 32)")
-    t.add_argument("--workers", type=int, default=None, metavar="N",
+    t.add_argument("--workers", type=c.positive_int, default=None, metavar="N",
                    help="train data-parallel on N local ranks (started with mpiexec); under "
                         "mpiexec or srun the launcher's ranks are used instead")
     t.set_defaults(fn=cmd_train)
     e = sub.add_parser("evaluate", help="evaluate a trained run",
-                       description="Accuracy, per-class table and confusion matrix.")
+                       description="Accuracy, per-class table and confusion matrix.",
+                       parents=[debug])
     e.add_argument("run", help="run folder or checkpoint file")
     e.set_defaults(fn=cmd_evaluate)
     r = sub.add_parser("predict", help="classify digit images",
-                       description="Classify PNG/JPEG images of single digits.")
+                       description="Classify PNG/JPEG images of single digits.",
+                       parents=[debug])
     r.add_argument("checkpoint", help="run folder or checkpoint file")
     r.add_argument("images", nargs="+", help="image files")
     r.set_defaults(fn=cmd_predict)
     x = sub.add_parser("explain", help="walk through backpropagation with numbers",
                        description="Forward and backward pass of a small network, node by node: "
                                    "each op's local derivative, the numbers multiplied, the "
-                                   "gradients reaching the weights.")
+                                   "gradients reaching the weights.",
+                       parents=[debug])
     x.add_argument("example", choices=["tutorial"],
                    help="tutorial: the tutorial's 2-2-1 sigmoid network, one training step")
-    x.add_argument("--lr", type=float, default=0.1, help="learning rate of the step (0.1)")
+    x.add_argument("--lr", type=c.positive_float, default=0.1,
+                   help="learning rate of the step (0.1)")
     x.set_defaults(fn=cmd_explain)
     g = sub.add_parser("graph", help="draw the computational graph of a training step",
                        description="Draw the graph of one training step (model and "
                                    "cross-entropy loss on 8 digits) as SVG, PNG or PDF, with "
-                                   "a box per layer.")
+                                   "a box per layer.", parents=[debug])
     g.add_argument("task", choices=["digits"], help="whose model to draw")
     g.add_argument("--model", choices=["mlp", "cnn"], default="mlp",
                    help="mlp: 64-256-10 (default); cnn: the small CNN")
-    g.add_argument("--depth", type=int, default=None,
+    g.add_argument("--depth", type=c.positive_int, default=None,
                    help="collapse module calls this deep into one node (1: one per layer)")
     g.add_argument("--values", action="store_true", help="show a summary of each value")
     g.add_argument("--grads", action="store_true", help="show a summary of each gradient")
@@ -573,29 +579,53 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; every failure is one line on stderr: exit code 2 for a problem with
+    the input (options, files, folders), 1 for a bug (the traceback with --debug or
+    CHAINRULE_DEBUG=1), 130 for Ctrl-C."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["run"]:  # the program's own arguments are not ours to parse
         from .run import main as run_main
 
         return run_main(argv[1:])
+    debug = "--debug" in argv or os.environ.get("CHAINRULE_DEBUG", "") not in ("", "0")
     try:
         args = build_parser().parse_args(argv)
         args.argv = list(sys.argv[1:] if argv is None else argv)  # for --workers to pass on
         return int(args.fn(args))
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
     except CLIError as e:
-        print(f"chainrule: error: {e}", file=sys.stderr)
-        return USAGE_ERROR
+        return _fail(str(e), USAGE_ERROR)
     except ImportError as e:
-        print(f"chainrule: error: {e} (install the extras: pip install \"chainrule[all]\")",
-              file=sys.stderr)
-        return USAGE_ERROR
-    except (OSError, ValueError) as e:
-        from chainrule.serialization import CheckpointError
+        return _fail(f"{e} (install the extras: pip install \"chainrule[all]\")", USAGE_ERROR)
+    except Exception as e:
+        if debug:
+            raise
+        return _unexpected(e)
 
-        if isinstance(e, (CheckpointError, FileNotFoundError, PermissionError)):
-            print(f"chainrule: error: {e}", file=sys.stderr)
-            return USAGE_ERROR
-        raise
+
+def _fail(message: str, code: int) -> int:
+    print(f"chainrule: error: {checks.one_line(message)}", file=sys.stderr)
+    return code
+
+
+def _unexpected(e: Exception) -> int:
+    """One line for an error no check anticipated: a file problem or a full memory is the
+    user's to fix (exit 2); anything else is a bug in chainrule (exit 1)."""
+    from chainrule.serialization import CheckpointError
+
+    if isinstance(e, CheckpointError):
+        return _fail(str(e), USAGE_ERROR)
+    if isinstance(e, OSError) and e.strerror:
+        where = f"{e.filename}: " if e.filename else ""
+        return _fail(f"{where}{e.strerror}", USAGE_ERROR)
+    if isinstance(e, (FileNotFoundError, IsADirectoryError, NotADirectoryError,
+                      PermissionError)):  # raised with a message of ours (a data folder)
+        return _fail(str(e), USAGE_ERROR)
+    if isinstance(e, MemoryError):
+        return _fail("out of memory (try a smaller --hidden or --batch-size)", USAGE_ERROR)
+    return _fail(f"unexpected {type(e).__name__}: {e} (a bug in chainrule; rerun with --debug "
+                 "or CHAINRULE_DEBUG=1 for the traceback, and please report it)", BUG)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,30 +12,30 @@ class ImageError(ValueError):
     """The file could not be read as a digit image."""
 
 
+# Larger pictures are refused before they are decoded: a small file can declare billions of
+# pixels (a decompression bomb). A photo of a digit needs far fewer.
+MAX_PIXELS = 40_000_000
+
+
 def digit_from_image(path: str | Path) -> Any:
     """An 8x8 float array in 0..16 (ink high), from a PNG/JPEG of any size and polarity.
 
-    The digit is found (ink against the background colour read off the border), cropped to
-    its bounding box, centred in a square with a small margin, and averaged down to 8x8, the
-    way the dataset's 32x32 bitmaps were reduced to 8x8 counts.
+    Any mode Pillow reads: 8- or 16-bit grayscale, palette, RGB, CMYK, with or without
+    alpha (transparent parts count as white paper); JPEGs are turned upright by their EXIF
+    orientation. The digit is found (ink against the background colour read off the border),
+    cropped to its bounding box, centred in a square with a small margin, and averaged down to
+    8x8, the way the dataset's 32x32 bitmaps were reduced to 8x8 counts.
     """
     try:
-        from PIL import Image, UnidentifiedImageError
+        from PIL import Image
     except ImportError:  # pragma: no cover - pillow comes with matplotlib
         raise ImageError('reading images needs Pillow: pip install "chainrule[all]"') from None
     p = Path(path)
     if not p.exists():
         raise ImageError(f"{p}: no such file")
-    try:
-        with Image.open(p) as im:
-            im.load()
-            if im.mode in ("RGBA", "LA") or "transparency" in im.info:
-                rgba = im.convert("RGBA")
-                white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                im = Image.alpha_composite(white, rgba)
-            gray = xp.asarray(im.convert("L"), dtype=xp.float64)
-    except (UnidentifiedImageError, OSError) as e:
-        raise ImageError(f"{p}: cannot read it as an image ({e.__class__.__name__})") from None
+    if p.is_dir():
+        raise ImageError(f"{p}: is a folder, not an image file")
+    gray = _gray(p, Image)
     if gray.ndim != 2 or min(gray.shape) < 2:
         raise ImageError(f"{p}: image of size {gray.shape} is too small")
     border = xp.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
@@ -60,3 +60,42 @@ def digit_from_image(path: str | Path) -> Any:
     top, left = (32 - nh) // 2, (32 - nw) // 2
     bitmap[top:top + nh, left:left + nw] = xp.asarray(img, dtype=xp.float64) > 127
     return bitmap.reshape(8, 4, 8, 4).sum(axis=(1, 3))
+
+
+def _gray(p: Path, Image: Any) -> Any:
+    """The image as a float array of gray levels 0..255 (alpha composited onto white)."""
+    import warnings
+
+    from PIL import ImageOps, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(p) as im:
+                w, h = im.size
+                if w * h > MAX_PIXELS:
+                    raise ImageError(f"{p}: {w}x{h} pixels is more than the {MAX_PIXELS:,} this "
+                                     "reads (a decompression bomb?); scale the picture down")
+                im.load()
+                return _to_gray(ImageOps.exif_transpose(im), Image)
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ImageError(f"{p}: refused, too many pixels (a decompression bomb?): "
+                         f"{str(e).split('.')[0]}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise ImageError(f"{p}: cannot read it as an image ({e.__class__.__name__})") from None
+
+
+def _to_gray(im: Any, Image: Any) -> Any:
+    if im.mode.startswith("I") or im.mode == "F":
+        # 16-bit grayscale (PNG's I;16, or I): Pillow's convert("L") would clip it at 255.
+        # NOTE: 32-bit integer and float images are read as 16-bit levels too.
+        a = xp.asarray(im, dtype=xp.float64)
+        full = 1.0 if im.mode == "F" and a.max() <= 1.0 else 65535.0
+        return xp.clip(a / full, 0, 1) * 255
+    if "A" in im.mode or "transparency" in im.info:
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(white, rgba)
+    return xp.asarray(im.convert("L"), dtype=xp.float64)

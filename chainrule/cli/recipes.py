@@ -18,11 +18,11 @@ from typing import Any, Callable
 import chainrule as cr
 from chainrule import nn
 from chainrule.backend import xp
+from chainrule.cli.checks import MODELS  # noqa: F401  (the command line checks them too)
 from chainrule.cli.rnn_model import RowLSTM
 
 CHECKPOINT = "checkpoint.safetensors"
 
-MODELS = ("mlp", "cnn", "lstm")
 
 # The defaults that depend on the model: a Config field left at None takes its model's value.
 # With these the CNN's test accuracy over seeds 0-4 was 99.81, 99.44, 99.63, 99.44 and 99.63%
@@ -232,6 +232,37 @@ def evaluate(model: nn.Module, X: Any, y: Any, loss_fn: Any) -> tuple[float, flo
     return loss, float((pred == y).mean()), pred, prob
 
 
+class CheckpointMismatch(ValueError):
+    """A checkpoint to resume from does not fit the run its config describes."""
+
+
+def _restore(resume: dict[str, Any], model: nn.Module, opt: Any, sched: Any, shuffle: Any,
+             steps: int) -> None:
+    """Load a checkpoint's states into the run's objects; CheckpointMismatch naming the part
+    that does not fit."""
+    parts = [("model weights", lambda: model.load_state_dict(resume["model"])),
+             ("optimizer states", lambda: opt.load_state_dict(resume["optimizer"])),
+             ("random generator states", lambda: (shuffle.set_state(resume["rng"]["shuffle"]),
+                                                  cr.default_generator.set_state(
+                                                      resume["rng"]["global"])))]
+    if sched is not None:
+        parts.append(("learning-rate schedule states", lambda: sched.load_state_dict(
+            resume["scheduler"])))
+    for what, load in parts:
+        try:
+            load()
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as e:
+            first = str(e).splitlines()[1:2] or [str(e)]
+            raise CheckpointMismatch(f"its {what} do not fit the run its config describes "
+                                     f"({first[0].strip()})") from None
+    planned = getattr(sched, "total_steps", getattr(sched, "T_max", None))
+    if sched is not None and planned != steps:
+        # NOTE: a one-cycle schedule stepped past its planned steps raises; a cosine one climbs
+        # back up. Neither is the run the config describes.
+        raise CheckpointMismatch(f"its learning-rate schedule was planned for {planned} steps, "
+                                 f"the config's {steps}")
+
+
 def train_default(cfg: Config, reporter: Reporter | None = None, out_dir: Path | None = None,
                   resume: dict[str, Any] | None = None, stop_after: int | None = None,
                   on_epoch: Callable[[RunResult, dict[str, Any]], None] | None = None,
@@ -267,12 +298,7 @@ def train_default(cfg: Config, reporter: Reporter | None = None, out_dir: Path |
         diagnostics.watch(model)
     start = 0
     if resume is not None:
-        model.load_state_dict(resume["model"])
-        opt.load_state_dict(resume["optimizer"])
-        if sched is not None and resume.get("scheduler"):
-            sched.load_state_dict(resume["scheduler"])
-        shuffle.set_state(resume["rng"]["shuffle"])
-        cr.default_generator.set_state(resume["rng"]["global"])
+        _restore(resume, model, opt, sched, shuffle, cfg.epochs * len(loader))
         result.history = [EpochStats(**h) for h in json.loads(resume["history"])]
         start = len(result.history)
     reporter.start(cfg, len(loader), start)

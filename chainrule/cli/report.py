@@ -1,4 +1,7 @@
-"""What a finished run writes and shows: metrics, history, plots, tables."""
+"""What a finished run writes and shows: metrics, history, plots, tables.
+
+Every file is written atomically (serialization.atomic_path): a full disk or a crash leaves
+the previous file, never half of a new one."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from chainrule.backend import xp
+from chainrule.serialization import atomic_path
 
 
 def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int = 10) -> Any:
@@ -33,7 +37,7 @@ def per_class(cm: Any) -> list[dict[str, float]]:
 
 
 def write_history(path: Path, history: Sequence[Any]) -> None:
-    with open(path, "w", newline="") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         w = csv.writer(f)
         fields = [fl.name for fl in dataclasses.fields(history[0])] if history else []
         w.writerow(fields)
@@ -41,10 +45,22 @@ def write_history(path: Path, history: Sequence[Any]) -> None:
             w.writerow([getattr(h, k) for k in fields])
 
 
+def write_text(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        f.write(text)
+
+
 def write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2) + "\n")
-    tmp.replace(path)
+    write_text(path, json.dumps(obj, indent=2) + "\n")
+
+
+def _savefig(fig: Any, path: Path, dpi: int = 110) -> None:
+    plt = _plt()
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=dpi, format=Path(path).suffix.lstrip(".") or "png")
+    finally:
+        plt.close(fig)
 
 
 def _plt() -> Any:
@@ -76,8 +92,7 @@ def plot_curves(path: Path, history: Sequence[Any], title: str) -> None:
     b.grid(alpha=0.3)
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _savefig(fig, path)
 
 
 def plot_loss(path: Path, losses: Sequence[float], title: str) -> None:
@@ -89,8 +104,7 @@ def plot_loss(path: Path, losses: Sequence[float], title: str) -> None:
     a.set_title(title)
     a.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _savefig(fig, path)
 
 
 def plot_confusion(path: Path, cm: Any, title: str = "Confusion matrix (test split)") -> None:
@@ -111,8 +125,7 @@ def plot_confusion(path: Path, cm: Any, title: str = "Confusion matrix (test spl
     fig.colorbar(im, ax=a, fraction=0.046)
     a.set_title(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _savefig(fig, path)
 
 
 def plot_misclassified(path: Path, images: Any, y_true: Any, y_pred: Any,
@@ -132,6 +145,5 @@ def plot_misclassified(path: Path, images: Any, y_true: Any, y_pred: Any,
         ax.set_title(f"{y_true[i]} -> {y_pred[i]}", fontsize=9, color="crimson")
     fig.suptitle(f"Misclassified test digits ({n} shown): true -> predicted")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _savefig(fig, path)
     return n

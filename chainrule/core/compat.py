@@ -85,7 +85,7 @@ class Size(tuple):
     """
 
     def __repr__(self) -> str:
-        return f"Size({list(self)})"
+        return f"torch.Size({list(self)})"  # as PyTorch prints it
 
     def numel(self) -> int:
         n = 1
@@ -196,10 +196,6 @@ _NAMESPACES: dict[str, Any] = {
     "jit": _Namespace("jit", "chainrule runs Python eagerly and has no TorchScript; remove the "
                       "torch.jit call (decorators such as @torch.jit.script included)"),
     "fft": _Namespace("fft", "use numpy.fft on x.numpy() (no gradient)"),
-    "linalg": _Namespace("linalg", "use numpy.linalg on x.numpy() (no gradient); for norms "
-                         "write x.pow(2).sum().sqrt(), for products use @"),
-    "distributions": _Namespace("distributions", "sample with cr.randn/cr.rand and write the "
-                                "log-density with chainrule ops"),
     "multiprocessing": _Namespace("multiprocessing", "chainrule trains in one process; use "
                                   "Python's multiprocessing for data work"),
     "sparse": _Namespace("sparse", "chainrule has dense tensors only"),

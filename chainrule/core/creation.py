@@ -21,7 +21,7 @@ class Generator:
     >>> import chainrule as cr
     >>> g = cr.Generator().manual_seed(0)
     >>> cr.randn(2, generator=g).shape
-    (2,)
+    torch.Size([2])
     """
 
     def __init__(self, seed: int | None = None) -> None:
@@ -133,10 +133,15 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
 
     >>> import chainrule as cr
     >>> cr.arange(3), cr.arange(0, 1, 0.25)
-    (tensor([0, 1, 2]), tensor([0.  , 0.25, 0.5 , 0.75]))
+    (tensor([0, 1, 2]), tensor([0.0000, 0.2500, 0.5000, 0.7500]))
     """
     if end is None:
         start, end = 0, start
+    if step == 0:
+        raise RuntimeError(f"arange: step must be nonzero, got {step!r}")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"arange: the step {step!r} has the wrong sign to go from {start!r} "
+                           f"to {end!r} (upper bound and lower bound inconsistent with step sign)")
     arr = xp.arange(start, end, step)
     if dtype is not None:
         arr = arr.astype(normalize_dtype(dtype))
@@ -156,10 +161,20 @@ def _gen(generator: Generator | None) -> Any:
     return (generator or default_generator).rng
 
 
+def _float_dt(dtype: Any, op: str) -> Any:
+    """The dtype of a continuous random factory: a floating-point one (PyTorch raises for
+    an integer dtype; NumPy would silently truncate the samples to zeros)."""
+    dt = _dt(dtype)
+    if dt.kind != "f":
+        raise RuntimeError(f"{op}: samples a continuous distribution, so it needs a "
+                           f"floating-point dtype, got {dt} (use cr.randint for integers)")
+    return dt
+
+
 def rand(*size: Any, generator: Generator | None = None, dtype: Any = None,
          requires_grad: bool = False, device: Any = None) -> Tensor:
     """Uniform samples in [0, 1)."""
-    arr = _gen(generator).random(_shape_arg(size, "rand")).astype(_dt(dtype))
+    arr = _gen(generator).random(_shape_arg(size, "rand")).astype(_float_dt(dtype, "rand"))
     return _finish(arr, requires_grad, "rand")
 
 
@@ -172,19 +187,9 @@ def randn(*size: Any, generator: Generator | None = None, dtype: Any = None,
     >>> _ = cr.manual_seed(0); bool((a == cr.randn(3)).all())
     True
     """
-    arr = _gen(generator).standard_normal(_shape_arg(size, "randn")).astype(_dt(dtype))
+    dt = _float_dt(dtype, "randn")
+    arr = _gen(generator).standard_normal(_shape_arg(size, "randn")).astype(dt)
     return _finish(arr, requires_grad, "randn")
-
-
-def randint(low: int, high: int | None = None, size: Any = (), generator: Generator | None = None,
-            dtype: Any = None, device: Any = None) -> Tensor:
-    if isinstance(high, (tuple, list)):  # randint(high, size), PyTorch's short form
-        low, high, size = 0, low, high
-    elif high is None:
-        low, high = 0, low
-    shape = _shape_arg((size,) if isinstance(size, int) else (tuple(size),), "randint")
-    arr = _gen(generator).integers(low, high, size=shape)
-    return _make(arr.astype(normalize_dtype(dtype) if dtype is not None else B.int64))
 
 
 def randperm(n: int, generator: Generator | None = None, dtype: Any = None,

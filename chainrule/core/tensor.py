@@ -21,6 +21,7 @@ from . import graph
 from . import views as _views
 from .autograd import backward as _backward
 from .compat import CPU_ONLY, UnsupportedError, install_tensor_stubs
+from .compat import Size as _Size
 from .creation import default_generator
 from .dtypes import normalize_dtype
 from .graph import AccumulateGrad, GraphError, Node
@@ -82,7 +83,7 @@ class _TensorMethods:
 
     def size(self: Any, dim: int | None = None) -> Any:
         if dim is None:
-            return self._data.shape
+            return _Size(self._data.shape)
         return self._data.shape[_F._dim(dim, self.ndim, "size")]
 
     def __deepcopy__(self: Any, memo: dict) -> Tensor:
@@ -150,7 +151,7 @@ class _TensorMethods:
             raise TypeError(f"{op}: needs a floating-point tensor, got {self.dtype}")
         if graph._grad_enabled and self._node is not None:
             raise GraphError(
-                f"{op}: a tensor that requires grad (shape {self.shape}) is being filled in "
+                f"{op}: a tensor that requires grad (shape {self._data.shape}) is being filled in "
                 "place; do it under `with cr.no_grad():` (or on .data)"
             )
         self._data[...] = draw(self._data.shape)
@@ -441,7 +442,6 @@ class _TensorMethods:
     allclose = _F.allclose
     # views (core/ops/views.py) and the special functions PyTorch has as methods
     diagonal = _F.diagonal
-    narrow = _F.narrow
     select = _F.select
     unbind = _F.unbind
     swapaxes = _F.swapaxes
@@ -530,3 +530,7 @@ def _attach(cls: type) -> None:
 
 
 _attach(Tensor)
+
+from .tensor_extra import install as _install_extra  # noqa: E402
+
+_install_extra(Tensor)  # sort, norm, type(), unsqueeze_, __format__, ... (core/tensor_extra.py)

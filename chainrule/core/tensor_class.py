@@ -89,8 +89,13 @@ def _to_array(data: Any, dtype: Any = None) -> ndarray:
         else:
             arr = arr.copy() if arr.base is not None else arr
     if arr.dtype.kind not in "fiub":
-        raise TypeError(f"tensor: unsupported dtype {arr.dtype}; use a float, int or bool dtype")
+        kind = _KINDS.get(arr.dtype.kind, "this")
+        raise TypeError(f"tensor: cannot make a tensor of {kind} data (NumPy dtype {arr.dtype}): "
+                        f"{data!r:.60}; use float, int or bool data")
     return arr
+
+
+_KINDS = {"U": "str", "S": "bytes", "c": "complex", "M": "datetime", "m": "timedelta"}
 
 
 def _unwrap_nested(data: Any) -> Any:
@@ -155,7 +160,7 @@ class Tensor(_Attached):
     # -- attributes -------------------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
-        return self._data.shape
+        return _Size(self._data.shape)  # a tuple that prints as torch.Size([2, 3])
 
     @property
     def ndim(self) -> int:
@@ -233,7 +238,7 @@ class Tensor(_Attached):
         if self._data.size != 1:
             raise ValueError(
                 f"item: only a tensor with one element can be converted to a Python number, "
-                f"this one has shape {self.shape}"
+                f"this one has shape {self._data.shape}"
             )
         return self._data.item()
 
@@ -272,8 +277,8 @@ class Tensor(_Attached):
         return (_rebuild, (type(self), self._data, self.is_leaf and self._node is not None))
 
     def __repr__(self) -> str:
-        body = xp.array2string(self._data, separator=", ", precision=4,
-                               prefix="tensor(", threshold=1000)
+        body = xp.array2string(self._data, separator=", ", precision=4, prefix="tensor(",
+                               threshold=1000, floatmode=_floatmode(self._data))
         extra = []
         if self._data.dtype not in (get_default_dtype(), B.int64, B.bool_):
             extra.append(f"dtype={self._data.dtype}")
@@ -282,11 +287,6 @@ class Tensor(_Attached):
         elif self.requires_grad:
             extra.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extra) + ")"
-
-    def type(self, dtype: Any = None) -> Any:
-        if dtype is None:
-            return str(self.dtype)
-        return self.to(dtype)
 
     def float(self) -> Tensor:
         return self.to(B.float32)
@@ -348,3 +348,11 @@ class Tensor(_Attached):
 
 
 _CPU = _device("cpu")
+
+
+def _floatmode(a: ndarray) -> str:
+    """PyTorch's printing: 4 decimals for floats ('0.5000'), none for whole numbers ('2.')."""
+    if a.dtype.kind != "f" or a.size == 0:
+        return "maxprec_equal"
+    finite = a[xp.isfinite(a)]
+    return "maxprec_equal" if bool((finite == xp.round(finite)).all()) else "fixed"

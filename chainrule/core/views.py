@@ -104,21 +104,21 @@ def _check(t: Any, op: str, tracked: bool) -> None:
     if t._base is None:
         if t._node is not None and t._node.__class__ is graph.AccumulateGrad:
             raise GraphError(
-                f"{op}: a leaf tensor that requires grad (shape {t.shape}) is being used in an "
-                "in-place operation. Do the update under `with cr.no_grad():`, or use an "
+                f"{op}: a leaf tensor that requires grad (shape {t._data.shape}) is being used "
+                "in an in-place operation. Do the update under `with cr.no_grad():`, or use an "
                 "out-of-place op (x = x + 1)."
             )
         return
     root, _ = chain(t)
     if root._node is not None and root._node.__class__ is graph.AccumulateGrad:
         raise GraphError(
-            f"{op}: a view of a leaf tensor that requires grad (view shape {t.shape}, leaf "
-            f"shape {root.shape}) is being used in an in-place operation. Change the leaf "
+            f"{op}: a view of a leaf tensor that requires grad (view shape {t._data.shape}, leaf "
+            f"shape {root._data.shape}) is being used in an in-place operation. Change the leaf "
             "under `with cr.no_grad():`, or clone() it first and change the clone."
         )
     if t._vver is None and root._node is not None:
         raise GraphError(
-            f"{op}: this view (shape {t.shape}) was created under no_grad() from a tensor "
+            f"{op}: this view (shape {t._data.shape}) was created under no_grad() from a tensor "
             "that requires grad and is being changed in place with grad mode enabled; its "
             "base's gradient would be wrong. Take the view with grad mode on, or clone() it."
         )
@@ -154,7 +154,7 @@ def inplace(t: Any, op: str, fn: Any, others: tuple, ufunc: Any = None) -> Any:
     _check(t, op, tracked)
     if not t._data.flags.writeable:
         raise ValueError(
-            f"{op}: this tensor (shape {t.shape}) is a read-only broadcast view (from "
+            f"{op}: this tensor (shape {t._data.shape}) is a read-only broadcast view (from "
             "expand/broadcast_to) whose elements share memory; clone() it before changing it."
         )
     if tracked:
@@ -166,7 +166,7 @@ def inplace(t: Any, op: str, fn: Any, others: tuple, ufunc: Any = None) -> Any:
     if rd.shape != t._data.shape:
         raise ValueError(
             f"{op}: the result has shape {rd.shape} but the tensor being changed in place has "
-            f"shape {t.shape}; in-place ops cannot change a tensor's shape"
+            f"shape {t._data.shape}; in-place ops cannot change a tensor's shape"
         )
     if rd.dtype != t._data.dtype and not xp.can_cast(rd.dtype, t._data.dtype, "same_kind"):
         raise RuntimeError(  # PyTorch's error and wording

@@ -4,7 +4,7 @@
 >>> from chainrule.data import DataLoader, TensorDataset
 >>> ds = TensorDataset(cr.randn(10, 3), cr.arange(10))
 >>> [x.shape for x, _ in DataLoader(ds, batch_size=4)]
-[(4, 3), (4, 3), (2, 3)]
+[torch.Size([4, 3]), torch.Size([4, 3]), torch.Size([2, 3])]
 """
 
 from .dataloader import DataLoader, default_collate, default_convert

@@ -55,7 +55,7 @@ def default_collate(batch: Sequence[Any]) -> Any:
     (tensor([[1., 2.],
            [3., 4.]]), tensor([0, 1]))
     >>> default_collate([{"x": 1.5, "name": "a"}, {"x": 2.5, "name": "b"}])
-    {'x': tensor([1.5, 2.5]), 'name': ['a', 'b']}
+    {'x': tensor([1.5000, 2.5000]), 'name': ['a', 'b']}
     """
     if len(batch) == 0:
         raise ValueError("default_collate: cannot collate an empty batch")

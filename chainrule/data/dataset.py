@@ -122,7 +122,7 @@ class Subset(Dataset[T_co]):
             idx = idx.astype(xp.int64)
         if idx.ndim != 1 or idx.dtype.kind not in "iu":
             raise TypeError(f"Subset: indices must be a 1-d sequence of integers, got "
-                            f"{idx.dtype} with shape {idx.shape}")
+                            f"{idx.dtype} with shape {tuple(idx.shape)}")
         n = len(dataset)  # type: ignore[arg-type]
         if idx.size and (idx.min() < -n or idx.max() >= n):
             raise IndexError(f"Subset: indices must lie in [-{n}, {n}) for a dataset of {n} "

@@ -8,7 +8,7 @@
 >>> loss = F.cross_entropy(model(cr.randn(5, 4)), cr.tensor([0, 1, 2, 0, 1]))
 >>> loss.backward()
 >>> model[0].weight.grad.shape
-(8, 4)
+torch.Size([8, 4])
 """
 
 from . import functional, init, utils
@@ -41,6 +41,9 @@ from .attention import MultiheadAttention
 from .normalization import GroupNorm, LayerNorm, RMSNorm
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
                           TransformerEncoder, TransformerEncoderLayer)
+from .containers import ModuleDict, ParameterDict, ParameterList
+from .layers_extra import (AdaptiveAvgPool2d, AdaptiveMaxPool2d, AlphaDropout, ConvTranspose2d,
+                           Dropout1d, Dropout2d, HuberLoss, SmoothL1Loss, Unflatten)
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList",
@@ -53,6 +56,9 @@ __all__ = [
     "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell",
     "LayerNorm", "GroupNorm", "RMSNorm", "MultiheadAttention", "TransformerEncoderLayer",
     "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder", "Transformer",
+    "ModuleDict", "ParameterList", "ParameterDict", "ConvTranspose2d", "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool2d", "Dropout1d", "Dropout2d", "AlphaDropout", "SmoothL1Loss", "HuberLoss",
+    "Unflatten",
 ]
 
 

@@ -36,7 +36,7 @@ class MultiheadAttention(Module):
     >>> x = cr.randn(3, 5, 8)
     >>> out, w = mha(x, x, x)
     >>> out.shape, w.shape
-    ((3, 5, 8), (3, 5, 5))
+    (torch.Size([3, 5, 8]), torch.Size([3, 5, 5]))
     >>> [k for k in mha.state_dict()]
     ['in_proj_weight', 'in_proj_bias', 'out_proj.weight', 'out_proj.bias']
     """

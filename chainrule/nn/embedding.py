@@ -5,7 +5,7 @@
 >>> _ = cr.manual_seed(0)
 >>> emb = nn.Embedding(10, 3, padding_idx=0)
 >>> emb(cr.tensor([[1, 2, 0], [4, 0, 0]])).shape
-(2, 3, 3)
+torch.Size([2, 3, 3])
 >>> emb.weight[0].tolist()
 [0.0, 0.0, 0.0]
 """

@@ -209,7 +209,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     >>> import chainrule as cr
     >>> import chainrule.nn.functional as F
     >>> F.leaky_relu(cr.tensor([-2.0, 3.0]), 0.1)
-    tensor([-0.2,  3. ])
+    tensor([-0.2000,  3.0000])
     """
     x = _float_input(input, "leaky_relu")
     return _F.where(x._data > 0, x, _F.mul(x, negative_slope))
@@ -221,7 +221,7 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     >>> import chainrule as cr
     >>> import chainrule.nn.functional as F
     >>> F.elu(cr.tensor([-1.0, 2.0]))
-    tensor([-0.6321,  2.    ])
+    tensor([-0.6321,  2.0000])
     """
     x = _float_input(input, "elu")
     pos = x._data > 0
@@ -238,7 +238,7 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
     >>> import chainrule as cr
     >>> import chainrule.nn.functional as F
     >>> F.silu(cr.tensor([0.0, 1.0]))
-    tensor([0.    , 0.7311])
+    tensor([0.0000, 0.7311])
     """
     x = _float_input(input, "silu")
     return _F.mul(x, _F.sigmoid(x))
@@ -250,7 +250,7 @@ def sigmoid(input: Tensor) -> Tensor:
     >>> import chainrule as cr
     >>> import chainrule.nn.functional as F
     >>> F.sigmoid(cr.tensor([0.0]))
-    tensor([0.5])
+    tensor([0.5000])
     """
     return _F.sigmoid(input)
 
@@ -276,7 +276,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     >>> import chainrule as cr
     >>> import chainrule.nn.functional as F
     >>> F.gelu(cr.tensor([-1.0, 0.0, 1.0]))
-    tensor([-0.1587,  0.    ,  0.8413])
+    tensor([-0.1587,  0.0000,  0.8413])
     """
     x = _float_input(input, "gelu")
     if approximate == "none":
@@ -822,7 +822,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     tensor([[[[10., 18.],
               [42., 50.]]]])
     >>> F.conv2d(x, cr.ones(2, 1, 3, 3), padding="same").shape
-    (1, 2, 4, 4)
+    torch.Size([1, 2, 4, 4])
     """
     return _conv2d(input, weight, bias, stride, padding, dilation, groups, None)
 
@@ -943,8 +943,8 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     >>> import chainrule as cr
     >>> import chainrule.nn.functional as F
     >>> F.avg_pool2d(cr.arange(16.0).reshape(1, 1, 4, 4), 2)
-    tensor([[[[ 2.5,  4.5],
-              [10.5, 12.5]]]])
+    tensor([[[[ 2.5000,  4.5000],
+              [10.5000, 12.5000]]]])
     """
     x4, unbatched, k, s, p, _ = _pool_args("avg_pool2d", input, kernel_size, stride, padding,
                                            1, ceil_mode)
@@ -983,10 +983,10 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     >>> x = cr.tensor([[1.0], [3.0]])
     >>> rm, rv = cr.zeros(1), cr.ones(1)
     >>> F.batch_norm(x, rm, rv, training=True)
-    tensor([[-1.],
-            [ 1.]])
+    tensor([[-1.0000],
+            [ 1.0000]])
     >>> rm, rv
-    (tensor([0.2]), tensor([1.1]))
+    (tensor([0.2000]), tensor([1.1000]))
     """
     op = "batch_norm"
     x = _float_input(input, op)
@@ -1046,6 +1046,15 @@ from .functional_attention import (  # noqa: E402  (issue 11: normalisation and 
 
 __all__ += ["layer_norm", "group_norm", "rms_norm", "scaled_dot_product_attention",
             "multi_head_attention_forward"]
+
+# NOTE: more functions (conv_transpose2d, adaptive pools, dropout2d, smooth_l1/huber) live in
+# functional_extra.py; legacy.py rebinds the losses and softmaxes above with PyTorch's exact
+# signatures (size_average/reduce in their positional places).
+from .functional_extra import *  # noqa: E402,F401,F403
+from .functional_extra import __all__ as _extra_all  # noqa: E402
+from .legacy import *  # noqa: E402,F401,F403
+
+__all__ += _extra_all
 
 # A PyTorch name this module lacks: NotImplementedError (ImportError for `from ... import`),
 # and so does a keyword argument its functions and classes do not take.

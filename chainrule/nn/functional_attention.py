@@ -74,8 +74,8 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = Non
     >>> import chainrule as cr
     >>> import chainrule.nn.functional as F
     >>> F.layer_norm(cr.tensor([[1.0, 3.0], [2.0, 2.0]]), (2,))
-    tensor([[-1.,  1.],
-            [ 0.,  0.]])
+    tensor([[-1.0000,  1.0000],
+            [ 0.0000,  0.0000]])
     """
     op = "layer_norm"
     x = _float_input(input, op)
@@ -247,7 +247,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     >>> import chainrule.nn.functional as F
     >>> q = cr.tensor([[[1.0, 0.0], [0.0, 1.0]]])
     >>> F.scaled_dot_product_attention(q, q, q, is_causal=True)
-    tensor([[[1.    , 0.    ],
+    tensor([[[1.0000, 0.0000],
              [0.3302, 0.6698]]])
     """
     op = "scaled_dot_product_attention"

@@ -131,7 +131,7 @@ def constant_(tensor: Tensor, val: float) -> Tensor:
     >>> import chainrule as cr
     >>> from chainrule.nn import init
     >>> init.constant_(cr.empty(2), 0.5)
-    tensor([0.5, 0.5])
+    tensor([0.5000, 0.5000])
     """
     return _write(tensor, val, "constant_")
 
@@ -180,7 +180,7 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0,
     >>> import chainrule as cr
     >>> from chainrule.nn import init
     >>> init.xavier_normal_(cr.empty(3, 2)).shape
-    (3, 2)
+    torch.Size([3, 2])
     """
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / (fan_in + fan_out)) if fan_in + fan_out else 0.0

@@ -29,12 +29,12 @@ class Linear(Module):
     >>> fc
     Linear(in_features=64, out_features=128, bias=True)
     >>> fc(cr.randn(32, 64)).shape
-    (32, 128)
+    torch.Size([32, 128])
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 dtype: Any = None, generator: Generator | None = None,
-                 device: Any = None) -> None:
+                 device: Any = None, dtype: Any = None,
+                 generator: Generator | None = None) -> None:
         super().__init__()
         for name, v in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
@@ -260,7 +260,7 @@ class Flatten(Module):
     >>> import chainrule as cr
     >>> from chainrule import nn
     >>> nn.Flatten()(cr.zeros(2, 3, 4)).shape
-    (2, 12)
+    torch.Size([2, 12])
     """
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
@@ -334,7 +334,7 @@ class Conv2d(Module):
     >>> conv
     Conv2d(1, 16, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))
     >>> conv(cr.randn(8, 1, 8, 8)).shape
-    (8, 16, 8, 8)
+    torch.Size([8, 16, 8, 8])
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
@@ -407,7 +407,7 @@ class MaxPool2d(Module):
     >>> import chainrule as cr
     >>> from chainrule import nn
     >>> nn.MaxPool2d(2)(cr.randn(8, 16, 8, 8)).shape
-    (8, 16, 4, 4)
+    torch.Size([8, 16, 4, 4])
     """
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,

@@ -6,14 +6,17 @@ from typing import Any
 
 from ..core.tensor import Tensor
 from . import functional as F
+from .legacy import legacy_reduction
 from .module import Module
 
 __all__ = ["MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss"]
 
 
 class _Loss(Module):
-    def __init__(self, reduction: str = "mean") -> None:
+    def __init__(self, size_average: Any = None, reduce: Any = None,
+                 reduction: str = "mean") -> None:
         super().__init__()
+        reduction = legacy_reduction(size_average, reduce, reduction)  # PyTorch's old args
         F._check_reduction(reduction, type(self).__name__)
         self.reduction = reduction
 
@@ -22,8 +25,9 @@ class _Loss(Module):
 
 
 class _WeightedLoss(_Loss):
-    def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
-        super().__init__(reduction)
+    def __init__(self, weight: Any = None, size_average: Any = None, reduce: Any = None,
+                 reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", None if weight is None else F._tensor(weight))
 
 
@@ -37,7 +41,7 @@ class MSELoss(_Loss):
     """
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.mse_loss(input, target, self.reduction)
+        return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
@@ -50,7 +54,7 @@ class L1Loss(_Loss):
     """
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.l1_loss(input, target, self.reduction)
+        return F.l1_loss(input, target, reduction=self.reduction)
 
 
 class CrossEntropyLoss(_WeightedLoss):
@@ -66,15 +70,17 @@ class CrossEntropyLoss(_WeightedLoss):
     2.3026
     """
 
-    def __init__(self, weight: Tensor | None = None, ignore_index: int = -100,
-                 reduction: str = "mean", label_smoothing: float = 0.0) -> None:
-        super().__init__(weight, reduction)
+    def __init__(self, weight: Tensor | None = None, size_average: Any = None,
+                 ignore_index: int = -100, reduce: Any = None, reduction: str = "mean",
+                 label_smoothing: float = 0.0) -> None:
+        super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
         self.label_smoothing = F._check_smoothing(label_smoothing, "CrossEntropyLoss")
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.cross_entropy(input, target, self._buffers["weight"], self.ignore_index,
-                               self.reduction, self.label_smoothing)
+        return F.cross_entropy(input, target, self._buffers["weight"],
+                               ignore_index=self.ignore_index, reduction=self.reduction,
+                               label_smoothing=self.label_smoothing)
 
     def extra_repr(self) -> str:
         parts = [super().extra_repr()]
@@ -94,14 +100,14 @@ class NLLLoss(_WeightedLoss):
     tensor(2.)
     """
 
-    def __init__(self, weight: Tensor | None = None, ignore_index: int = -100,
-                 reduction: str = "mean") -> None:
-        super().__init__(weight, reduction)
+    def __init__(self, weight: Tensor | None = None, size_average: Any = None,
+                 ignore_index: int = -100, reduce: Any = None, reduction: str = "mean") -> None:
+        super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.nll_loss(input, target, self._buffers["weight"], self.ignore_index,
-                          self.reduction)
+        return F.nll_loss(input, target, self._buffers["weight"],
+                          ignore_index=self.ignore_index, reduction=self.reduction)
 
 
 class BCELoss(_WeightedLoss):
@@ -114,7 +120,8 @@ class BCELoss(_WeightedLoss):
     """
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.binary_cross_entropy(input, target, self._buffers["weight"], self.reduction)
+        return F.binary_cross_entropy(input, target, self._buffers["weight"],
+                                      reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -127,14 +134,16 @@ class BCEWithLogitsLoss(_Loss):
     tensor(0.6931)
     """
 
-    def __init__(self, weight: Tensor | None = None, reduction: str = "mean",
+    def __init__(self, weight: Tensor | None = None, size_average: Any = None,
+                 reduce: Any = None, reduction: str = "mean",
                  pos_weight: Tensor | None = None) -> None:
-        super().__init__(reduction)
+        super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", None if weight is None else F._tensor(weight))
         self.register_buffer("pos_weight",
                              None if pos_weight is None else F._tensor(pos_weight))
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         b = self._buffers
-        return F.binary_cross_entropy_with_logits(input, target, b["weight"], self.reduction,
-                                                  b["pos_weight"])
+        return F.binary_cross_entropy_with_logits(input, target, b["weight"],
+                                                  reduction=self.reduction,
+                                                  pos_weight=b["pos_weight"])

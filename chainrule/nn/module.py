@@ -100,7 +100,7 @@ class Module:
     >>> [name for name, _ in net.named_parameters()]
     ['fc.weight', 'fc.bias']
     >>> net(cr.ones(4, 3)).shape
-    (4, 2)
+    torch.Size([4, 2])
     """
 
     training: bool
@@ -212,7 +212,7 @@ class Module:
         >>> m = nn.Linear(2, 3)
         >>> h = m.register_forward_hook(lambda mod, args, out: seen.append(out.shape))
         >>> _ = m(cr.ones(4, 2)); seen
-        [(4, 3)]
+        [torch.Size([4, 3])]
         """
         return self._add_hook("_forward_hooks", next(_hook_ids), hook, (hook, with_kwargs),
                               prepend)
@@ -233,7 +233,7 @@ class Module:
         >>> h = m.register_full_backward_hook(
         ...     lambda mod, gin, gout: print(gin[0].shape, gout[0].shape))
         >>> m(cr.ones(2, 3, requires_grad=True)).sum().backward()
-        (2, 3) (2, 1)
+        torch.Size([2, 3]) torch.Size([2, 1])
         """
         return self._add_hook("_backward_hooks", next(_hook_ids), hook, hook, prepend)
 
@@ -461,7 +461,7 @@ class Module:
 
         >>> from chainrule import nn
         >>> m = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
-        >>> [(n, p.shape) for n, p in m.named_parameters()]
+        >>> [(n, tuple(p.shape)) for n, p in m.named_parameters()]
         [('0.weight', (3, 2)), ('0.bias', (3,)), ('2.weight', (1, 3)), ('2.bias', (1,))]
         """
         return self._named_members("_parameters", prefix, recurse, remove_duplicate)
@@ -716,7 +716,7 @@ class Sequential(Module):
     >>> from chainrule import nn
     >>> model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
     >>> model(cr.ones(5, 4)).shape
-    (5, 2)
+    torch.Size([5, 2])
     >>> model[:2]
     Sequential(
       (0): Linear(in_features=4, out_features=8, bias=True)

@@ -12,7 +12,7 @@ same recurrence composed of chainrule ops.
 >>> lstm = nn.LSTM(input_size=8, hidden_size=16, num_layers=2, batch_first=True)
 >>> out, (h, c) = lstm(cr.randn(4, 5, 8))      # batch 4, 5 steps
 >>> out.shape, h.shape, c.shape
-((4, 5, 16), (2, 4, 16), (2, 4, 16))
+(torch.Size([4, 5, 16]), torch.Size([2, 4, 16]), torch.Size([2, 4, 16]))
 """
 
 from __future__ import annotations
@@ -282,7 +282,7 @@ class RNN(RNNBase):
     >>> rnn = nn.RNN(3, 5, num_layers=2, nonlinearity="relu", bidirectional=True)
     >>> out, h_n = rnn(cr.randn(7, 2, 3))
     >>> out.shape, h_n.shape
-    ((7, 2, 10), (4, 2, 5))
+    (torch.Size([7, 2, 10]), torch.Size([4, 2, 5]))
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,

@@ -88,7 +88,7 @@ class TransformerEncoderLayer(_Layer):
     >>> layer = nn.TransformerEncoderLayer(d_model=16, nhead=4, dim_feedforward=32,
     ...                                    batch_first=True)
     >>> layer(cr.randn(2, 5, 16)).shape
-    (2, 5, 16)
+    torch.Size([2, 5, 16])
     """
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
@@ -128,7 +128,7 @@ class TransformerDecoderLayer(_Layer):
     >>> from chainrule import nn
     >>> layer = nn.TransformerDecoderLayer(16, 4, dim_feedforward=32)
     >>> layer(cr.randn(5, 2, 16), cr.randn(7, 2, 16)).shape
-    (5, 2, 16)
+    torch.Size([5, 2, 16])
     """
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
@@ -188,7 +188,7 @@ class TransformerEncoder(Module):
     >>> from chainrule import nn
     >>> enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16), num_layers=2)
     >>> enc(cr.randn(4, 3, 8)).shape
-    (4, 3, 8)
+    torch.Size([4, 3, 8])
     """
 
     def __init__(self, encoder_layer: Module, num_layers: int, norm: Module | None = None,
@@ -222,7 +222,7 @@ class TransformerDecoder(Module):
     >>> from chainrule import nn
     >>> dec = nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16), num_layers=2)
     >>> dec(cr.randn(4, 3, 8), cr.randn(6, 3, 8)).shape
-    (4, 3, 8)
+    torch.Size([4, 3, 8])
     """
 
     def __init__(self, decoder_layer: Module, num_layers: int,
@@ -262,7 +262,7 @@ class Transformer(Module):
     >>> model = nn.Transformer(d_model=16, nhead=2, num_encoder_layers=1,
     ...                        num_decoder_layers=1, dim_feedforward=32)
     >>> model(cr.randn(7, 2, 16), cr.randn(5, 2, 16)).shape
-    (5, 2, 16)
+    torch.Size([5, 2, 16])
     >>> nn.Transformer.generate_square_subsequent_mask(3)
     tensor([[  0., -inf, -inf],
             [  0.,   0., -inf],

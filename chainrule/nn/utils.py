@@ -37,7 +37,7 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float,
     >>> clip_grad_norm_([w], max_norm=1.0)
     tensor(5.)
     >>> w.grad
-    tensor([0.6, 0.8])
+    tensor([0.6000, 0.8000])
     """
     grads = [p.grad for p in _params(parameters) if p.grad is not None]
     norm_type = float(norm_type)
@@ -77,7 +77,7 @@ def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float,
     >>> w = cr.zeros(2, requires_grad=True)
     >>> (w * cr.tensor([3.0, -0.5])).sum().backward()
     >>> clip_grad_value_([w], 1.0); w.grad
-    tensor([ 1. , -0.5])
+    tensor([ 1.0000, -0.5000])
     """
     v = float(clip_value)
     if v < 0:
@@ -95,7 +95,7 @@ def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
     >>> from chainrule import nn
     >>> from chainrule.nn.utils import parameters_to_vector
     >>> parameters_to_vector(nn.Linear(3, 2).parameters()).shape
-    (8,)
+    torch.Size([8])
     """
     ps = _params(parameters)
     if not ps:

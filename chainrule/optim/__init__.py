@@ -12,17 +12,20 @@ Each optimizer is a thin class over a pure update function on arrays (``sgd_upda
 ...     loss.backward()
 ...     opt.step()
 >>> w
-tensor([0.375], requires_grad=True)
+tensor([0.3750], requires_grad=True)
 """
 
 from . import lr_scheduler
+from .adagrad import Adadelta, Adagrad, adadelta_update, adagrad_update
 from .adam import Adam, AdamW, adam_update
+from .lbfgs import LBFGS
 from .optimizer import Optimizer, required
 from .rmsprop import RMSprop, rmsprop_update
 from .sgd import SGD, sgd_update
 
 __all__ = ["Optimizer", "required", "SGD", "Adam", "AdamW", "RMSprop", "lr_scheduler",
-           "sgd_update", "adam_update", "rmsprop_update"]
+           "sgd_update", "adam_update", "rmsprop_update", "Adagrad", "Adadelta", "LBFGS",
+           "adagrad_update", "adadelta_update"]
 
 
 # A PyTorch name this module lacks: NotImplementedError (ImportError for `from ... import`),

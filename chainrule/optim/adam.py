@@ -73,7 +73,7 @@ class Adam(Optimizer):
     >>> (w * w).sum().backward()
     >>> opt.step()
     >>> w
-    tensor([ 0.9, -1.9], requires_grad=True)
+    tensor([ 0.9000, -1.9000], requires_grad=True)
     >>> opt.state[w]["step"]
     1.0
     """
@@ -146,7 +146,7 @@ class AdamW(Adam):
     >>> w.grad = cr.zeros(2)                  # no gradient: only the decay acts
     >>> opt.step()
     >>> w
-    tensor([ 0.95, -1.9 ], requires_grad=True)
+    tensor([ 0.9500, -1.9000], requires_grad=True)
     """
 
     def __init__(self, params: ParamsT, lr: float = 1e-3,

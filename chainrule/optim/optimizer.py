@@ -156,7 +156,7 @@ class Optimizer:
             if not p.is_leaf:
                 raise ValueError(
                     f"{name}: can't optimize a non-leaf tensor (parameter {i}, shape "
-                    f"{p.shape}, made by {p.grad_fn!r}); optimize the leaf it was computed "
+                    f"{tuple(p.shape)}, made by {p.grad_fn!r}); optimize the leaf it was computed "
                     "from, or use .detach().requires_grad_()"
                 )
         group["params"] = params
@@ -317,7 +317,7 @@ class Optimizer:
                        if self._optional_state is not None else [])
             if missing or unknown:
                 raise ValueError(
-                    f"{name}: the state of parameter {k} (shape {p.shape}) has keys "
+                    f"{name}: the state of parameter {k} (shape {tuple(p.shape)}) has keys "
                     f"{sorted(map(str, s))}; {type(self).__name__} needs "
                     f"{list(self._required_state)}"
                     + (f" and does not use {unknown}" if unknown else "")
@@ -335,8 +335,8 @@ class Optimizer:
                 if arr.shape != p.shape:
                     raise ValueError(
                         f"{name}: state {key!r} of parameter {k} has shape {arr.shape} but the "
-                        f"parameter has shape {p.shape}; the state dict belongs to a different "
-                        "model, or its parameters are in a different order")
+                        f"parameter has shape {tuple(p.shape)}; the state dict belongs to a "
+                        "different model, or its parameters are in a different order")
                 dt = p.dtype if p.dtype.kind == "f" else arr.dtype
                 out[key] = from_numpy(xp.array(arr, dtype=dt, copy=True))
             else:
@@ -392,8 +392,8 @@ def _decay_sq_(avg: ndarray, g: ndarray, beta: float, tmp: ndarray) -> None:
 
 def _grad_shape_error(opt: Optimizer, p: Tensor, g: Tensor) -> ValueError:
     return ValueError(
-        f"{type(opt).__name__}.step: a parameter of shape {p.shape} has a gradient of shape "
-        f"{g.shape}; .grad must have its parameter's shape (was it assigned by hand?)")
+        f"{type(opt).__name__}.step: a parameter of shape {tuple(p.shape)} has a gradient of shape "
+        f"{tuple(g.shape)}; .grad must have its parameter's shape (was it assigned by hand?)")
 
 
 def _new_state_like(p: Tensor) -> Tensor:

@@ -63,7 +63,7 @@ class SGD(Optimizer):
     >>> (w * w).sum().backward()     # grad = 2w
     >>> opt.step()
     >>> w
-    tensor([ 0.8, -1.6], requires_grad=True)
+    tensor([ 0.8000, -1.6000], requires_grad=True)
     """
 
     _required_state = ()

@@ -121,7 +121,7 @@ def test_image_conversion_matches_the_dataset_form():
 @pytest.mark.parametrize("argv,fragment", [
     (["train", "digits", "--bogus"], "unrecognized arguments: --bogus"),
     (["train", "letters"], "invalid choice"),
-    (["train", "digits", "--epochs", "0"], "--epochs must be positive"),
+    (["train", "digits", "--epochs", "0"], "--epochs must be a positive integer"),
     (["evaluate", "no/such/run"], "no such run folder"),
     (["nonsense"], "invalid choice"),
 ])

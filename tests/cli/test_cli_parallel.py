@@ -76,7 +76,7 @@ def test_train_images(tmp_path, capsys):
 
 def test_data_errors(tmp_path, capsys):
     assert run("train", "digits", "--workers", 0) == 2
-    assert "--workers must be at least 1, got 0" in capsys.readouterr().err
+    assert "--workers must be a positive integer, got '0'" in capsys.readouterr().err
     assert run("train", "digits", "--recipe", "tutorial", "--workers", 1) == 2
     assert "the tutorial recipe trains in one process" in capsys.readouterr().err
     assert run("train", "mnist", "--quiet") == 2

@@ -64,7 +64,7 @@ def test_mse_and_l1_values_and_gradcheck(reduction: str) -> None:
     assert gradcheck(lambda a, b: F.mse_loss(a, b, reduction=reduction), (xt, yt))
     assert gradcheck(lambda a, b: F.l1_loss(a, b, reduction=reduction), (xt, yt))
     assert gradgradcheck(lambda a, b: F.mse_loss(a, b, reduction=reduction), (xt, yt))
-    assert nn.MSELoss(reduction)(xt, yt).shape == (() if reduction != "none" else (3, 4))
+    assert nn.MSELoss(reduction=reduction)(xt, yt).shape == (() if reduction != "none" else (3, 4))
 
 
 def test_regression_shape_mismatch_is_an_error() -> None:

@@ -289,7 +289,8 @@ def test_binary_cross_entropy_with_logits(dtype: Any, reduction: str) -> None:
     _both(lambda a, b: F.binary_cross_entropy_with_logits(a, b, reduction=reduction),
           lambda a, b: TF.binary_cross_entropy_with_logits(a, b, reduction=reduction),
           [x, y], [True, True])
-    _both(lambda a, b: nn.BCEWithLogitsLoss(cr.tensor(w), reduction, cr.tensor(pw))(a, b),
+    _both(lambda a, b: nn.BCEWithLogitsLoss(cr.tensor(w), reduction=reduction,
+                                            pos_weight=cr.tensor(pw))(a, b),
           lambda a, b: torch.nn.BCEWithLogitsLoss(torch.tensor(w), reduction=reduction,
                                                   pos_weight=torch.tensor(pw))(a, b),
           [x, y], [True, True])

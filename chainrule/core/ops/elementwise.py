@@ -20,7 +20,7 @@ def add(a: Any, b: Any, alpha: Any = 1) -> Tensor:
 
     >>> import chainrule as cr
     >>> cr.add(cr.tensor([1.0, 2.0]), 1.5)
-    tensor([2.5, 3.5])
+    tensor([2.5000, 3.5000])
     """
     if alpha != 1:
         b = mul(b, alpha)
@@ -138,7 +138,7 @@ def sigmoid(x: Any) -> Tensor:
 
     >>> import chainrule as cr
     >>> cr.sigmoid(cr.tensor([-1e4, 0.0, 1e4]))
-    tensor([0. , 0.5, 1. ])
+    tensor([0.0000, 0.5000, 1.0000])
     """
     return apply(E.Sigmoid(), _float(x, "sigmoid"))
 
@@ -187,7 +187,7 @@ def clamp(x: Any, min: Any = None, max: Any = None) -> Tensor:
 
     >>> import chainrule as cr
     >>> cr.clamp(cr.tensor([-2.0, 0.5, 3.0]), min=0.0, max=1.0)
-    tensor([0. , 0.5, 1. ])
+    tensor([0.0000, 0.5000, 1.0000])
     """
     x = _as_tensor(x)
     if min is None and max is None:

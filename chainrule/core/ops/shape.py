@@ -22,7 +22,7 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
 
     >>> import chainrule as cr
     >>> cr.arange(6).reshape(2, -1).shape
-    (2, 3)
+    torch.Size([2, 3])
     """
     x = _as_tensor(x)
     shp = _shape_arg(shape, "reshape")
@@ -142,6 +142,7 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
             if i < lead:
                 raise ValueError(f"expand: -1 is not allowed for a new leading dim ({tuple(shp)})")
             shp[i] = x._data.shape[i - lead]
+    _check_broadcast(tuple(x.shape), tuple(shp), "expand")
     return broadcast_to(x, tuple(shp))
 
 
@@ -191,7 +192,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
     >>> import chainrule as cr
     >>> cr.cat([cr.zeros(1, 2), cr.ones(2, 2)]).shape
-    (3, 2)
+    torch.Size([3, 2])
     """
     ts = [_as_tensor(t) for t in tensors]
     if not ts:
@@ -311,4 +312,3 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     return apply_getitem(x, full, False)
 
 
-take_along_dim = gather

@@ -1,5 +1,6 @@
 """View functions PyTorch has that chainrule builds from its view primitives: diagonal,
-narrow, select, unbind, swapaxes, and ``view`` (which, unlike ``reshape``, never copies).
+select, unbind, swapaxes, and ``view`` (which, unlike ``reshape``, never copies); ``narrow``
+is core/ops_extra.py's.
 
 Each result shares its input's memory and version counter (see core/views.py for what an
 in-place change of a view does).
@@ -36,24 +37,6 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
     return apply(Diagonal(int(offset), d1, d2), x)
 
 
-def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
-    """Elements ``start`` to ``start + length`` along ``dim`` (a view).
-
-    >>> import chainrule as cr
-    >>> cr.arange(5).narrow(0, 1, 3)
-    tensor([1, 2, 3])
-    """
-    x = _as_tensor(input)
-    d = _dim(dim, x._data.ndim, "narrow")
-    size = x._data.shape[d]
-    s = int(start) + size if int(start) < 0 else int(start)
-    if not 0 <= s <= size or length < 0 or s + length > size:
-        raise IndexError(
-            f"narrow: start ({start}) + length ({length}) exceeds dimension size ({size}) of "
-            f"dim {dim} (shape {tuple(x.shape)})")
-    return getitem(x, (slice(None),) * d + (slice(s, s + int(length)),))
-
-
 def select(input: Tensor, dim: int, index: int) -> Tensor:
     """``input[..., index, ...]`` with the index at ``dim`` (a view without that dim)."""
     x = _as_tensor(input)
@@ -84,7 +67,7 @@ def view(input: Tensor, *shape: Any) -> Tensor:
 
     >>> import chainrule as cr
     >>> cr.arange(6).view(2, 3).shape
-    (2, 3)
+    torch.Size([2, 3])
     """
     x = _as_tensor(input)
     out = reshape(x, *shape)

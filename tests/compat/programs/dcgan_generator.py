@@ -32,9 +32,9 @@ rng = np.random.default_rng(19)
 netG, netD = Generator(), Discriminator()
 for net in (netG, netD):
     with torch.no_grad():
-        for name, p in net.named_parameters():
-            if p.dim() > 1:
-                p.copy_(torch.from_numpy(rng.normal(0, 0.2, tuple(p.shape)).astype(np.float32)))
+        for name, p in net.named_parameters():  # every parameter: biases too (the two
+            # libraries' default initialisations draw from different generators)
+            p.copy_(torch.from_numpy(rng.normal(0, 0.2, tuple(p.shape)).astype(np.float32)))
 z = torch.from_numpy(rng.normal(0, 1, (2, 4, 1, 1)).astype(np.float32))
 fake = netG(z)
 print("fake:", tuple(fake.shape), round(fake.abs().sum().item(), 4))
