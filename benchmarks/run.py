@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import bench_chain
+import bench_compile
 import bench_conv
 import bench_import
 import bench_mlp
@@ -25,7 +26,7 @@ import bench_tutorial
 import numpy as np
 
 BENCHMARKS = {m.NAME: m for m in (bench_chain, bench_tutorial, bench_mlp, bench_conv,
-                                  bench_rnn, bench_transformer, bench_import)}
+                                  bench_rnn, bench_transformer, bench_import, bench_compile)}
 ROOT = Path(__file__).resolve().parent.parent
 
 

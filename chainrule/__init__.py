@@ -44,7 +44,7 @@ from .core.functional import (diagonal, erf, erfc, erfinv, exp2, expm1, logit, s
 # NOTE: the training layers load on first use (cr.nn, cr.optim, cr.data, cr.save): `import
 # chainrule` then costs the engine alone, and `from chainrule import nn` works as usual.
 _SUBMODULES = ("nn", "optim", "data", "serialization", "cli", "utils", "viz", "distributed",
-               "linalg", "distributions")
+               "linalg", "distributions", "onnx", "compile")
 _FROM_SERIALIZATION = ("save", "load", "CheckpointError")
 
 

@@ -60,10 +60,7 @@ for _sub in _VIEW_SUBMODULES:
     _VIEWS.setdefault(f"torch.nn.modules.{_sub}", ("chainrule.nn",))
 
 # Modules other work adds to chainrule: until they exist, importing them says so.
-_COMING = {
-    "torch.onnx": "export is not supported; save the weights with torch.save(model."
-                  "state_dict(), path)",
-}
+_COMING: dict[str, str] = {}
 
 
 def _message(name: str) -> str:

@@ -5,6 +5,7 @@
     chainrule train digits --recipe tutorial  # the tutorial's own program, with chainrule
     chainrule evaluate runs/digits-mlp-s0     # accuracy, per-class table, confusion matrix
     chainrule predict runs/digits-mlp-s0 my_digit.png
+    chainrule export runs/digits-mlp-s0 model.onnx   # the model as an ONNX file
     chainrule train digits --diagnose         # + gradient-flow diagnostics and warnings
     chainrule explain tutorial                # backpropagation, node by node, with numbers
     chainrule graph digits --out step.svg     # draw one training step of the default model
@@ -30,6 +31,7 @@ from typing import Any, Sequence
 from chainrule.cli import checks
 from chainrule.cli.checks import CLIError
 from chainrule.cli.progress import RichReporter
+from chainrule.cli import export as _export_cmd  # the `export` subcommand (ONNX)
 
 USAGE_ERROR = 2
 BUG = 1
@@ -131,7 +133,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     diag = _diagnostics(args) if is_main else None
     try:
         result = recipes.train_default(cfg, reporter, out, resume=resume, on_epoch=on_epoch,
-                                       stop_after=args.stop_after, diagnostics=diag, ranks=ranks)
+                                       stop_after=args.stop_after, diagnostics=diag, ranks=ranks,
+                                       compile=args.compile)
     except KeyboardInterrupt:
         reporter.finish()
         if (out / recipes.CHECKPOINT).exists():
@@ -428,6 +431,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     from chainrule.viz.explain import format_tutorial
 
+    if args.html:  # the same walkthrough, played step by step in a browser
+        from chainrule.viz.stepper import tutorial_stepper
+        print(f"wrote {tutorial_stepper(args.lr, args.html).path}: open it in a browser")
+        return 0
     width = max(80, min(100, shutil.get_terminal_size((100, 24)).columns))
     print(format_tutorial(lr=args.lr, width=width))
     return 0
@@ -528,6 +535,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="record gradient flow and saturation each step: write diagnostics.csv "
                         "and diagnostics.png, and print warnings")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="replay each training step as a captured static program (cr.compile; "
+                        "the same weights, bit for bit); default: on for the MLP and the CNN")
     t.add_argument("--data", default=None, metavar="DIR",
                    help="mnist/fashion-mnist: the folder of the IDX files (train-images-idx3-"
                         "ubyte[.gz], ...); images: the folder of class folders")
@@ -557,6 +567,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tutorial: the tutorial's 2-2-1 sigmoid network, one training step")
     x.add_argument("--lr", type=c.positive_float, default=0.1,
                    help="learning rate of the step (0.1)")
+    x.add_argument("--html", metavar="FILE", help="write the interactive stepper page instead")
     x.set_defaults(fn=cmd_explain)
     g = sub.add_parser("graph", help="draw the computational graph of a training step",
                        description="Draw the graph of one training step (model and "
@@ -573,6 +584,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto: Graphviz's dot when installed, else matplotlib (default)")
     g.add_argument("--out", required=True, help="the picture: a .svg, .png or .pdf file")
     g.set_defaults(fn=cmd_graph)
+    _export_cmd.register(sub)
     sub.add_parser("run", help="run a PyTorch program on chainrule: chainrule run script.py "
                    "[args...]", add_help=False)  # handled by main() before parsing
     return p

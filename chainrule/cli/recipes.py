@@ -18,6 +18,7 @@ from typing import Any, Callable
 import chainrule as cr
 from chainrule import nn
 from chainrule.backend import xp
+from chainrule.cli import compiled
 from chainrule.cli.checks import MODELS  # noqa: F401  (the command line checks them too)
 from chainrule.cli.rnn_model import RowLSTM
 
@@ -266,8 +267,12 @@ def _restore(resume: dict[str, Any], model: nn.Module, opt: Any, sched: Any, shu
 def train_default(cfg: Config, reporter: Reporter | None = None, out_dir: Path | None = None,
                   resume: dict[str, Any] | None = None, stop_after: int | None = None,
                   on_epoch: Callable[[RunResult, dict[str, Any]], None] | None = None,
-                  diagnostics: Any = None, ranks: Any = None) -> RunResult:
+                  diagnostics: Any = None, ranks: Any = None,
+                  compile: bool | None = None) -> RunResult:
     """Train the default recipe. ``resume`` is a loaded checkpoint to continue from.
+
+    ``compile``: run each step under ``cr.compile`` (None: the model's default, see
+    cli/compiled.py); the weights are the same bit for bit.
 
     ``diagnostics``: a :class:`chainrule.viz.Diagnostics`; it watches the model and records
     every training step (None: nothing is recorded, and the loop is unchanged).
@@ -302,6 +307,9 @@ def train_default(cfg: Config, reporter: Reporter | None = None, out_dir: Path |
         result.history = [EpochStats(**h) for h in json.loads(resume["history"])]
         start = len(result.history)
     reporter.start(cfg, len(loader), start)
+    step = None
+    if compiled.wanted(compile, cfg.model, diagnostics, ranks):
+        step = compiled.training_step(net, loss_fn, opt, sched, quiet=compile is None)
     for epoch in range(start, cfg.epochs):
         t0 = time.perf_counter()
         model.train()
@@ -309,18 +317,21 @@ def train_default(cfg: Config, reporter: Reporter | None = None, out_dir: Path |
             ranks.start_epoch(cfg.seed, epoch)
         total_loss, correct, seen = 0.0, 0, 0
         for xb, yb in loader:
-            logits = net(xb)
-            loss = loss_fn(logits, yb)
-            opt.zero_grad()
-            if diagnostics is None:
-                loss.backward()
-                opt.step()
+            if step is not None:  # forward, backward, update, schedule: one replay
+                loss, logits = step(xb, yb)
             else:
-                diagnostics.backward(loss)
-                with diagnostics.step():
+                logits = net(xb)
+                loss = loss_fn(logits, yb)
+                opt.zero_grad()
+                if diagnostics is None:
+                    loss.backward()
                     opt.step()
-            if sched is not None:
-                sched.step()
+                else:
+                    diagnostics.backward(loss)
+                    with diagnostics.step():
+                        opt.step()
+                if sched is not None:
+                    sched.step()
             n = len(yb)
             lv = loss.item()
             total_loss += lv * n

@@ -203,7 +203,6 @@ _NAMESPACES: dict[str, Any] = {
                       "(chainrule computes in float32 or float64)"),
     "quantization": _Namespace("quantization", "quantization is not supported"),
     "ao": _Namespace("ao", "quantization is not supported"),
-    "onnx": _Namespace("onnx", "export is not supported; save weights with cr.save"),
     "export": _Namespace("export", "export is not supported; save weights with cr.save"),
     "fx": _Namespace("fx", "graph tracing is not supported; inspect graphs with cr.graph"),
     "hub": _Namespace("hub", "pretrained models are not available; build the model and "
@@ -211,14 +210,14 @@ _NAMESPACES: dict[str, Any] = {
     "profiler": _Namespace("profiler", "use Python's cProfile or time.perf_counter"),
     "func": _Namespace("func", "use cr.autograd.grad and cr.autograd.functional (jacobian, "
                        "hessian, vjp, jvp, hvp)"),
-    "compiler": _Namespace("compiler", "chainrule has no compiler"),
+    "compiler": _Namespace("compiler", "torch.compiler's controls are not supported; "
+                           "cr.compile(fn) is chainrule's compiler"),
     "nested": _Namespace("nested", "nested (ragged) tensors are not supported; pad them"),
     "xpu": _Namespace("xpu", CPU_ONLY),
 }
 
 # Functions and objects of torch chainrule does not have (also looked up for Tensor methods).
 _FUNCTIONS: dict[str, str] = {
-    "compile": "chainrule has no compiler; call the model directly (remove torch.compile)",
     "einsum": _COMPOSE + "matmul, permute/transpose and sum (einsum('ij,jk->ik', a, b) is "
               "a @ b, 'bij,bjk->bik' is a @ b as well, 'i,i->' is (a * b).sum())",
     "vmap": "use a Python loop, or cr.autograd.functional.jacobian for Jacobians",

@@ -37,6 +37,14 @@ xp_zeros_like = xp.zeros_like
 # the path of every op, and chainrule runs one graph per process today.
 _grad_enabled = True
 _keep_inputs = False  # set by record_inputs(): keep every op's inputs for inspection
+# NOTE: set only while cr.compile traces a call (compile/trace.py): apply hands it every op.
+# Outside tracing it costs apply one test of this global.
+_tracer: Callable[..., None] | None = None
+# For inspection (chainrule.viz): the node-number ranges that backward passes with
+# create_graph=True recorded ops in (a second-order graph), the latest 64; and callables
+# tap(node, g) that backward calls with each node's incoming gradient (viz.record keeps them).
+_backward_spans: list[tuple[int, int]] = []
+_backward_taps: list[Any] = []
 
 
 def is_grad_enabled() -> bool:
@@ -334,6 +342,8 @@ def apply(node: Node, *inputs: Tensor) -> Tensor:
         raise _forward_error(node, inputs, e) from None
     if data.__class__ is not ndarray:
         data = asarray(data)
+    if _tracer is not None:
+        _tracer(node, inputs, data)
     out = _new(Tensor)
     out._data = data
     out._node = None
@@ -445,12 +455,15 @@ def run_backward(
     prev = _grad_enabled
     _grad_enabled = create_graph
     pop, get, hpop, hpush = table.pop, table.get, heapq.heappop, heapq.heappush
+    first = next(_counter) if create_graph else 0
     try:
         while heap:
             node = hpop(heap)[1]
             g = pop(node)
             if node.hooks:
                 g = _run_hooks(node, g, create_graph)
+            for tap in _backward_taps:
+                tap(node, g)
             if wanted is not None and node in wanted:
                 for i, t in enumerate(targets):  # type: ignore[arg-type]
                     if t._node is node:
@@ -482,6 +495,9 @@ def run_backward(
                 node.out = None
     finally:
         _grad_enabled = prev
+        if create_graph:
+            _backward_spans.append((first, next(_counter)))
+            del _backward_spans[:-64]
     return captured
 
 

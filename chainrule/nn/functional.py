@@ -346,11 +346,18 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if p == 1:
         mask = xp.zeros(x._data.shape, dt)
     else:
-        rng = (generator if generator is not None else creation.default_generator).rng
-        u = rng.random(x._data.shape, dtype=dt if dt in (B.float32, B.float64) else B.float32)
-        mask = (u >= p).astype(dt)
-        mask *= 1.0 / (1.0 - p)
+        mask = _dropout_mask(x._data.shape, dt, p, generator)
     return _F.mul(x, _make(mask))
+
+
+def _dropout_mask(shape: tuple[int, ...], dt: Any, p: float, generator: Any) -> ndarray:
+    """Bernoulli(1 - p) / (1 - p) from ``generator`` (default: the global one); a function of
+    its own so that cr.compile replays it, drawing the same numbers eager mode would."""
+    rng = (generator if generator is not None else creation.default_generator).rng
+    u = rng.random(shape, dtype=dt if dt in (B.float32, B.float64) else B.float32)
+    mask = (u >= p).astype(dt)
+    mask *= 1.0 / (1.0 - p)
+    return mask
 
 
 # ---------------------------------------------------------------------------------------------
@@ -569,8 +576,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         if not label_smoothing:
             picked = _F.apply_getitem(z, (_arange(M), t), False)
         else:
-            q = xp.full((M, C), label_smoothing / C, x2._data.dtype)
-            q[_arange(M), t] += 1.0 - label_smoothing
+            q = _smoothed_targets(t, M, C, label_smoothing, x2._data.dtype)
             picked = _F.sum(_F.mul(z, _make(q)), 1)
         d = _F.sub(lse, picked)
         if reduction == "mean":
@@ -578,6 +584,13 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         return _F.sum(d) if reduction == "sum" else _F.reshape(d, shape)
     w = _class_weight(weight, C, x._data.dtype, op)
     return _nll_rows(_F.log_softmax(x2, 1), t, valid, w, reduction, label_smoothing, shape)
+
+
+def _smoothed_targets(t: ndarray, M: int, C: int, eps: float, dt: Any) -> ndarray:
+    """(1 - eps) onehot(t) + eps / C, an (M, C) array (cr.compile replays it per call)."""
+    q = xp.full((M, C), eps / C, dt)
+    q[_arange(M), t] += 1.0 - eps
+    return q
 
 
 def _cross_entropy_probs(x: Tensor, q: Tensor, weight: Any, reduction: str, eps: float,
@@ -969,6 +982,25 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     return _F.reshape(out, out._data.shape[1:]) if unbatched else out
 
 
+def _update_running(r: Tensor, node: Any, slot: str, momentum: float,
+                    factor: float | None) -> None:
+    """r = m * stat + (1 - m) * r, in place (as PyTorch) and in float64, for the statistic
+    ``slot`` the batch norm ``node`` kept (times ``factor``: the unbiased variance).
+    A function of its own so that cr.compile can replay it."""
+    stat = getattr(node, slot)
+    if factor is not None:
+        stat = stat * factor
+    rd = r._data
+    rd[...] = momentum * stat.astype(B.float64) + (1 - momentum) * rd.astype(B.float64)
+    r._vc[0] += 1
+
+
+def _count_batch(t: Tensor) -> None:
+    """``num_batches_tracked += 1`` in place (a function so that cr.compile replays it)."""
+    t._data += 1
+    t._vc[0] += 1
+
+
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
                weight: Tensor | None = None, bias: Tensor | None = None,
                training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
@@ -1015,13 +1047,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         _same_float_dtype(x, b, op, "bias")
         node = _conv_prims.BatchNorm(float(eps))
         out = apply(node, x, w, b)
-        # NOTE: updated in place (as PyTorch), in float64: r = m * stat + (1 - m) * r.
-        for r, stat in ((running_mean, node._mean), (running_var, node._var * (M / (M - 1)))):
+        for r, slot, factor in ((running_mean, "_mean", None), (running_var, "_var", M / (M - 1))):
             if r is not None:
-                rd = r._data
-                rd[...] = momentum * stat.astype(B.float64) + (1 - momentum) * rd.astype(
-                    B.float64)
-                r._vc[0] += 1
+                _update_running(r, node, slot, momentum, factor)
         return out
     if running_mean is None or running_var is None:
         raise ValueError(f"{op}: running_mean and running_var are needed when training=False "

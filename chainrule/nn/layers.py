@@ -524,8 +524,7 @@ class _BatchNorm(Module):
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             nbt = self.num_batches_tracked
-            nbt._data += 1
-            nbt._vc[0] += 1
+            F._count_batch(nbt)
             if self.momentum is None:  # a cumulative moving average
                 factor = 1.0 / float(nbt._data)
         use_batch = self.training or self.running_mean is None

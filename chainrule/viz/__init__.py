@@ -5,6 +5,7 @@
         loss = loss_fn(model(x), y)
     cr.viz.draw(loss, "step.svg", values=True, grads=True)
     cr.viz.explain(loss)                  # the chain rule, node by node, with numbers
+    cr.viz.stepper(loss).save("step.html") # the same, played one op at a time in a browser
     cr.viz.summary(model, x)              # layers, output shapes, parameter counts
     cr.viz.Diagnostics(...)               # gradient flow and saturation during training
 
@@ -23,11 +24,12 @@ from __future__ import annotations
 from .diagnostics import Diagnostics
 from .draw import Drawing, draw, to_dot
 from .explain import explain, format_explain
+from .stepper import Stepper, stepper
 from .summary import ModelSummary, format_summary, summary
 from .text import format_graph, print_graph
 from .view import GraphView, Recording, build_view, record
 
 __all__ = ["format_graph", "print_graph", "record", "Recording", "GraphView", "build_view",
            "summary", "format_summary", "ModelSummary", "Diagnostics", "explain",
-           "format_explain", "to_dot", "draw", "Drawing"]
+           "format_explain", "to_dot", "draw", "Drawing", "stepper", "Stepper"]
 

@@ -14,7 +14,8 @@ def format_graph(t: Tensor, model: Any = None, names: Mapping[str, Tensor] | Non
     Leaves that require grad are ``%k = leaf ...``, with their dotted name when ``model`` is
     given (or the graph was built inside ``cr.viz.record(model)``). Inputs that need no
     gradient show as ``const``, with their shape when the graph was recorded under
-    ``cr.viz.record()`` or ``cr.graph.record_inputs()``. ``names`` (``{"X": X, "z1": z1}``)
+    ``cr.viz.record()`` or ``cr.graph.record_inputs()``, and scalar constants kept so by their
+    value (``pow(%8, 2)``). ``names`` (``{"X": X, "z1": z1}``)
     names inputs, leaves and intermediate results; an op's name ends its line as a comment.
 
     >>> import chainrule as cr
@@ -44,6 +45,8 @@ def format_graph(t: Tensor, model: Any = None, names: Mapping[str, Tensor] | Non
         if n.kind == "input":
             if n.name and n.name != "(not kept)":
                 refs[n.id] = n.name
+            elif n.literal:  # a scalar constant: by its value, as in pow(%8, 2)
+                refs[n.id] = n.ref
             else:
                 refs[n.id] = "const" if n.dtype == "?" else f"const{format_shape(n.shape)}"
             continue

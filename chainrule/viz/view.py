@@ -4,7 +4,8 @@
 (:class:`VNode`, :class:`VEdge`, :class:`VGroup`) that the DOT writer, the Python renderer
 and ``explain`` read, so that each of them only lays out and draws.
 
-Two things are not in the graph itself and come from :func:`record`:
+Two things are not in the graph itself and come from :func:`record` (in
+:mod:`~chainrule.viz.recording`):
 
 - **Which module recorded which op.** Every node gets a sequence number when it is recorded
   (see ``core/graph.py``). ``record(model)`` notes, for each module call, the interval of
@@ -21,7 +22,6 @@ every node and runs backward with ``retain_graph=True`` and without touching any
 from __future__ import annotations
 
 import bisect
-import weakref
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
@@ -29,151 +29,13 @@ from ..backend import ndarray, xp
 from ..core import graph as _graph
 from ..core.graph import AccumulateGrad, GraphError, Node, nodes
 from ..core.tensor import Tensor
+from . import annotate
+from .formatting import format_param, format_params, format_shape, format_value
+from .recording import _RECORDINGS, Recording, record
 
 __all__ = ["record", "Recording", "GraphView", "VNode", "VEdge", "VGroup", "build_view",
            "format_value", "format_shape", "format_param", "format_params", "node_values",
            "node_grads"]
-
-
-# ---------------------------------------------------------------------------------------------
-# Recording module calls
-# ---------------------------------------------------------------------------------------------
-
-
-class Recording:
-    """What :func:`record` saw: the interval of node numbers of every module call, and the
-    dotted names of the model's parameters."""
-
-    def __init__(self, model: Any = None) -> None:
-        self.intervals: list[tuple[int, int, str, str]] = []  # (start, end, path, type name)
-        # the arrays passed into module calls, by id (weakly: an id is reused after death)
-        self.passed: dict[int, Any] = {}
-        self.module_types: dict[str, str] = {}
-        # id(parameter) -> (weak reference, dotted name, box); the reference tells a live
-        # parameter from a new object that got the id of a dead one
-        self._params: dict[int, tuple[Any, str, str | None]] = {}
-        self._models = 0  # models boxed under a prefix (their paths collided)
-        if model is not None:
-            self.add_model(model)
-
-    def add_model(self, model: Any) -> list[tuple[str, Any]]:
-        """Note ``model``'s modules and parameter names; returns its boxes as (path, module).
-
-        A second model whose paths would collide with those already noted (two
-        Sequentials both have a ``0``) is boxed as a whole under ``<Class>#<k>``, and its
-        paths and parameter names are prefixed with that.
-        """
-        if not hasattr(model, "named_parameters"):
-            raise TypeError(
-                f"record: expected a model (an object with named_parameters(), like an "
-                f"nn.Module), got {type(model).__name__}")
-        subs = _submodules(model)
-        prefix = ""
-        if any(path in self.module_types for path, _ in subs):
-            self._models += 1
-            root = f"{type(model).__name__}#{self._models}"
-            prefix = root + "."
-            subs = [(root, model)] + [(prefix + path, m) for path, m in subs if m is not model]
-        # a model without children is boxed under its class name: its parameters too
-        single = subs[0][0] if subs and subs[-1][1] is model else None
-        for name, p in model.named_parameters():
-            group = single if single is not None else (prefix + name).rpartition(".")[0]
-            self._params[id(p)] = (weakref.ref(p), prefix + name, group or None)
-        for path, m in subs:
-            self.module_types[path] = type(m).__name__
-        return subs
-
-    def param_name(self, t: Any) -> str | None:
-        """The dotted name of parameter ``t`` in the recorded model, or None."""
-        entry = self._params.get(id(t))
-        return entry[1] if entry is not None and entry[0]() is t else None
-
-    def param_box(self, t: Any) -> str | None:
-        """The path of the module box parameter ``t`` belongs in, or None."""
-        entry = self._params.get(id(t))
-        return entry[2] if entry is not None and entry[0]() is t else None
-
-
-def _submodules(model: Any) -> list[tuple[str, Any]]:
-    """The modules to draw boxes for: every named submodule; the model itself only when it
-    has none (a single layer)."""
-    if not hasattr(model, "named_modules"):
-        return []
-    subs = [(p, m) for p, m in model.named_modules() if p]
-    return subs or [(type(model).__name__, model)]
-
-
-# The latest recordings (the newest last), which build_view consults. Node numbers are
-# unique in a process, so an old recording never claims a new node; the list is bounded.
-_RECORDINGS: list[Recording] = []
-_MAX_RECORDINGS = 16
-
-
-class record:
-    """Record the ops run inside, for drawing and explaining.
-
-    Inside ``with cr.viz.record(model):`` every op keeps its inputs (so every intermediate
-    value can be shown) and the ops run by each of ``model``'s modules are noted, so that
-    drawings box them by layer. Several models may be given (``record(model, loss_fn)``);
-    a module without children is boxed under its class name. The recording is found again
-    by :func:`build_view` (and so by ``draw``, ``to_dot``, ``explain``) through the nodes'
-    numbers: nothing needs passing.
-
-    >>> import chainrule as cr
-    >>> model = cr.nn.Sequential(cr.nn.Linear(2, 3), cr.nn.ReLU(), cr.nn.Linear(3, 1))
-    >>> with cr.viz.record(model) as rec:
-    ...     y = model(cr.ones(4, 2)).sum()
-    >>> [(n.op, n.group) for n in cr.viz.build_view(y).nodes if n.kind == "op"][:5]
-    [('permute', '0'), ('matmul', '0'), ('add', '0'), ('relu', '1'), ('permute', '2')]
-    """
-
-    def __init__(self, *models: Any, values: bool = True) -> None:
-        self.recording = Recording()
-        self.boxes = [box for m in models for box in self.recording.add_model(m)]
-        self.values = values
-        self._handles: list[Any] = []
-        self._inputs: Any = None
-        self._starts: dict[str, list[int]] = {}
-
-    def __enter__(self) -> Recording:
-        rec = self.recording
-        for path, m in self.boxes:
-            self._handles.append(m.register_forward_pre_hook(self._pre(path)))
-            self._handles.append(m.register_forward_hook(self._post(path, type(m).__name__)))
-        if self.values:
-            self._inputs = _graph.record_inputs()
-            self._inputs.__enter__()
-        _RECORDINGS.append(rec)
-        del _RECORDINGS[:-_MAX_RECORDINGS]
-        return rec
-
-    def __exit__(self, *exc: object) -> None:
-        for h in self._handles:
-            h.remove()
-        self._handles.clear()
-        if self._inputs is not None:
-            self._inputs.__exit__(*exc)
-            self._inputs = None
-
-    def _pre(self, path: str) -> Any:
-        starts = self._starts
-
-        passed = self.recording.passed
-
-        def hook(module: Any, args: Any) -> None:
-            starts.setdefault(path, []).append(next(_graph._counter))
-            for a in args:
-                if isinstance(a, Tensor):
-                    passed[id(a._data)] = weakref.ref(a._data)
-
-        return hook
-
-    def _post(self, path: str, type_name: str) -> Any:
-        def hook(module: Any, args: Any, out: Any) -> None:
-            start = self._starts[path].pop()
-            self.recording.intervals.append((start, next(_graph._counter), path, type_name))
-
-        return hook
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,12 +59,44 @@ def node_values(t: Tensor) -> dict[Node, ndarray]:
             if leaf is not None:
                 values[n] = leaf._data
             continue
-        if n.inputs is None:
+        inputs = n.inputs if n.inputs is not None else _kept(n, "inputs")
+        if inputs is None:
             continue
-        for m, x in zip(n.next, n.inputs):
+        for m, x in zip(n.next, inputs):
             if m is not None and m not in values:
                 values[m] = x._data
     return values
+
+
+def _kept(n: Node, what: str) -> Any:
+    """What a :func:`record` kept of node ``n`` through a backward that freed it
+    (``"inputs"`` or ``"grads"``), or None."""
+    for r in reversed(_RECORDINGS):
+        got = getattr(r, what).get(n.seq)
+        if got is not None:
+            return got
+    return None
+
+
+_FREED = ("gradients not shown: backward() already freed this graph. Draw it before "
+          "backward(), call backward(retain_graph=True), or build it inside "
+          "`with cr.viz.record():`, which keeps them")
+_NOT_KEPT = ("some values not shown: an op keeps only the inputs its backward reads. Build "
+             "the graph inside `with cr.viz.record():` to keep every value")
+
+
+def _grads_or_note(t: Tensor, graph_nodes: list[Node], notes: list[str]) -> dict[Node, ndarray]:
+    """The gradients of every node: computed now, or, when backward() already freed the
+    graph, the ones a :func:`record` kept while it ran (else a note saying why none)."""
+    try:
+        return node_grads(t)
+    except GraphError as e:
+        if "already freed" not in str(e):
+            raise
+    kept = {n: g for n in graph_nodes if (g := _kept(n, "grads")) is not None}
+    if not kept:
+        notes.append(_FREED)
+    return kept
 
 
 def node_grads(t: Tensor, gradient: Tensor | None = None) -> dict[Node, ndarray]:
@@ -254,72 +148,6 @@ def node_grads(t: Tensor, gradient: Tensor | None = None) -> dict[Node, ndarray]
 
 
 # ---------------------------------------------------------------------------------------------
-# Formatting
-# ---------------------------------------------------------------------------------------------
-
-
-def format_shape(shape: tuple[int, ...]) -> str:
-    """``(2, 3)``; a 1-d shape as ``(4,)``; a 0-d one as ``()``."""
-    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
-def _num(x: float, digits: int) -> str:
-    if x != x or x in (float("inf"), float("-inf")):
-        return str(x)
-    return f"{x:.{digits}g}"
-
-
-def format_value(a: Any, max_elements: int = 6, digits: int = 4) -> str:
-    """A short summary of an array: the values themselves when there are at most
-    ``max_elements`` of them, else ``min .. mean .. max``.
-
-    >>> import numpy as np
-    >>> format_value(np.array([[0.5, 1.25]]))
-    '[[0.5, 1.25]]'
-    >>> format_value(np.arange(100.0))
-    'min 0  mean 49.5  max 99'
-    """
-    a = xp.asarray(a)
-    if a.size <= max_elements:
-        if a.ndim == 0:
-            return _num(float(a), digits)
-        return _nested(a.tolist(), digits)
-    if a.dtype.kind == "b":
-        return f"{int(a.sum())} of {a.size} true"
-    with xp.errstate(all="ignore"):
-        lo, mean, hi = float(a.min()), float(a.mean()), float(a.max())
-    return f"min {_num(lo, digits)}  mean {_num(mean, digits)}  max {_num(hi, digits)}"
-
-
-def _nested(v: Any, digits: int) -> str:
-    if isinstance(v, list):
-        return "[" + ", ".join(_nested(x, digits) for x in v) + "]"
-    if isinstance(v, bool):
-        return str(v)
-    return _num(float(v), digits)
-
-
-def format_param(value: Any) -> str:
-    """One op parameter as text: arrays by their shape, slices as ``1:3``."""
-    if isinstance(value, ndarray):
-        return f"array{format_shape(value.shape)}"
-    if isinstance(value, tuple):
-        inner = ", ".join(format_param(v) for v in value)
-        return f"({inner}{',' if len(value) == 1 else ''})"
-    if isinstance(value, slice):
-        parts = ["" if v is None else str(v) for v in (value.start, value.stop, value.step)]
-        return ":".join(parts[:2]) + (f":{parts[2]}" if value.step is not None else "")
-    if value is Ellipsis:
-        return "..."
-    return repr(value) if not hasattr(value, "kind") else str(value)
-
-
-def format_params(params: Mapping[str, Any]) -> str:
-    """An op's parameters as ``axis=1, keepdim=True`` (arrays by their shape)."""
-    return ", ".join(f"{k}={format_param(v)}" for k, v in params.items())
-
-
-# ---------------------------------------------------------------------------------------------
 # The view
 # ---------------------------------------------------------------------------------------------
 
@@ -347,6 +175,10 @@ class VNode:
     is_output: bool = False
     n_params: int = 0  # for collapsed modules: the parameters inside
     node: Node | None = field(default=None, repr=False)
+    ref: str = ""  # the name ``explain`` uses: ``name``, a scalar's value, or t1, t2, ...
+    role: str = ""  # for a constant: what it is to the op reading it (exponent, mask, ...)
+    from_backward: bool = False  # made by a backward pass with create_graph=True
+    literal: bool = False  # an unnamed scalar constant: ``ref`` is its value
 
     def title(self) -> str:
         """The first line of the label: op (with parameters), parameter name, or module."""
@@ -354,7 +186,10 @@ class VNode:
             return f"{self.op}({self.params})" if self.params else self.op
         if self.kind == "module":
             return self.name or self.op
-        return self.name or ("parameter" if self.kind == "param" else "input")
+        if self.name:
+            return self.name
+        what = "parameter" if self.kind == "param" else (self.role or "input")
+        return f"{what} {self.ref}" if self.ref else what  # a scalar: ref is its value
 
     def lines(self, values: bool = False, grads: bool = False) -> list[str]:
         """The label, one string per line."""
@@ -374,6 +209,7 @@ class VEdge:
     dst: str
     index: int  # which input of dst
     shape: tuple[int, ...]
+    grad: ndarray | None = None  # what backward sends along it: dL/d(src), dst's share of it
 
 
 @dataclass
@@ -398,6 +234,7 @@ class GraphView:
     values: bool = False  # whether labels show values / gradients
     grads: bool = False
     repeated: set[str] = field(default_factory=set)  # modules called more than once
+    notes: list[str] = field(default_factory=list)  # what the picture cannot show, and why
 
     def node(self, id: str) -> VNode:
         for n in self.nodes:
@@ -439,12 +276,36 @@ def build_view(t: Tensor, model: Any = None, *, values: bool = False, grads: boo
     for r in recs:
         module_types.update(r.module_types)
 
-    def param_name(leaf: Any) -> tuple[str | None, str | None]:
-        for r in reversed(recs):
-            name = r.param_name(leaf)
-            if name is not None:
-                return name, r.param_box(leaf)
-        return None, None
+    node_names, const_names = _given_names(names)
+    notes: list[str] = []
+    vals = node_values(t) if values else {}
+    grd = _grads_or_note(t, graph_nodes, notes) if grads else {}
+    if values and any(n not in vals for n in graph_nodes):
+        notes.append(_NOT_KEPT)
+    scopes, calls = _scopes(graph_nodes, recs)
+    vnodes, edges, consts, const_arrays = _walk(t, graph_nodes, recs, module_types, scopes,
+                                                node_names, const_names, vals, grd, values)
+    by_cid = {cid: const_arrays[key] for key, cid in consts.items() if key in const_arrays}
+    annotate.name_refs(vnodes, by_cid)
+    annotate.const_roles(vnodes, edges, by_cid)
+    annotate.mark_backward(vnodes)
+    if vnodes and t._node is not None and t._node.__class__ is AccumulateGrad:
+        vnodes[-1].is_output = True
+    edges.sort(key=lambda e: (int(e.dst[1:]), e.index))
+    passed = {k for r in recs for k, ref in r.passed.items() if ref() is const_arrays.get(k)}
+    _place_constants(vnodes, edges, passed, consts)
+    if grads:
+        annotate.edge_grads(vnodes, edges)
+    used = {g for g in (v.group for v in vnodes) if g is not None}
+    groups = _group_tree(used, module_types)
+    view = GraphView(vnodes, edges, groups, values=values, grads=grads,
+                     repeated={p for p, starts in calls.items() if len(starts) > 1},
+                     notes=notes)
+    return _collapse(view, depth) if depth is not None else view
+
+
+def _given_names(names: Mapping[str, Tensor] | None) -> tuple[dict[Node, str], dict[int, str]]:
+    """The caller's ``names``: by node for computed tensors, by identity for the others."""
     node_names: dict[Node, str] = {}
     const_names: dict[int, str] = {}  # id(tensor) -> name: the tensor itself, not its data
     for name, named in (names or {}).items():
@@ -455,10 +316,22 @@ def build_view(t: Tensor, model: Any = None, *, values: bool = False, grads: boo
             node_names.setdefault(named._node, name)
         else:  # NOTE: by identity: x.detach() shares x's array but is not x
             const_names.setdefault(id(named), name)
-    vals = node_values(t) if values else {}
-    grd = node_grads(t) if grads else {}
+    return node_names, const_names
 
-    scopes, calls = _scopes(graph_nodes, recs)
+
+def _walk(t: Tensor, graph_nodes: list[Node], recs: list[Recording],
+          module_types: dict[str, str], scopes: dict[Node, str], node_names: dict[Node, str],
+          const_names: dict[int, str], vals: dict[Node, ndarray], grd: dict[Node, ndarray],
+          values: bool) -> tuple[list[VNode], list[VEdge], dict[int, str], dict[int, ndarray]]:
+    """A VNode for every node of the graph and every constant input, and the edges."""
+
+    def param_name(leaf: Any) -> tuple[str | None, str | None]:
+        for r in reversed(recs):
+            name = r.param_name(leaf)
+            if name is not None:
+                return name, r.param_box(leaf)
+        return None, None
+
     ids: dict[Node, str] = {}
     vnodes: list[VNode] = []
     edges: list[VEdge] = []
@@ -484,8 +357,8 @@ def build_view(t: Tensor, model: Any = None, *, values: bool = False, grads: boo
             if m is not None:
                 pending.append((ids[m], i, tuple(m.shape)))
                 continue
-            x: Tensor | None = (n.inputs[i] if n.inputs is not None and i < len(n.inputs)
-                                else None)
+            kept = n.inputs if n.inputs is not None else _kept(n, "inputs")
+            x: Tensor | None = kept[i] if kept is not None and i < len(kept) else None
             key = id(x._data) if x is not None else -len(vnodes) - 1
             cid = consts.get(key)
             if cid is None:
@@ -504,16 +377,7 @@ def build_view(t: Tensor, model: Any = None, *, values: bool = False, grads: boo
                             group=scopes.get(n), value=vals.get(n), grad=grd.get(n), node=n,
                             is_output=n is t._node))
         edges.extend(VEdge(src, vid, i, shape) for src, i, shape in pending)
-    if vnodes and t._node is not None and t._node.__class__ is AccumulateGrad:
-        vnodes[-1].is_output = True
-    edges.sort(key=lambda e: (int(e.dst[1:]), e.index))
-    passed = {k for r in recs for k, ref in r.passed.items() if ref() is const_arrays.get(k)}
-    _place_constants(vnodes, edges, passed, consts)
-    used = {g for g in (v.group for v in vnodes) if g is not None}
-    groups = _group_tree(used, module_types)
-    view = GraphView(vnodes, edges, groups, values=values, grads=grads,
-                     repeated={p for p, starts in calls.items() if len(starts) > 1})
-    return _collapse(view, depth) if depth is not None else view
+    return vnodes, edges, consts, const_arrays
 
 
 def _place_constants(vnodes: list[VNode], edges: list[VEdge], passed: set[int],
@@ -635,4 +499,5 @@ def _collapse(view: GraphView, depth: int) -> GraphView:
         seen.add((s, d))
         edges.append(VEdge(s, d, e.index, by_id[s].shape))
     groups = {p: g for p, g in view.groups.items() if p not in target}
-    return GraphView(out_nodes, edges, groups, view.values, view.grads, view.repeated)
+    return GraphView(out_nodes, edges, groups, view.values, view.grads, view.repeated,
+                     view.notes)

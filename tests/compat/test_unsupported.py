@@ -17,7 +17,6 @@ from chainrule.core.compat import UnsupportedError
     ("cr.nn.Linear(2, 2).to('cuda:0')", ["runs on the CPU"]),
     ("cr.device('cuda:0')", ["device('cuda:0')", "runs on the CPU"]),
     ("cr.set_default_device('cuda')", ["runs on the CPU"]),
-    ("cr.compile(lambda x: x)", ["torch.compile", "no compiler"]),
     ("cr.jit.script", ["torch.jit.script", "TorchScript"]),
     ("cr.jit.trace(None, None)", ["torch.jit.trace"]),
     ("cr.fft.fft(cr.ones(4))", ["torch.fft.fft", "numpy.fft"]),

@@ -149,9 +149,9 @@ def test_dot_of_the_tutorial_network_names_shapes_values_grads():
     view = cr.viz.build_view(loss)
     assert len([n for n in nodes if n != "legend"]) == len(view.nodes)
     assert len(edges) == len(view.edges)
-    for text in ["<B>matmul</B>", "<B>W2</B>", "(2, 1) float64", "<B>a1 = sigmoid</B>",
+    for text in ["<B>t1 = matmul</B>", "<B>W2</B>", "(2, 1) float64", "<B>a1 = sigmoid</B>",
                  "<B>output = sigmoid</B>", "value [[0.6], [0.8]]", "value [[0.5, 1.2]]",
-                 "grad [[-0.02301], [-0.02792]]", 'label=" (2, 2) "', "legend"]:
+                 "grad [[-0.02301], [-0.02792]]", "(2, 2)<BR/>", "legend"]:
         assert text in src, text
     assert "grad [" not in cr.viz.to_dot(loss, names=names, values=True)
     assert "value [" not in cr.viz.to_dot(loss, names=names)

@@ -24,7 +24,7 @@ GOLDEN = """\
 %15 = getitem(%11, index=(array(5,), array(5,)), basic=False) -> (5,) float32
 %16 = sub(%14, %15) -> (5,) float32
 %17 = sum(%16, axis=None, keepdim=False) -> () float32
-%18 = mul(%17, const()) -> () float32"""
+%18 = mul(%17, 0.2) -> () float32"""
 
 
 def mlp_loss():

@@ -1,0 +1,127 @@
+"""How the graph looks, for both drawing engines: colours, fonts, and each box's label lines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .view import GraphView, VNode, format_value
+
+_FONT = "Helvetica,Arial,sans-serif"
+
+# kind -> fill colour, border colour, legend text. Ops are rounded boxes, the rest square;
+# collapsed modules have a double border; the output a thick orange one.
+_STYLE = {
+    "op": ("#dbe9fb", "#3d6fb4", "op (rounded)"),
+    "param": ("#d7f0d4", "#3c8a3c", "parameter (requires grad)"),
+    "input": ("#ebebeb", "#8c8c8c", "input / constant"),
+    "module": ("#ece0f8", "#7b52ab", "module call (collapsed)"),
+    "output": ("#fdd8b2", "#d2600a", "output"),
+}
+_GROUP_FILL = ("#f6f8fb", "#edf1f7", "#e4eaf3")
+_GROUP_BORDER = "#97a3b6"
+_TEXT = {"params": "#333333", "shape": "#333333", "info": "#555555",
+         "value": "#1c4f8a", "grad": "#a1262e", "backward": "#a1262e"}
+_SIZE = {"title": 10.5, "params": 9.0, "shape": 9.0, "info": 9.0, "value": 9.0, "grad": 9.0,
+         "backward": 8.5}
+_GRAD = "#a1262e"  # gradients: labels, and the arrows of what edges carry back
+_WIDTH = 50  # characters per label line before it wraps
+
+
+# ---------------------------------------------------------------------------------------------
+# Labels
+# ---------------------------------------------------------------------------------------------
+
+
+def _label(n: VNode, values: bool, grads: bool) -> list[tuple[str, str]]:
+    """The label of ``n`` as (text, role) lines; roles pick font and colour."""
+    lines = n.lines(values, grads)
+    out: list[tuple[str, str]] = []
+    if n.kind == "op":  # the op in bold, its parameters below in the small font
+        ref = n.name or n.ref
+        out.append((f"{ref} = {n.op}" if ref else n.op, "title"))
+        out += [(s, "params") for s in _wrap(n.params, _WIDTH - 4)] if n.params else []
+        if n.from_backward:
+            out.append(("made by backward (second order)", "backward"))
+    else:
+        out.append((lines[0], "title"))
+    for k, s in enumerate(lines[1:]):
+        if s.startswith("value "):
+            role = "value"
+        elif s.startswith("grad "):
+            role = "grad"
+        elif k == 0:
+            if n.dtype == "?":  # an input the graph did not keep: shape unknown
+                continue
+            role = "shape"
+        else:
+            role = "info"
+        out += [(w, role) for w in _wrap(s, _WIDTH)]
+    return out
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Break ``text`` into lines of at most ``width`` characters where it reads best: after
+    the outermost ``", "``, else at a double space, else at a space."""
+    out = []
+    while len(text) > width:
+        best: tuple[float, int] | None = None  # (badness, -position)
+        depth = 0
+        for i, ch in enumerate(text[:width + 1]):
+            if ch in "([{":
+                depth += 1
+            elif ch in ")]}":
+                depth -= 1
+            elif ch == " " and i > 0:
+                if text[i - 1] == ",":
+                    score = float(depth)
+                elif text[i - 1] == " " or text[i + 1:i + 2] == " ":
+                    score = 0.5
+                else:
+                    score = 5.0
+                if best is None or (score, -i) <= best:
+                    best = (score, -i)
+        cut = -best[1] if best is not None else width
+        out.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    out.append(text)
+    return out
+
+
+def _chain(view: GraphView, path: str | None) -> tuple[str, ...]:
+    """The module boxes holding ``path``, outermost first."""
+    out: list[str] = []
+    while path is not None and path in view.groups:
+        out.append(path)
+        path = view.groups[path].parent
+    return tuple(reversed(out))
+
+
+
+def _style(n: VNode) -> tuple[str, str]:
+    fill, border, _ = _STYLE["output" if n.is_output else n.kind]
+    return fill, border
+
+
+
+def _legend_entries(view: GraphView) -> list[str]:
+    kinds = [k for k in ("op", "param", "input", "module") if any(n.kind == k for n in view)]
+    if any(n.is_output for n in view):
+        kinds.append("output")
+    return kinds
+
+
+
+def _legend_notes(view: GraphView) -> list[tuple[str, str]]:
+    """The legend's lines of text under the swatches, as (text, colour)."""
+    out = [("arrows: data flow (forward)", "#555555"), ("edge labels: tensor shape", "#555555")]
+    if view.grads and any(e.grad is not None for e in view.edges):
+        out.append(("red arrow + grad: the gradient the edge carries back", _GRAD))
+        out.append(("(backward runs against the black arrows)", _GRAD))
+    if any(n.from_backward for n in view.nodes):
+        out.append(("red line in a box: an op made by backward", _GRAD))
+    return out
+
+
+def _grad_text(e: Any) -> str:
+    """The text of what an edge carries back, after the arrow showing which way."""
+    return "grad " + format_value(e.grad)
