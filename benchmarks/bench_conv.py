@@ -46,7 +46,7 @@ def conv_case(lib, nn, x, w, b, padding, input_grad):
 
 
 def to_numpy(t):
-    return t.numpy() if isinstance(t, cr.Tensor) else t.detach().numpy()
+    return t.detach().numpy()
 
 
 def digits_batches():
@@ -89,7 +89,8 @@ def torch_step(batches, state):
                          t.Conv2d(16, 32, 3, padding=1), t.BatchNorm2d(32), t.ReLU(),
                          t.MaxPool2d(2), t.Flatten(), t.Linear(512, 128), t.ReLU(),
                          t.Dropout(0.25), t.Linear(128, 10))
-    model.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in state.items()})
+    model.load_state_dict({k: torch.from_numpy(v.detach().numpy().copy())
+                           for k, v in state.items()})
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = t.CrossEntropyLoss(label_smoothing=0.1)
     data = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches]

@@ -56,7 +56,7 @@ def train_chainrule(X, y, init, epochs):
             opt.zero_grad()
             loss.backward()
             opt.step()
-    return [p.numpy() for p in model.parameters()]
+    return [p.detach().numpy() for p in model.parameters()]
 
 
 def train_numpy(X, y, init, epochs):

@@ -13,7 +13,7 @@ torch.Size([1, 2])
 """
 
 from . import core  # first: the engine, with every Tensor method attached (core/tensor.py)
-from . import autograd, graph, testing
+from . import autograd, graph, special, testing
 from .alias import as_torch
 from .core import functional as _F
 from .core.creation import (Generator, arange, as_tensor, default_generator, empty, empty_like,
@@ -38,6 +38,8 @@ from .core.compat import (Size, accelerator, are_deterministic_algorithms_enable
 from .core.graph import (GraphError, enable_grad, inference_mode, is_grad_enabled, no_grad,
                          set_grad_enabled)
 from .core.tensor import Tensor
+from .core.functional import (diagonal, erf, erfc, erfinv, exp2, expm1, logit, select,
+                              swapaxes, unbind, xlogy)
 
 # NOTE: the training layers load on first use (cr.nn, cr.optim, cr.data, cr.save): `import
 # chainrule` then costs the engine alone, and `from chainrule import nn` works as usual.

@@ -133,7 +133,7 @@ class _Pickler(pickle.Pickler):
         from .nn.module import Parameter
 
         if isinstance(obj, Tensor):
-            arr = obj.numpy()
+            arr = obj.detach().numpy()
             kind = "parameter" if isinstance(obj, Parameter) else "tensor"
             pid: tuple = (kind, str(len(self.arrays)), bool(obj.requires_grad))
         else:

@@ -116,7 +116,7 @@ class _Encoder:
                 return float(obj)
             return {"t": "float", "v": repr(float(obj))}  # 'nan', 'inf', '-inf'
         if isinstance(obj, Tensor):
-            return self.array("tensor", obj, obj.numpy(), path)
+            return self.array("tensor", obj, obj.detach().numpy(), path)
         if isinstance(obj, ndarray):
             return self.array("ndarray", obj, obj, path)
         if isinstance(obj, (dict, list, tuple)):

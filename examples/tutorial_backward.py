@@ -26,5 +26,5 @@ def one_step(learning_rate=0.1):
 if __name__ == "__main__":
     loss, W1, W2 = one_step()
     print("损失 (loss):", loss.item())
-    print("更新后的 W1 (updated W1):", W1.numpy())
-    print("更新后的 W2 (updated W2):", W2.numpy())
+    print("更新后的 W1 (updated W1):", W1.detach().numpy())
+    print("更新后的 W2 (updated W2):", W2.detach().numpy())

@@ -57,7 +57,7 @@ def train(seed=0, epochs=1000, learning_rate=0.01, log_every=100, verbose=True):
     acc = float((out.argmax(dim=1).numpy() == y_test.argmax(axis=1)).mean())
     if verbose:
         print(f"Test accuracy: {acc:.2%}")
-    return losses, acc, W1.numpy(), W2.numpy()
+    return losses, acc, W1.detach().numpy(), W2.detach().numpy()
 
 
 if __name__ == "__main__":

@@ -25,5 +25,5 @@ def forward():
 
 if __name__ == "__main__":
     output, _ = forward()
-    print("网络输出 (network output):", output.numpy())
+    print("网络输出 (network output):", output.detach().numpy())
     print("graph:", " -> ".join(n.name for n in cr.graph.nodes(output)))

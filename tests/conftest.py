@@ -1,4 +1,5 @@
 import os
+import sys
 
 from hypothesis import HealthCheck, Phase, settings
 
@@ -14,3 +15,9 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# NOTE: Hypothesis' pytest plugin wraps a parametrized test's settings once more for every
+# parametrized case (settings(parent=previous, ...), in _hypothesis_pytestplugin), so reading
+# a setting walks a chain as long as the number of cases run so far: past ~950 rows x samples
+# of test_ops/test_torch_oracle that overflows the default recursion limit of 1000.
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))

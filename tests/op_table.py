@@ -40,7 +40,7 @@ from hypothesis.extra import numpy as hnp
 import chainrule as cr
 from chainrule.core import functional as F
 from chainrule.core.graph import apply
-from chainrule.core.primitives import PRIMITIVES, SigmoidGrad, TanhGrad
+from chainrule.core.primitives import PRIMITIVES, DiagEmbed, SigmoidGrad, TanhGrad
 from chainrule.core.primitives import conv as C
 from chainrule.core.primitives.recurrent import GATES, RecurrentLayer
 from chainrule.nn import functional as NF
@@ -126,6 +126,11 @@ WIDE = _away(-40.0, 40.0, (0.0, 20.0), margin=0.01)
 CLAMP_LO, CLAMP_HI = -0.5, 0.7
 AWAY_FROM_CLAMP = _away(-2.0, 2.0, (CLAMP_LO, CLAMP_HI))
 AWAY_FROM_SOFTPLUS_THRESHOLD = _away(-2.0, 2.0, (0.0, 0.5))  # softplus(beta=2, threshold=1) jumps
+WIDE_ERF = Domain("[-7, 7] (erf's tails)", _floats(-7.0, 7.0))
+ERFC_TAIL = Domain("[2, 25] (erfc's far tail)", _floats(2.0, 25.0))
+INSIDE_UNIT = Domain("(-0.95, 0.95) (erfinv)", _floats(-0.95, 0.95))
+PROBABILITY = Domain("(0.05, 0.95)", _floats(0.05, 0.95))
+AWAY_FROM_LOGIT_EPS = _away(0.01, 0.99, (0.2, 0.8), margin=0.02)
 
 
 def tied(shapes: Shapes) -> st.SearchStrategy[tuple[np.ndarray, ...]]:
@@ -410,7 +415,7 @@ def max_pool_grad(g: Any) -> Any:
     """max_pool2d's input gradient at the fixed input pool_ref: g scattered to the argmaxes."""
     geom = POOL_OVERLAP
     kernel, stride, pad, dil = geom
-    ref = pool_ref(pool_in_shape(tuple(g.shape), geom)).astype(g.numpy().dtype)
+    ref = pool_ref(pool_in_shape(tuple(g.shape), geom)).astype(g.dtype)
     node = C.MaxPool2d(kernel, stride, pad, dil)
     node.forward(ref)
     return apply(C.MaxPool2dGrad(kernel, stride, pad, dil, ref.shape[2:], node._index), g)
@@ -719,7 +724,7 @@ ROWS: tuple[Row, ...] = (
     unary("reshape_flat", lambda x: x.reshape(-1), ("Reshape", "reshape"), kind="shape"),
     unary("reshape_reversed", lambda x: cr.reshape(x, tuple(reversed(x.shape)) + (1,)),
           ("Reshape", "reshape"), kind="shape"),
-    unary("view", lambda x: x.view(1, *x.shape), ("Reshape", "reshape"), kind="shape"),
+    unary("view", lambda x: x.view(1, *x.shape), ("Reshape", "view"), kind="shape"),
     unary("flatten", lambda x: cr.flatten(x), ("flatten", "Reshape"), kind="shape"),
     unary("flatten_start1", lambda x: x.flatten(1), ("flatten", "Reshape"), samples=ND2_SAMPLES,
           generated=one_shape(min_dims=2), kind="shape"),
@@ -1043,7 +1048,59 @@ ROWS: tuple[Row, ...] = (
     Row("huber_loss", lambda a, b: NF.huber_loss(a, b, delta=0.7), 2, ("Where",),
         (REAL, REAL), (((1,), (1,)), ((2, 3), (2, 3))), same_shapes(2), True, "loss"),
     # -- end surface10 -------------------------------------------------------------------------
+    # -- special functions (issue 15: erf family accurate to float64 rounding) ------------------
+    unary("erf", lambda x: cr.erf(x), ("Erf", "erf")),
+    unary("erf_wide", lambda x: x.erf(), ("Erf",), WIDE_ERF),
+    unary("erfc", lambda x: cr.erfc(x), ("Erfc", "erfc")),
+    unary("erfc_tail", lambda x: cr.special.erfc(x), ("Erfc",), ERFC_TAIL),
+    unary("erfinv", lambda x: x.erfinv(), ("Erfinv", "erfinv"), INSIDE_UNIT),
+    unary("expm1", lambda x: cr.expm1(x), ("Expm1", "expm1")),
+    unary("exp2", lambda x: cr.special.exp2(x), ("Pow", "exp2")),
+    unary("ndtr", lambda x: cr.special.ndtr(x), ("Erfc", "ndtr")),
+    unary("expit", lambda x: cr.special.expit(x), ("Sigmoid", "expit")),
+    unary("logit", lambda x: x.logit(), ("Log", "Log1p", "logit"), PROBABILITY),
+    unary("logit_eps", lambda x: cr.logit(x, eps=0.2), ("Log", "Log1p", "clamp"),
+          AWAY_FROM_LOGIT_EPS),
+    binary("xlogy", lambda a, b: cr.xlogy(a, b), ("Mul", "Log", "xlogy"), (NONZERO, POSITIVE)),
+    binary("xlog1py", lambda a, b: cr.special.xlog1py(a, b), ("Mul", "Log1p", "xlog1py"),
+           (NONZERO, ABOVE_MINUS_ONE)),
+    # at x == 0 the gradient in x is log(y) and in y x / y = 0 (PyTorch's formulas)
+    binary("xlogy_zero_x", lambda a, b: cr.xlogy(a * 0.0, b) + a, ("Mul", "Log"),
+           (REAL, POSITIVE), samples=(((), ()), ((3,), ()), ((2, 1), (1, 3))), generated=None),
+    # -- views (issue 15: the diagonal view, and CopySlices: an in-place change of a view) -----
+    unary("diagonal", lambda x: x.diagonal(), ("Diagonal", "diagonal"), samples=ND2_SAMPLES,
+          generated=one_shape(min_dims=2), kind="shape"),
+    unary("diagonal_offset", lambda x: cr.diagonal(x, 1, -1, 0), ("Diagonal",),
+          samples=ND2_SAMPLES, generated=one_shape(min_dims=2), kind="shape"),
+    unary("diag_embed", lambda g: apply(DiagEmbed(0, 0, 1, g.shape * 2), g), ("DiagEmbed",),
+          samples=(((1,),), ((3,),)), generated=None, kind="shape"),
+    binary("copy_slices", lambda x, v: write_view(x, v), ("CopySlices",),
+           samples=(((3, 2), (2,)), ((2, 1), (1,)), ((3, 2), ())), generated=None, kind="index"),
+    binary("copy_slices_diagonal", lambda x, v: write_diagonal(x, v), ("CopySlices", "Diagonal"),
+           samples=(((2, 2), (2,)), ((3, 2), (1,)), ((2, 3), ())), generated=None, kind="index"),
+    # the view functions built on basic indexing and permute (core/ops/views.py)
+    unary("select", lambda x: cr.select(x, 0, -1), ("GetItem", "select"), samples=ND1_SAMPLES,
+          generated=one_shape(min_dims=1), kind="shape"),
+    unary("unbind", lambda x: cr.stack(x.unbind(-1)[::-1], 0), ("GetItem", "unbind"),
+          samples=ND1_SAMPLES, generated=one_shape(min_dims=1), kind="shape"),
+    unary("swapaxes", lambda x: cr.swapaxes(x, 0, -1), ("Permute", "swapaxes"),
+          samples=ND1_SAMPLES, generated=one_shape(min_dims=1), kind="shape"),
+    unary("contiguous", lambda x: x.transpose(0, -1).contiguous() * 1.5, ("contiguous",),
+          samples=ND1_SAMPLES, generated=one_shape(min_dims=1), kind="shape"),
 )
+
+
+def write_view(x: Any, v: Any) -> Any:
+    """An in-place change of a view of a non-leaf: its base gets a CopySlices node."""
+    y = x * 1.0
+    y[1:, 0].copy_(v * v)
+    return y.t()
+
+
+def write_diagonal(x: Any, v: Any) -> Any:
+    y = x * 1.0
+    y.diagonal().mul_(v)
+    return y
 
 
 def _setitem_mask(x: Any) -> Any:

@@ -55,11 +55,11 @@ def _train(kind: str, opt_name: str, compiled: bool, steps: int = 6, sched: bool
     for _ in range(steps):
         x = cr.tensor(rng.standard_normal(shape).astype(np.float32))
         y = cr.tensor(rng.integers(0, 10, shape[0]))
-        losses.append(fn(x, y).numpy().copy())
-    state = [p.numpy().copy() for p in model.parameters()]
+        losses.append(fn(x, y).detach().numpy().copy())
+    state = [p.detach().numpy().copy() for p in model.parameters()]
     state += [p.grad.numpy().copy() for p in model.parameters()]
     for st in opt.state.values():
-        state += [v.numpy().copy() for v in st.values() if isinstance(v, cr.Tensor)]
+        state += [v.detach().numpy().copy() for v in st.values() if isinstance(v, cr.Tensor)]
     return losses, state, fn, opt
 
 
@@ -112,7 +112,7 @@ def _tutorial(compiled: bool, epochs: int = 8):
 
     fn = cr.compile(epoch) if compiled else epoch
     losses = [fn().item() for _ in range(epochs)]
-    return losses, W1.numpy().copy(), W2.numpy().copy(), W1.grad, fn
+    return losses, W1.detach().numpy().copy(), W2.detach().numpy().copy(), W1.grad, fn
 
 
 def test_tutorial_loop_with_inplace_updates():
@@ -172,7 +172,7 @@ def test_parameter_changed_outside_is_seen():
     ref_opt.step()
     step(x, y)
     for p, q in zip(model.parameters(), ref_model.parameters()):
-        assert np.array_equal(p.numpy(), q.numpy())
+        assert np.array_equal(p.detach().numpy(), q.detach().numpy())
 
 
 def test_load_state_dict_is_seen():
@@ -272,7 +272,7 @@ def test_batch_norm_and_dropout_in_training_are_replayed():
         rng = np.random.default_rng(0)
         losses = [f(cr.tensor(rng.standard_normal((8, 1, 4, 4)).astype(np.float32)),
                     cr.tensor(rng.integers(0, 10, 8))).item() for _ in range(6)]
-        return losses, [t.numpy().copy() for t in model.state_dict().values()], f
+        return losses, [t.detach().numpy().copy() for t in model.state_dict().values()], f
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -326,7 +326,7 @@ def test_inference_function_replays():
     x = cr.randn(4, 3)
     outs = [predict(x) for _ in range(3)]
     assert outs[2][1] == "label"
-    assert np.array_equal(outs[2][0].numpy(), outs[0][0].numpy())
+    assert np.array_equal(outs[2][0].detach().numpy(), outs[0][0].detach().numpy())
     assert len(predict.programs()) == 1
 
 
@@ -374,8 +374,8 @@ def test_label_smoothing_onecycle_and_logits_as_the_cli_trains():
         for _ in range(8):
             loss, logits = f(cr.tensor(rng.standard_normal((16, 64)).astype(np.float32)),
                              cr.tensor(rng.integers(0, 10, 16)))
-            outs += [loss.numpy().copy(), logits.numpy().copy()]
-        return outs + [p.numpy().copy() for p in model.parameters()], f
+            outs += [loss.detach().numpy().copy(), logits.detach().numpy().copy()]
+        return outs + [p.detach().numpy().copy() for p in model.parameters()], f
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -405,7 +405,7 @@ def test_attention_and_layer_norm_are_captured_through_their_vjps():
         rng = np.random.default_rng(0)
         losses = [f(cr.tensor(rng.standard_normal((8, 5, 16)).astype(np.float32)),
                     cr.tensor(rng.integers(0, 4, 8))).item() for _ in range(5)]
-        return losses, [p.numpy().copy() for p in params], f
+        return losses, [p.detach().numpy().copy() for p in params], f
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -419,7 +419,7 @@ def test_bad_labels_at_replay_get_eager_modes_error():
     x, y = _batch(8)
     for _ in range(3):
         step(x, y)
-    before = [p.numpy().copy() for p in model.parameters()]
+    before = [p.detach().numpy().copy() for p in model.parameters()]
     with pytest.raises(IndexError, match="cross_entropy"):
         step(x, cr.tensor([0, 1, 2, 7, 0, 1, 2, 0]))
-    assert all(np.array_equal(a, p.numpy()) for a, p in zip(before, model.parameters()))
+    assert all(np.array_equal(a, p.detach().numpy()) for a, p in zip(before, model.parameters()))

@@ -73,7 +73,7 @@ def test_detach_and_requires_grad_():
     x = f64(3)
     d = x.detach()
     assert not d.requires_grad and d.is_leaf
-    assert np.shares_memory(d.numpy(), x.numpy())
+    assert np.shares_memory(d.detach().numpy(), x.detach().numpy())
     y = x * 2
     with pytest.raises(GraphError, match="non-leaf"):
         y.requires_grad_(False)
@@ -136,13 +136,13 @@ def test_retain_graph_allows_second_backward():
     y = x.exp().sum()
     y.backward(retain_graph=True)
     y.backward()
-    np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp(x.numpy()))
+    np.testing.assert_allclose(x.grad.detach().numpy(), 2 * np.exp(x.detach().numpy()))
 
 
 def test_grad_returns_without_touching_dot_grad():
     x = f64(3)
     (g,) = cr.autograd.grad((x ** 2).sum(), x)
-    np.testing.assert_allclose(g.numpy(), 2 * x.numpy())
+    np.testing.assert_allclose(g.detach().numpy(), 2 * x.detach().numpy())
     assert x.grad is None
     assert not g.requires_grad
 
@@ -161,7 +161,7 @@ def test_grad_with_respect_to_intermediate():
     h = x.sin()
     y = (h * h).sum()
     (gh,) = cr.autograd.grad(y, h)
-    np.testing.assert_allclose(gh.numpy(), 2 * np.sin(x.numpy()))
+    np.testing.assert_allclose(gh.detach().numpy(), 2 * np.sin(x.detach().numpy()))
 
 
 def test_second_and_third_order():
@@ -185,7 +185,7 @@ def test_hessian_vector_product():
     f = 0.5 * (x @ cr.tensor(A) @ x) + x.tanh().sum()
     (g,) = cr.autograd.grad(f, x, create_graph=True)
     (hv,) = cr.autograd.grad((g * v).sum(), x)
-    t = np.tanh(x.numpy())
+    t = np.tanh(x.detach().numpy())
     H = A + np.diag(-2 * t * (1 - t ** 2))
     np.testing.assert_allclose(hv.numpy(), H @ v.numpy(), rtol=1e-12)
 
@@ -196,7 +196,7 @@ def test_backward_create_graph_then_grad_of_grad():
     g = x.grad
     assert g.requires_grad
     (gg,) = cr.autograd.grad(g.sum(), x)
-    np.testing.assert_allclose(gg.numpy(), 6 * x.numpy())
+    np.testing.assert_allclose(gg.detach().numpy(), 6 * x.detach().numpy())
 
 
 def test_backward_inputs_restricts_accumulation():
@@ -285,7 +285,7 @@ def test_inplace_on_non_leaf_is_recorded():
     y *= x  # y = 2x * x
     y += 1
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), 4 * x.numpy())
+    np.testing.assert_allclose(x.grad.detach().numpy(), 4 * x.detach().numpy())
 
 
 def test_setitem_is_differentiable():

@@ -23,9 +23,9 @@ def test_one_backpropagation_step():
 
     loss, W1, W2 = one_step()
     assert loss.item() == pytest.approx(0.02320575, abs=1e-8)
-    np.testing.assert_allclose(W1.numpy(), [[0.40025412, 0.3002605], [0.20060988, 0.70062519]],
-                               atol=1e-8)
-    np.testing.assert_allclose(W2.numpy(), [[0.60230061], [0.80279193]], atol=1e-8)
+    np.testing.assert_allclose(W1.detach().numpy(),
+                               [[0.40025412, 0.3002605], [0.20060988, 0.70062519]], atol=1e-8)
+    np.testing.assert_allclose(W2.detach().numpy(), [[0.60230061], [0.80279193]], atol=1e-8)
 
 
 def tutorial_numpy(seed, epochs):

@@ -70,9 +70,9 @@ class LegendrePolynomial3(Function):
 def test_forward_and_backward():
     x = f64(3)
     y = Cube.apply(x)
-    np.testing.assert_allclose(y.numpy(), x.numpy() ** 3)
+    np.testing.assert_allclose(y.detach().numpy(), x.detach().numpy() ** 3)
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), 3 * x.numpy() ** 2)
+    np.testing.assert_allclose(x.grad.detach().numpy(), 3 * x.detach().numpy() ** 2)
 
 
 def test_node_is_named_after_the_function():
@@ -180,7 +180,7 @@ def test_second_backward_needs_retain_graph():
     y = Cube.apply(x).sum()
     y.backward(retain_graph=True)
     y.backward()
-    np.testing.assert_allclose(x.grad.numpy(), 6 * x.numpy() ** 2)
+    np.testing.assert_allclose(x.grad.detach().numpy(), 6 * x.detach().numpy() ** 2)
     with pytest.raises(GraphError, match="Cube: trying to backward through the graph a second"):
         y.backward()
 
@@ -247,7 +247,7 @@ def test_multiple_outputs():
                          "SplitHalvesSaved[1]"]
     (lo.sum() * 3 + hi.sum()).backward()
     np.testing.assert_allclose(x.grad.numpy()[:2], [6, 6])
-    np.testing.assert_allclose(x.grad.numpy()[2:], np.exp(x.numpy()[2:]))
+    np.testing.assert_allclose(x.grad.detach().numpy()[2:], np.exp(x.detach().numpy()[2:]))
     assert cr.autograd.gradcheck(SplitHalvesSaved.apply, (f64(6),))
     assert cr.autograd.gradgradcheck(SplitHalvesSaved.apply, (f64(6),))
 
@@ -324,7 +324,7 @@ def test_hooks_and_retain_grad_on_function_outputs():
     y.register_hook(lambda g: g * 2)
     y.sum().backward()
     assert y.grad.tolist() == [2.0, 2.0, 2.0]
-    np.testing.assert_allclose(x.grad.numpy(), 6 * x.numpy() ** 2)
+    np.testing.assert_allclose(x.grad.detach().numpy(), 6 * x.detach().numpy() ** 2)
 
 
 def test_forward_returning_an_input_does_not_touch_it():
@@ -342,7 +342,7 @@ def test_forward_returning_an_input_does_not_touch_it():
     node = h.grad_fn
     y = Identity.apply(h)
     assert y is not h and h.grad_fn is node and y.grad_fn.name == "Identity"
-    assert np.shares_memory(y.numpy(), h.numpy())
+    assert np.shares_memory(y.detach().numpy(), h.detach().numpy())
     y.sum().backward()
     assert x.grad.tolist() == [5.0, 5.0]
 
@@ -371,7 +371,7 @@ def test_once_differentiable():
     class NumpyExp(Function):
         @staticmethod
         def forward(ctx, x):
-            y = cr.from_numpy(np.exp(x.numpy()))
+            y = cr.from_numpy(np.exp(x.detach().numpy()))
             ctx.save_for_backward(y)
             return y
 
@@ -493,7 +493,7 @@ def test_matches_pytorch():
     ca, cb = CCube.apply(cx, 1.5)
     (tg,) = torch.autograd.grad((ta * tb).sum(), tx, create_graph=True)
     (cg,) = cr.autograd.grad((ca * cb).sum(), cx, create_graph=True)
-    np.testing.assert_allclose(cg.numpy(), tg.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(cg.detach().numpy(), tg.detach().numpy(), rtol=1e-12)
     (tgg,) = torch.autograd.grad(tg.sum(), tx)
     (cgg,) = cr.autograd.grad(cg.sum(), cx)
     np.testing.assert_allclose(cgg.numpy(), tgg.numpy(), rtol=1e-12)

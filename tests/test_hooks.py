@@ -23,24 +23,24 @@ def test_hook_on_an_intermediate_changes_what_flows_upstream():
     handle = h.register_hook(lambda g: seen.append(g.tolist()) or g * 10)
     (h * h).sum().backward()
     assert seen == [(4 * x).tolist()]  # called once, with the total gradient of h
-    np.testing.assert_allclose(x.grad.numpy(), 80 * x.numpy())
+    np.testing.assert_allclose(x.grad.detach().numpy(), 80 * x.detach().numpy())
     handle.remove()
     handle.remove()  # removing twice is harmless
     x.grad = None
     h = x * 2
     (h * h).sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), 8 * x.numpy())
+    np.testing.assert_allclose(x.grad.detach().numpy(), 8 * x.detach().numpy())
 
 
 def test_hook_on_a_leaf_changes_what_is_accumulated():
     x = f64(3)
     handle = x.register_hook(lambda g: g * 3)
     (x * x).sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), 6 * x.numpy())
+    np.testing.assert_allclose(x.grad.detach().numpy(), 6 * x.detach().numpy())
     handle.remove()
     x.grad = None
     (x * x).sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), 2 * x.numpy())
+    np.testing.assert_allclose(x.grad.detach().numpy(), 2 * x.detach().numpy())
 
 
 def test_hooks_run_in_order_and_retain_grad_sees_their_result():

@@ -45,6 +45,7 @@ from chainrule.core.graph import Node
 NOT_DIFFERENTIABLE = {
     "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "logical_and", "logical_or", "sign",
     "isnan", "isinf", "isfinite", "argmax", "argmin", "allclose", "equal",
+    "is_contiguous",
 }
 HELPERS = {
     "eye": "a factory re-exported for primitives' vjps; no tensor input",
@@ -154,7 +155,7 @@ def weighted_loss(outs: list[cr.Tensor], weights: list[np.ndarray]) -> cr.Tensor
 
 
 def bits(t: Any) -> bytes:
-    a = t.numpy() if isinstance(t, cr.Tensor) else np.asarray(t)
+    a = t.detach().numpy() if isinstance(t, cr.Tensor) else np.asarray(t)
     return a.dtype.str.encode() + repr(a.shape).encode() + a.tobytes()
 
 

@@ -25,7 +25,7 @@ def same(a, b):
         return False
     if isinstance(a, cr.Tensor):
         return (a.dtype == b.dtype and a.shape == b.shape and a.requires_grad == b.requires_grad
-                and np.array_equal(a.numpy(), b.numpy(), equal_nan=True))
+                and np.array_equal(a.detach().numpy(), b.detach().numpy(), equal_nan=True))
     if isinstance(a, np.ndarray):
         return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
     if isinstance(a, np.generic):

@@ -42,6 +42,8 @@ from op_table import (
     setitem_adv,
     setitem_row0,
     summed_to,
+    write_diagonal,
+    write_view,
 )
 
 import op_table
@@ -349,6 +351,31 @@ TORCH: dict[str, Callable[..., Any]] = {
     # identity input weight (exact), so the gate order and formulas are PyTorch's
     **{f"recurrent_{mode}{tag}": (lambda m, r, s: lambda *a: _t_recurrent(m, r, s, *a))(
         mode, rev, sizes) for mode, rev, sizes, tag in RECURRENT_ROWS},
+    # -- special functions (issue 15) --
+    "erf": torch.erf,
+    "erf_wide": torch.erf,
+    "erfc": torch.erfc,
+    "erfc_tail": torch.special.erfc,
+    "erfinv": torch.erfinv,
+    "expm1": torch.expm1,
+    "exp2": torch.special.exp2,
+    "ndtr": torch.special.ndtr,
+    "expit": torch.special.expit,
+    "logit": torch.logit,
+    "logit_eps": lambda x: torch.logit(x, eps=0.2),
+    "xlogy": torch.xlogy,
+    "xlog1py": torch.special.xlog1py,
+    "xlogy_zero_x": lambda a, b: torch.xlogy(a * 0.0, b) + a,
+    # -- views (issue 15) --
+    "diagonal": lambda x: x.diagonal(),
+    "diagonal_offset": lambda x: torch.diagonal(x, 1, -1, 0),
+    "diag_embed": torch.diag_embed,
+    "copy_slices": write_view,
+    "copy_slices_diagonal": write_diagonal,
+    "select": lambda x: torch.select(x, 0, -1),
+    "unbind": lambda x: torch.stack(x.unbind(-1)[::-1], 0),
+    "swapaxes": lambda x: torch.swapaxes(x, 0, -1),
+    "contiguous": lambda x: x.transpose(0, -1).contiguous() * 1.5,
 }
 # issue 11: normalisation and attention (their torch functions live beside the rows' helpers)
 TORCH.update(torch_counterparts())
@@ -415,7 +442,7 @@ def _floating(ts: list[Any]) -> list[Any]:
 
 def _np(t: Any) -> np.ndarray:
     if isinstance(t, cr.Tensor):
-        return t.numpy()
+        return t.detach().numpy()
     return t.detach().numpy(force=True)  # force: torch may hand back a lazy ZeroTensor
 
 

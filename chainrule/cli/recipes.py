@@ -399,7 +399,7 @@ def train_default(cfg: Config, reporter: Reporter | None = None, out_dir: Path |
             n = len(yb)
             lv = loss.item()
             total_loss += lv * n
-            correct += int((logits.numpy().argmax(axis=1) == yb.numpy()).sum())
+            correct += int((logits.detach().numpy().argmax(axis=1) == yb.numpy()).sum())
             seen += n
             reporter.step(lv, correct / seen)
         if ranks is not None:
@@ -514,7 +514,7 @@ def train_tutorial(seed: int = 0, epochs: int = 1000, learning_rate: float = 0.0
     b1 = cr.zeros(1, 64, dtype=cr.float64)  # never updated, as in the tutorial
     b2 = cr.zeros(1, y_train.shape[1], dtype=cr.float64)
     Xt, Yt = cr.tensor(X_train), cr.tensor(y_train)
-    initial = _saturation(X_train, W1.numpy(), W2.numpy())
+    initial = _saturation(X_train, W1.detach().numpy(), W2.detach().numpy())
     if diagnostics is not None:
         diagnostics.watch({"W1": W1, "W2": W2})
     reporter = reporter or Reporter()
@@ -543,5 +543,6 @@ def train_tutorial(seed: int = 0, epochs: int = 1000, learning_rate: float = 0.0
     pred = out.argmax(axis=1)
     labels = y_test.argmax(axis=1)
     images = (X_test * 16.0).reshape(-1, 8, 8)
-    return TutorialResult(losses, float((pred == labels).mean()), W1.numpy(), W2.numpy(), pred,
-                          labels, images, initial, _saturation(X_train, W1.numpy(), W2.numpy()))
+    w1, w2 = W1.detach().numpy(), W2.detach().numpy()
+    return TutorialResult(losses, float((pred == labels).mean()), w1, w2, pred,
+                          labels, images, initial, _saturation(X_train, w1, w2))

@@ -435,7 +435,7 @@ def _record(cls: type[Function], ctx: FunctionCtx, args: tuple, out: Any) -> Any
         # one of its inputs, or a tensor the caller holds, whose own node must not change.
         t = _make(o._data)
         t._vc = o._vc
-        t._base = o._base
+        t._base = None  # a Function's output is its own tensor, not a view (core/views.py)
         meta.append((o._data.shape, o._data.dtype))
         slot = None
         if o._data.dtype.kind == "f" and id(o) not in nondiff:

@@ -25,9 +25,13 @@ from .ops.indexing import (  # noqa: F401
 from .ops.shape import (  # noqa: F401
     _check_broadcast, broadcast_to, cat, chunk, concat, concatenate, expand, expand_as, flatten,
     flip, gather, permute, reshape, split, squeeze, stack, sum_to, summed_axes, t,
-    transpose, unsqueeze, view)
+    transpose, unsqueeze)
 from .ops.reductions import (  # noqa: F401
     _arg, _check_nonempty, _keepdim_shape, _max_dim, _shift, _softmax_dim, amax, amin, argmax,
     argmin, log_softmax, logsumexp, max, MaxResult, mean, min, prod, softmax, std, sum, var)
 from .ops.linalg import (  # noqa: F401
     dot, matmul, mm)
+from .ops.views import (  # noqa: F401
+    contiguous, diagonal, is_contiguous, select, swapaxes, swapdims, unbind, view)
+from .ops.special import (  # noqa: F401
+    erf, erfc, erfinv, exp2, expit, expm1, logit, ndtr, xlog1py, xlogy)

@@ -23,6 +23,8 @@ from ..backend import asarray, ndarray, xp
 from .handles import RemovableHandle, RetainGrad  # noqa: F401  (graph.RemovableHandle)
 from .tensor_class import Tensor, _make
 
+_refresh: Any = None  # views.refresh(view): regenerate a stale view's node (set by views.py)
+
 _counter = itertools.count()
 xp_ones_like = xp.ones_like
 xp_zeros_like = xp.zeros_like
@@ -199,6 +201,9 @@ class Node:
     hooks: list[Any] | None
     name = "node"
     saves: tuple[int, ...] = ()
+    # saved input -> the inputs whose gradients read it (default: all); an in-place change of
+    # a saved input no other input's gradient needs is not an error (PyTorch saves only those)
+    saved_for: dict[int, tuple[int, ...]] | None = None
     saves_output = False
     broadcasts = False  # cotangents of broadcast inputs are summed back to their shapes
     is_view = False  # output shares memory (and so its version counter) with input 0
@@ -254,6 +259,9 @@ class Node:
         for i, v in zip(self.saves, self.versions):
             t = self.inputs[i]
             if t._vc[0] != v:
+                users = self.saved_for.get(i) if self.saved_for else None
+                if users is not None and all(self.next[j] is None for j in users):
+                    continue  # read only for gradients nobody wants
                 raise GraphError(
                     f"{self.name}: input {i} (shape {tuple(t.shape)}, {t.dtype}) was modified by "
                     f"an in-place operation after {self.name} saved it for backward (its "
@@ -340,24 +348,38 @@ def apply(node: Node, *inputs: Tensor) -> Tensor:
     out._data = data
     out._node = None
     out.grad = None
-    if node.is_view:
-        out._vc = inputs[0]._vc
-        out._base = inputs[0]
+    if node.is_view:  # shares memory: see core/views.py
+        a = inputs[0]
+        out._vc = a._vc
+        out._base = a
+        out._vstep = node
+        out._vver = a._vc[0] if _grad_enabled or a._node is None else None
     else:
         out._vc = [0]
         out._base = None
     if not _grad_enabled:
         return out
     if n == 1:
-        if inputs[0]._node is None:
+        a = inputs[0]
+        if a._base is not None and a._vver != a._vc[0]:
+            _refresh(a)  # a view whose base changed in place: regenerate its node
+        if a._node is None:
             return out
-        node.next = (inputs[0]._node,)
+        node.next = (a._node,)
     elif n == 2:
-        a, b = inputs[0]._node, inputs[1]._node
-        if a is None and b is None:
+        a, b = inputs
+        if a._base is not None and a._vver != a._vc[0]:
+            _refresh(a)
+        if b._base is not None and b._vver != b._vc[0]:
+            _refresh(b)
+        na, nb = a._node, b._node
+        if na is None and nb is None:
             return out
-        node.next = (a, b)
+        node.next = (na, nb)
     else:
+        for t in inputs:
+            if t._base is not None and t._vver != t._vc[0]:
+                _refresh(t)
         nxt = tuple([t._node for t in inputs])
         if nxt.count(None) == n:
             return out
@@ -418,6 +440,9 @@ def run_backward(
     nodes that lead to none of them are skipped.
     """
     global _grad_enabled
+    for t in list(roots) + list(targets or ()):
+        if t._base is not None and t._vver != t._vc[0]:
+            _refresh(t)  # a view whose base changed in place (see core/views.py)
     table, heap = _seed(roots, grad_roots)
     wanted: dict[Node, int] | None = None
     needed: set[Node] | None = None

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 from ..backend import xp
 from . import functional as _F
 from . import graph
+from . import views as _views
 from .autograd import backward as _backward
 from .compat import CPU_ONLY, UnsupportedError, install_tensor_stubs
 from .compat import Size as _Size
@@ -41,6 +42,8 @@ class _TensorMethods:
 
     @property
     def grad_fn(self: Any) -> Node | None:
+        if self._base is not None and self._vver != self._vc[0]:
+            _views.refresh(self)
         n = self._node
         return None if n is None or n.__class__ is AccumulateGrad else n
 
@@ -227,65 +230,9 @@ class _TensorMethods:
 
     # -- in-place -----------------------------------------------------------------------------
     def _inplace(self: Any, op: str, fn: Any, *others: Any, ufunc: Any = None) -> Tensor:
-        """Apply ``fn(self, *others)`` and write the result into this tensor's memory.
-
-        ``ufunc`` (for ``+= -= *= /=``) computes straight into the memory when nothing needs
-        recording: the optimizer-update path, with no temporary.
-        """
-        others_t = [o for o in others if isinstance(o, Tensor)]
-        tracked = graph._grad_enabled and (
-            self._node is not None or any(o._node is not None for o in others_t))
-        if ufunc is not None and not tracked and self._data.flags.writeable:
-            o = _F._as_tensor(others[0], self)._data
-            if o.dtype.kind == "f" and self._data.dtype.kind != "f":
-                pass  # an int tensor cannot hold a float result: the checks below say so
-            else:
-                try:
-                    ufunc(self._data, o, out=self._data, casting="same_kind")
-                except ValueError:
-                    pass  # a shape the in-place result cannot take: reported below
-                else:
-                    self._vc[0] += 1
-                    return self
-        if tracked and self.is_leaf and self._node is not None:
-            raise GraphError(
-                f"{op}: a leaf tensor that requires grad (shape {self._data.shape}) is being "
-                "used in an in-place operation. Do the update under `with cr.no_grad():`, or use "
-                "an out-of-place op (x = x + 1)."
-            )
-        if tracked and self._base is not None and self._base._node is not None:
-            raise GraphError(
-                f"{op}: in-place change of a view of a tensor that requires grad is not "
-                "supported; clone() the view first or use an out-of-place op."
-            )
-        if not self._data.flags.writeable:
-            raise ValueError(
-                f"{op}: this tensor (shape {self._data.shape}) is a read-only broadcast view (from "
-                "expand/broadcast_to) whose elements share memory; clone() it before changing it."
-            )
-        if tracked:
-            old = _make(self._data.copy(), self._node)
-            res = fn(old, *others)
-        else:
-            with graph.no_grad():
-                res = fn(self, *others)
-        rd = res._data
-        if rd.shape != self._data.shape:
-            raise ValueError(
-                f"{op}: the result has shape {rd.shape} but the tensor being changed in place has "
-                f"shape {self._data.shape}; in-place ops cannot change a tensor's shape"
-            )
-        if rd.dtype != self._data.dtype and not xp.can_cast(rd.dtype, self._data.dtype,
-                                                             "same_kind"):
-            raise TypeError(
-                f"{op}: result type {rd.dtype} can't be cast to the tensor's dtype "
-                f"{self._data.dtype} in place; use an out-of-place op"
-            )
-        xp.copyto(self._data, rd, casting="same_kind")
-        self._vc[0] += 1
-        if tracked:
-            self._node = res._node
-        return self
+        """Apply ``fn(self, *others)`` and write the result into this tensor's memory
+        (recorded as PyTorch records it, views included: see core/views.py)."""
+        return _views.inplace(self, op, fn, others, ufunc)
 
     # The ignores below: mypy compares these with the binary operators of the class
     # body (attached from core/ops), whose signatures it sees only as Callable[..., Any].
@@ -495,6 +442,21 @@ class _TensorMethods:
     dot = _F.dot
     softplus = _F.softplus
     allclose = _F.allclose
+    # views (core/ops/views.py) and the special functions PyTorch has as methods
+    diagonal = _F.diagonal
+    select = _F.select
+    unbind = _F.unbind
+    swapaxes = _F.swapaxes
+    swapdims = _F.swapdims
+    contiguous = _F.contiguous
+    is_contiguous = _F.is_contiguous
+    erf = _F.erf
+    erfc = _F.erfc
+    erfinv = _F.erfinv
+    expm1 = _F.expm1
+    exp2 = _F.exp2
+    logit = _F.logit
+    xlogy = _F.xlogy
     equal = _F.equal
     __add__ = _F.add
     __sub__ = _F.sub
@@ -540,6 +502,13 @@ def _floor_divide(a: Any, b: Any) -> Tensor:
     """floor(a / b); piecewise constant, so it carries no gradient (as in PyTorch)."""
     a, b = _F._pair(a, b)
     return _make(xp.asarray(xp.floor_divide(a._data, b._data)))
+
+
+def _torch_name(dt: Any) -> str:
+    """PyTorch's name of a dtype in its messages (Float, Long, ...)."""
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+            "bool": "Bool"}.get(str(dt), str(dt))
 
 
 def _rng(generator: Any) -> Any:

@@ -32,6 +32,7 @@ else:
     _Attached = object
 
 _object_new = object.__new__
+_refresh: Any = None  # views.refresh(view): regenerate a stale view's node (set by views.py)
 
 
 def _make(data: ndarray, node: Node | None = None) -> Tensor:
@@ -119,13 +120,16 @@ class Tensor(_Attached):
     tensor([2., 4., 6.])
     """
 
-    __slots__ = ("_data", "_node", "_vc", "_base", "grad", "__weakref__")
+    # _vstep, _vver: for views (_base is not None) only, see core/views.py
+    __slots__ = ("_data", "_node", "_vc", "_base", "_vstep", "_vver", "grad", "__weakref__")
     __array_priority__ = 1000  # NumPy defers to our reflected operators
 
     _data: ndarray
     _node: Node | None
     _vc: list[int]
     _base: Tensor | None
+    _vstep: Any  # the view's node (core/views.py)
+    _vver: int | None  # the base's version when the view's node was made
     grad: Tensor | None
 
     def __init__(self, *args: Any, dtype: Any = None, requires_grad: bool = False,
@@ -182,6 +186,8 @@ class Tensor(_Attached):
 
     @property
     def requires_grad(self) -> bool:
+        if self._base is not None and self._vver != self._vc[0]:
+            _refresh(self)  # a view whose base changed in place (see core/views.py)
         return self._node is not None
 
     @requires_grad.setter
@@ -215,8 +221,18 @@ class Tensor(_Attached):
         return self._data.shape[0]
 
     # -- conversion -------------------------------------------------------------------------
-    def numpy(self) -> ndarray:
-        """The values as an array (shares memory with the tensor)."""
+    def numpy(self, *, force: bool = False) -> ndarray:
+        """The values as an array (shares memory with the tensor).
+
+        As in PyTorch, a tensor that requires grad must be detached first (``force=True``
+        returns a copy instead).
+        """
+        if self._node is not None:
+            if force:
+                return self._data.copy()
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                f"instead. (shape {tuple(self._data.shape)})")
         return self._data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> ndarray:
@@ -298,14 +314,8 @@ class Tensor(_Attached):
     def cpu(self) -> Tensor:
         return self
 
-    def contiguous(self) -> Tensor:
-        return self
-
     def is_floating_point(self) -> builtins.bool:
         return self._data.dtype.kind == "f"
-
-    def is_contiguous(self) -> builtins.bool:
-        return True
 
     # -- new tensors like this one ------------------------------------------------------------
     def _new(self, arr: ndarray, requires_grad: builtins.bool) -> Tensor:

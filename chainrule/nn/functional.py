@@ -12,8 +12,9 @@ from __future__ import annotations
 # (their private helpers too: layers, losses and legacy.py reach them as ``F._name``).
 # (softmax, log_softmax and seven losses come from legacy.py, below: PyTorch's signatures.)
 from .functional_activations import (  # noqa: F401
-    _GELU_TANH_C, _SQRT1_2, _dropout_mask, _normal_cdf, _softmax_args, dropout, elu, gelu,
-    leaky_relu, relu, sigmoid, silu, tanh)
+    _GELU_TANH_C, _dropout_mask, _softmax_args, dropout, elu, gelu, leaky_relu, relu, sigmoid,
+    silu, tanh)
+from ..core.functional import ndtr, softplus  # noqa: F401  (F.softplus(x, beta, threshold))
 from .functional_base import (  # noqa: F401
     _REDUCTIONS, _T2, _arange, _check_reduction, _float_input, _linear, _linear_checked,
     _reduce, _same_shape_target, _tensor, linear)
@@ -29,7 +30,7 @@ __all__ = [
     "linear", "relu", "leaky_relu", "gelu", "elu", "silu", "sigmoid", "tanh", "softmax",
     "log_softmax", "dropout", "mse_loss", "l1_loss", "cross_entropy", "nll_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "one_hot", "conv2d",
-    "max_pool2d", "avg_pool2d", "batch_norm",
+    "max_pool2d", "avg_pool2d", "batch_norm", "softplus",
 ]
 
 

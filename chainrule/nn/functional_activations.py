@@ -10,6 +10,7 @@ from ..backend import ndarray, xp
 from ..core import creation
 from ..core import functional as _F
 from ..core.creation import Generator
+from ..core.functional import ndtr
 from ..core.tensor import Tensor, _make
 from .functional_base import _float_input, _tensor
 
@@ -95,32 +96,7 @@ def tanh(input: Tensor) -> Tensor:
     return _F.tanh(input)
 
 
-# Numerical Recipes' erfc (Chebyshev fit): fractional error below 1.2e-7 for every z >= 0.
-_ERFC_COEFFS = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806,
-                0.09678418, 0.37409196, 1.00002368, -1.26551223)
-_SQRT1_2 = math.sqrt(0.5)
 _GELU_TANH_C = math.sqrt(2.0 / math.pi)
-
-
-def _normal_cdf(x: Tensor) -> Tensor:
-    """Phi(x) = P(N(0, 1) <= x), built from primitives via erfc.
-
-    NOTE: there is no erf primitive; erfc(z) for z >= 0 is the Numerical Recipes fit
-    t exp(-z^2 + P(t)), t = 1 / (1 + z/2), relative error < 1.2e-7 (float32 precision; in
-    float64 it is an approximation). It is smooth, so its gradient is the fit's derivative.
-    """
-    neg = x._data < 0
-    sign = xp.where(neg, -_SQRT1_2, _SQRT1_2).astype(x._data.dtype)
-    # z = |x| / sqrt(2), with abs written as x * sign so the derivative at 0 is the right-hand
-    # one, consistent with the branch chosen below (abs's subgradient 0 would lose phi(0)).
-    z = _F.mul(x, _make(sign))
-    t = _F.div(1.0, _F.add(_F.mul(z, 0.5), 1.0))
-    p = _F.mul(t, _ERFC_COEFFS[0])
-    for c in _ERFC_COEFFS[1:-1]:
-        p = _F.mul(_F.add(p, c), t)
-    p = _F.add(p, _ERFC_COEFFS[-1])
-    half_erfc = _F.mul(_F.mul(t, _F.exp(_F.sub(p, _F.mul(z, z)))), 0.5)  # Phi(-|x|)
-    return _F.where(neg, half_erfc, _F.sub(1.0, half_erfc))
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -134,7 +110,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """
     x = _float_input(input, "gelu")
     if approximate == "none":
-        return _F.mul(x, _normal_cdf(x))
+        return _F.mul(x, ndtr(x))  # x Phi(x), Phi from erfc: accurate in both tails
     if approximate == "tanh":
         inner = _F.mul(_F.add(x, _F.mul(_F.mul(_F.mul(x, x), x), 0.044715)), _GELU_TANH_C)
         return _F.mul(_F.mul(x, 0.5), _F.add(_F.tanh(inner), 1.0))

@@ -65,9 +65,10 @@ def _same_shape_target(x: Tensor, target: Any, op: str) -> Tensor:
         fix = (f" Reshape one of them, e.g. target.reshape{xs}." if t._data.size == x._data.size
                else " They must have the same shape.")
         raise ValueError(f"{op}: input shape {xs} and target shape {ts} differ{why}.{fix}")
-    if t._data.dtype is not x._data.dtype and t._data.dtype != x._data.dtype:
+    if t._data.dtype.kind != "f":
         # NOTE: PyTorch refuses integer targets here ("Found dtype Long but expected Float");
-        # 0/1 labels as ints are the common case, so they are converted instead.
+        # 0/1 labels as ints are the common case, so they are converted instead. A float
+        # target keeps its dtype: the loss is computed in the wider one, as in PyTorch.
         t = _F.cast(t, x._data.dtype)
     return t
 

@@ -80,6 +80,11 @@ DERIVATIVES: dict[str, Rule] = {
     "relu": Rule("d relu(x)/dx = 1 where x > 0, else 0", ("[{a} > 0]",), _EW),
     "abs": Rule("d|x|/dx = sign(x)", ("sign({a})",), _EW),
     "cast": Rule("d cast(x)/dx = 1 (the gradient goes back in x's dtype)", ("1",), "pass"),
+    "erf": Rule("d erf(x)/dx = 2/sqrt(pi) exp(-x^2)", ("2/sqrt(pi) * exp(-{a}^2)",), _EW),
+    "erfc": Rule("d erfc(x)/dx = -2/sqrt(pi) exp(-x^2)", ("-2/sqrt(pi) * exp(-{a}^2)",), _EW),
+    "erfinv": Rule("d erfinv(y)/dy = sqrt(pi)/2 exp(erfinv(y)^2)",
+                   ("sqrt(pi)/2 * exp({out}^2)",), _EW),
+    "expm1": Rule("d (e^x - 1)/dx = e^x", ("({out} + 1)",), _EW),
     # reductions
     "sum": Rule("d sum(x)/dx_i = 1: G is copied back over the summed axes",
                 ("{G} copied back to shape {shape}",)),
@@ -93,6 +98,13 @@ DERIVATIVES: dict[str, Rule] = {
     "permute": Rule("permute only moves axes: G is permuted back", ("{G} permuted back",)),
     "broadcast_to": Rule("each copy of x_i gets a gradient: G is summed over the copies",
                          ("{G} summed back to shape {shape}",)),
+    "diagonal": Rule("the diagonal is a selection: G goes back onto the diagonal, 0 elsewhere",
+                     ("zeros{shape} with {G} on the diagonal",)),
+    "diag_embed": Rule("diag_embed(g) puts g on a diagonal of zeros: linear, its vjp reads "
+                       "the diagonal of G", ("the diagonal of {G}",)),
+    "copy_slices": Rule("an in-place change of a view: the base with the view's elements "
+                        "replaced by v: d/dbase = 1 outside the view, 0 inside; d/dv = 1 in it",
+                        ("{G} with zeros in the view", "the view of {G}")),
     "cat": Rule("cat puts its inputs side by side: each input gets its slice of G",
                 ("the slice of {G} that holds {me}",)),
     # indexing

@@ -38,7 +38,7 @@ def test_lstm_reads_rows_and_loads_into_torch():
     t = torch.nn.Sequential(RowLSTM(), torch.nn.Dropout(0.1), torch.nn.Linear(128, 10)).eval()
     t.load_state_dict({k: torch.tensor(v.numpy()) for k, v in model.state_dict().items()})
     model.eval()
-    np.testing.assert_allclose(model(cr.tensor(x)).numpy(),
+    np.testing.assert_allclose(model(cr.tensor(x)).detach().numpy(),
                                t(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5)
 
 

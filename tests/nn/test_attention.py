@@ -27,8 +27,8 @@ def load(ours, theirs):
 
 def close(a, b, what=""):
     a = a.detach().numpy() if hasattr(a, "detach") and not isinstance(a, cr.Tensor) else a
-    b = b.numpy() if isinstance(b, cr.Tensor) else b
-    a = a.numpy() if isinstance(a, cr.Tensor) else a
+    b = b.detach().numpy() if isinstance(b, cr.Tensor) else b
+    a = a.detach().numpy() if isinstance(a, cr.Tensor) else a
     np.testing.assert_allclose(b, a, err_msg=what, **TOL)
 
 
@@ -49,7 +49,7 @@ def run_both(tm, cm, inputs, **kw):
             continue
         assert tuple(t.shape) == tuple(c.shape), f"output {i}: {tuple(t.shape)} {c.shape}"
         close(t, c, f"output {i}")
-        w = np.linspace(-1, 1, c.numpy().size).reshape(c.shape)
+        w = np.linspace(-1, 1, c.detach().numpy().size).reshape(c.shape)
         tl = tl + (t * torch.from_numpy(w)).sum()
         cl = cl + (c * cr.tensor(w)).sum()
     tl.backward()
@@ -87,10 +87,11 @@ def test_parameters_have_pytorchs_names_shapes_and_init():
     tm = torch.nn.MultiheadAttention(8, 2)
     assert [(k, tuple(v.shape)) for k, v in cm.state_dict().items()] == \
         [(k, tuple(v.shape)) for k, v in tm.state_dict().items()]
-    assert (cm.in_proj_bias.numpy() == 0).all() and (cm.out_proj.bias.numpy() == 0).all()
+    assert (cm.in_proj_bias.detach().numpy() == 0).all()
+    assert (cm.out_proj.bias.detach().numpy() == 0).all()
     bound = np.sqrt(6 / (8 + 24))  # xavier_uniform_ on (3E, E)
-    assert np.abs(cm.in_proj_weight.numpy()).max() <= bound
-    assert np.abs(cm.in_proj_weight.numpy()).max() > 0.8 * bound
+    assert np.abs(cm.in_proj_weight.detach().numpy()).max() <= bound
+    assert np.abs(cm.in_proj_weight.detach().numpy()).max() > 0.8 * bound
     sep = nn.MultiheadAttention(8, 2, kdim=3, vdim=5, add_bias_kv=True, bias=False)
     tsep = torch.nn.MultiheadAttention(8, 2, kdim=3, vdim=5, add_bias_kv=True, bias=False)
     assert [(k, tuple(v.shape)) for k, v in sep.state_dict().items()] == \
@@ -167,7 +168,7 @@ def test_a_query_that_sees_no_key_gets_zeros_not_nan():
     x = cr.tensor(randn(2, 3, 4), requires_grad=True)
     kpm = cr.tensor(np.array([[True] * 3, [False] * 3]))
     out, _ = cm(x, x, x, key_padding_mask=kpm, need_weights=False)
-    np.testing.assert_allclose(out.numpy()[0], 0.0)  # out_proj.bias is 0
+    np.testing.assert_allclose(out.detach().numpy()[0], 0.0)  # out_proj.bias is 0
     (out ** 2).sum().backward()
     assert np.isfinite(x.grad.numpy()).all()
 
@@ -179,10 +180,10 @@ def test_dropout_drops_attention_weights_in_training_only_and_is_seeded():
     a = cm(x, x, x)[1]
     cr.manual_seed(1)
     b = cm(x, x, x)[1]
-    np.testing.assert_array_equal(a.numpy(), b.numpy())
-    dropped = cm(x, x, x, average_attn_weights=False)[1].numpy()
+    np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    dropped = cm(x, x, x, average_attn_weights=False)[1].detach().numpy()
     cm.eval()
-    w = cm(x, x, x, average_attn_weights=False)[1].numpy()
+    w = cm(x, x, x, average_attn_weights=False)[1].detach().numpy()
     np.testing.assert_allclose(w.sum(-1), 1.0)
     kept = dropped != 0
     assert 0.2 < kept.mean() < 0.8  # p = 0.5
@@ -203,7 +204,7 @@ def sdpa_both(q, k, v, **kw):
     t = torch.nn.functional.scaled_dot_product_attention(*tq, **tkw)
     c = F.scaled_dot_product_attention(*cq, **ckw)
     close(t, c, "output")
-    w = np.cos(np.arange(c.numpy().size)).reshape(c.shape)
+    w = np.cos(np.arange(c.detach().numpy().size)).reshape(c.shape)
     (t * torch.from_numpy(w)).sum().backward()
     (c * cr.tensor(w)).sum().backward()
     for i, (a, b) in enumerate(zip(tq, cq)):
@@ -240,8 +241,8 @@ def test_sdpa_dropout_is_seeded_and_keeps_the_expectation():
     a = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5)
     cr.manual_seed(3)
     b = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5)
-    np.testing.assert_array_equal(a.numpy(), b.numpy())
-    assert abs(a.numpy().mean() - 1.0) < 0.05 and a.numpy().std() > 0.05
+    np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    assert abs(a.detach().numpy().mean() - 1.0) < 0.05 and a.detach().numpy().std() > 0.05
 
 
 # ---------------------------------------------------------------------------------------------

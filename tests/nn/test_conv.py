@@ -26,7 +26,7 @@ def randn(*shape, dtype=np.float64):
 
 
 def close(a, b, tol=1e-10):
-    a = a.numpy() if hasattr(a, "numpy") and not isinstance(a, np.ndarray) else a
+    a = a.detach().numpy() if hasattr(a, "numpy") and not isinstance(a, np.ndarray) else a
     b = b.detach().numpy() if hasattr(b, "detach") else np.asarray(b)
     assert a.shape == b.shape
     np.testing.assert_allclose(a, b, rtol=tol, atol=tol * max(1.0, float(np.abs(b).max(
@@ -193,7 +193,7 @@ def test_max_pool2d_on_channels_last_input_and_nan():
     x[1, 2, 0, 0] = np.inf
     cx, tx = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     cy, ty = F.max_pool2d(cx, 2), torch.nn.functional.max_pool2d(tx, 2)
-    np.testing.assert_array_equal(cy.numpy(), ty.detach().numpy())  # nan where torch has nan
+    np.testing.assert_array_equal(cy.detach().numpy(), ty.detach().numpy())  # nan: torch's nan
     gy = randn(*ty.shape)
     cy.backward(cr.tensor(gy))
     ty.backward(torch.tensor(gy))
@@ -229,7 +229,7 @@ def _bn_pair(torch, cls, tcls, C, **kw):
         if p is not None:
             with cr.no_grad():
                 p.copy_(cr.tensor(randn(C)))
-            getattr(theirs, name).data = torch.tensor(p.numpy().copy())
+            getattr(theirs, name).data = torch.tensor(p.detach().numpy().copy())
     return ours, theirs
 
 
@@ -325,7 +325,7 @@ def test_a_pytorch_state_dict_loads_and_gives_the_same_outputs():
     ours[10].p = theirs[10].p = 0.0
     cx, tx = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     cy, ty = ours(cx), theirs(tx)
-    np.testing.assert_allclose(cy.numpy(), ty.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(cy.detach().numpy(), ty.detach().numpy(), rtol=1e-4, atol=1e-5)
     # (not a plain sum: batch norm makes its gradient 0 up to rounding)
     r = randn(10, 10, dtype=np.float32)
     (cy * cr.tensor(r)).sum().backward()
@@ -496,7 +496,7 @@ def test_batch_norm_buffers_follow_train_and_eval_and_dtype():
         np.testing.assert_array_equal(v.numpy(), before[k])
     expected = (x.numpy() - before["running_mean"][:, None, None]) / np.sqrt(
         before["running_var"][:, None, None] + 1e-5)
-    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(y.detach().numpy(), expected, rtol=1e-5, atol=1e-6)
     bn.double()
     assert bn.running_mean.dtype == np.float64 and bn.num_batches_tracked.dtype == np.int64
     bn.reset_running_stats()

@@ -76,7 +76,7 @@ def test_conv_transpose2d_output_size_and_errors():
 
 def test_conv_transpose2d_default_init_statistics_like_torch():
     cr.manual_seed(0)
-    w = nn.ConvTranspose2d(64, 32, 4).weight.numpy()
+    w = nn.ConvTranspose2d(64, 32, 4).weight.detach().numpy()
     bound = 1 / np.sqrt(32 * 16)  # kaiming_uniform(a=sqrt(5)): 1/sqrt(fan_in), fan_in = 32*16
     assert w.shape == (64, 32, 4, 4) and abs(w).max() <= bound and abs(w).max() > 0.95 * bound
 

@@ -128,4 +128,4 @@ def test_model_weights_reproducible_with_manual_seed() -> None:
     cr.manual_seed(0)
     b = build()
     for (n, p), (_, q) in zip(a.named_parameters(), b.named_parameters()):
-        np.testing.assert_array_equal(p.numpy(), q.numpy(), err_msg=n)
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy(), err_msg=n)

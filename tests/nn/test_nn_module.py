@@ -177,7 +177,7 @@ def test_state_dict_round_trip() -> None:
         assert na == nb
         np.testing.assert_array_equal(ta.numpy(), tb.numpy())
     x = cr.randn(5, 4)
-    np.testing.assert_array_equal(a(x).numpy(), b(x).numpy())
+    np.testing.assert_array_equal(a(x).detach().numpy(), b(x).detach().numpy())
     # numpy arrays are accepted as values, and values are cast to the model's dtype
     b.load_state_dict({k: v.numpy().astype(np.float64) for k, v in a.state_dict().items()})
     assert b.fc1.weight.dtype == cr.float32
@@ -291,7 +291,8 @@ def test_deepcopy_module_is_independent() -> None:
     net = Net()
     clone = copy.deepcopy(net)
     assert clone.fc1.weight is not net.fc1.weight
-    np.testing.assert_array_equal(clone.fc1.weight.numpy(), net.fc1.weight.numpy())
+    np.testing.assert_array_equal(clone.fc1.weight.detach().numpy(),
+                                  net.fc1.weight.detach().numpy())
     clone(cr.ones(1, 4)).sum().backward()
     assert net.fc1.weight.grad is None and clone.fc1.weight.grad is not None
     with cr.no_grad():
@@ -302,7 +303,7 @@ def test_deepcopy_module_is_independent() -> None:
     t2 = copy.deepcopy(tied)
     assert t2[0] is t2[1]  # sharing survives the copy
     p = pickle.loads(pickle.dumps(net))
-    np.testing.assert_array_equal(p.fc2.bias.numpy(), net.fc2.bias.numpy())
+    np.testing.assert_array_equal(p.fc2.bias.detach().numpy(), net.fc2.bias.detach().numpy())
 
 
 # -- repr --------------------------------------------------------------------------------------
@@ -375,7 +376,7 @@ def test_sequential_indexing() -> None:
 def test_sequential_forward_matches_manual() -> None:
     s = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
     x = cr.randn(5, 3)
-    np.testing.assert_array_equal(s(x).numpy(), s[2](s[1](s[0](x))).numpy())
+    np.testing.assert_array_equal(s(x).detach().numpy(), s[2](s[1](s[0](x))).detach().numpy())
 
 
 def test_module_list() -> None:

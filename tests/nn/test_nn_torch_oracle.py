@@ -34,7 +34,7 @@ def _both(fn_cr: Callable, fn_t: Callable, arrays: list[np.ndarray], grad: list[
     out_t = fn_t(*ts)
     assert out_c.shape == tuple(out_t.shape)
     assert out_c.dtype == np.dtype(str(out_t.dtype).replace("torch.", ""))
-    np.testing.assert_allclose(out_c.numpy(), out_t.detach().numpy(), **tol)
+    np.testing.assert_allclose(out_c.detach().numpy(), out_t.detach().numpy(), **tol)
     if not any(grad):
         return
     v = np.random.default_rng(1).standard_normal(out_c.shape).astype(arrays[0].dtype)
@@ -134,7 +134,7 @@ def test_linear_default_init_matches_torch_rule() -> None:
         torch.manual_seed(0)
         mt = torch.nn.Linear(fan_in, fan_out)
         for name in ("weight", "bias"):
-            a, b = getattr(mc, name).numpy(), getattr(mt, name).detach().numpy()
+            a, b = getattr(mc, name).detach().numpy(), getattr(mt, name).detach().numpy()
             bound = 1 / math.sqrt(fan_in)
             assert np.abs(a).max() <= bound and np.abs(b).max() <= bound
             if a.size > 1000:
@@ -340,7 +340,7 @@ def test_module_tree_matches_torch() -> None:
     a.eval(), b.eval()
     out_a = a.head[2](a.head[0](a.body(cr.tensor(x))))
     out_b = b.head[2](b.head[0](b.body(torch.tensor(x))))
-    np.testing.assert_allclose(out_a.numpy(), out_b.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out_a.detach().numpy(), out_b.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_mlp_training_step_matches_torch() -> None:

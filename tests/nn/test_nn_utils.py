@@ -83,7 +83,7 @@ def test_parameters_vector_round_trip() -> None:
     fc = nn.Linear(3, 2)
     v = parameters_to_vector(fc.parameters())
     assert v.shape == (8,)
-    np.testing.assert_array_equal(v.numpy()[:6], fc.weight.numpy().ravel())
+    np.testing.assert_array_equal(v.detach().numpy()[:6], fc.weight.detach().numpy().ravel())
     v.sum().backward()  # differentiable
     assert fc.weight.grad is not None
     vector_to_parameters(cr.arange(8, dtype=cr.float32), fc.parameters())

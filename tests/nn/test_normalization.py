@@ -23,7 +23,7 @@ def compare(cm, tm, x):
     cm.load_state_dict({k: cr.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
     tx, cx = torch.tensor(x, requires_grad=True), cr.tensor(x, requires_grad=True)
     ty, cy = tm(tx), cm(cx)
-    np.testing.assert_allclose(cy.numpy(), ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(cy.detach().numpy(), ty.detach().numpy(), rtol=1e-10, atol=1e-12)
     w = np.sin(np.arange(x.size)).reshape(x.shape)
     (ty * torch.from_numpy(w)).sum().backward()
     (cy * cr.tensor(w)).sum().backward()
@@ -72,7 +72,7 @@ def test_defaults_reprs_and_state_dicts_are_pytorchs():
         assert {k: tuple(v.shape) for k, v in ours.state_dict().items()} == \
             {k: tuple(v.shape) for k, v in theirs.state_dict().items()}
         for k, v in theirs.state_dict().items():
-            np.testing.assert_array_equal(ours.state_dict()[k].numpy(), v.numpy())
+            np.testing.assert_array_equal(ours.state_dict()[k].detach().numpy(), v.detach().numpy())
     assert nn.LayerNorm(8).weight.dtype == cr.float32
     assert nn.LayerNorm([3, 4]).normalized_shape == (3, 4)
 
@@ -80,8 +80,8 @@ def test_defaults_reprs_and_state_dicts_are_pytorchs():
 def test_rms_norm_default_eps_is_the_dtypes_machine_epsilon():
     x = np.full((1, 4), 1e-5)
     for dt, tdt in ((cr.float32, torch.float32), (cr.float64, torch.float64)):
-        ours = F.rms_norm(cr.tensor(x).to(dt), [4]).numpy()
-        theirs = torch.nn.functional.rms_norm(torch.tensor(x, dtype=tdt), [4]).numpy()
+        ours = F.rms_norm(cr.tensor(x).to(dt), [4]).detach().numpy()
+        theirs = torch.nn.functional.rms_norm(torch.tensor(x, dtype=tdt), [4]).detach().numpy()
         np.testing.assert_allclose(ours, theirs, rtol=1e-6)
 
 
@@ -89,10 +89,10 @@ def test_float32_and_second_order_gradients():
     x = cr.tensor(rng.standard_normal((3, 5)), requires_grad=True)
     y = F.layer_norm(x, (5,))
     (g,) = cr.autograd.grad((y ** 3).sum(), [x], create_graph=True)
-    tx = torch.tensor(x.numpy(), requires_grad=True)
+    tx = torch.tensor(x.detach().numpy(), requires_grad=True)
     (tg,) = torch.autograd.grad((torch.nn.functional.layer_norm(tx, (5,)) ** 3).sum(), [tx],
                                 create_graph=True)
-    np.testing.assert_allclose(g.numpy(), tg.detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(g.detach().numpy(), tg.detach().numpy(), rtol=1e-10)
     (g * g).sum().backward()
     (tg * tg).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-9)

@@ -90,7 +90,7 @@ def test_layer_matches_torch(cls, extra, layers, bias, batch_first, bidir, with_
 def test_state_dict_goes_back_to_torch(cls, extra):
     c = getattr(nn, cls)(3, 4, num_layers=2, bidirectional=True, dtype=cr.float64, **extra)
     t = getattr(tnn, cls)(3, 4, num_layers=2, bidirectional=True, dtype=torch.float64, **extra)
-    t.load_state_dict({k: torch.tensor(v.numpy()) for k, v in c.state_dict().items()})
+    t.load_state_dict({k: torch.tensor(v.detach().numpy()) for k, v in c.state_dict().items()})
     x = randn(6, 2, 3)
     close(c(cr.tensor(x))[0], t(torch.tensor(x))[0])
 
@@ -116,7 +116,7 @@ def test_default_init_is_uniform_in_one_over_sqrt_hidden():
     cr.manual_seed(0)
     m = nn.LSTM(10, 25, num_layers=2, bidirectional=True)
     for p in m.parameters():
-        a = p.numpy()
+        a = p.detach().numpy()
         assert abs(a).max() <= 0.2 and abs(a).max() > 0.19  # 1/sqrt(25), 4*25*10+ draws
     assert p.dtype == cr.float32
     names = [n for n, _ in nn.GRU(2, 3).named_parameters()]
@@ -130,12 +130,12 @@ def test_dropout_between_layers_only_in_training():
     a = m(x)[0]
     cr.manual_seed(2)
     b = m(x)[0]
-    assert not np.allclose(a.numpy(), b.numpy())
+    assert not np.allclose(a.detach().numpy(), b.detach().numpy())
     m.eval()
     close(m(x)[0], m(x)[0])
     t = tnn.GRU(3, 4, num_layers=3, dropout=0.5, dtype=torch.float64).eval()
-    t.load_state_dict({k: torch.tensor(v.numpy()) for k, v in m.state_dict().items()})
-    close(m(x)[0], t(torch.tensor(x.numpy()))[0])
+    t.load_state_dict({k: torch.tensor(v.detach().numpy()) for k, v in m.state_dict().items()})
+    close(m(x)[0], t(torch.tensor(x.detach().numpy()))[0])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,7 +333,7 @@ def test_all_weights_and_flatten_parameters_as_torch():
     assert [[tuple(w.shape) for w in ws] for ws in c.all_weights] == [
         [tuple(w.shape) for w in ws] for ws in t.all_weights]
     x = cr.tensor(randn(3, 2, 3))
-    before = c(x)[0].numpy()
+    before = c(x)[0].detach().numpy()
     assert c.flatten_parameters() is None
     close(c(x)[0], before)
     for a, b in ((c, t), (nn.RNN(2, 3, nonlinearity="relu"), tnn.RNN(2, 3, nonlinearity="relu")),

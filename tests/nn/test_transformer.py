@@ -39,8 +39,8 @@ def both(tm, cm, inputs, kw, tol=TOL):
     tkw = {k: (torch.from_numpy(v) if isinstance(v, np.ndarray) else v) for k, v in kw.items()}
     ckw = {k: (cr.tensor(v) if isinstance(v, np.ndarray) else v) for k, v in kw.items()}
     t, c = tm(*tx, **tkw), cm(*cx, **ckw)
-    np.testing.assert_allclose(c.numpy(), t.detach().numpy(), **tol)
-    w = np.cos(np.arange(c.numpy().size)).reshape(c.shape)
+    np.testing.assert_allclose(c.detach().numpy(), t.detach().numpy(), **tol)
+    w = np.cos(np.arange(c.detach().numpy().size)).reshape(c.shape)
     (t * torch.from_numpy(w)).sum().backward()
     (c * cr.tensor(w)).sum().backward()
     for a, b in zip(tx, cx):
@@ -114,7 +114,7 @@ def test_transformer_matches_torch_with_every_mask():
                   num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=16, dropout=0.0)
     S, L, N = 6, 4, 3
     src_mask, src_kpm = masks(S, S, N, "bool")
-    tgt_mask = nn.Transformer.generate_square_subsequent_mask(L, dtype=cr.float64).numpy()
+    tgt_mask = nn.Transformer.generate_square_subsequent_mask(L, dtype=cr.float64).detach().numpy()
     _, tgt_kpm = masks(L, L, N, None)
     mem_mask, mem_kpm = masks(L, S, N, "float")
     both(tm, cm, [randn(S, N, 8), randn(L, N, 8)],
@@ -141,7 +141,7 @@ def test_generate_square_subsequent_mask_is_pytorchs():
     for sz in (1, 4):
         ours = nn.Transformer.generate_square_subsequent_mask(sz)
         theirs = torch.nn.Transformer.generate_square_subsequent_mask(sz)
-        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+        np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
         assert ours.dtype == cr.float32
     assert nn.Transformer.generate_square_subsequent_mask(3, dtype=cr.float64).dtype == \
         cr.float64
@@ -153,7 +153,7 @@ def test_transformer_state_dict_and_init_are_pytorchs():
     ours, theirs = nn.Transformer(16, 2, 1, 1, 32), torch.nn.Transformer(16, 2, 1, 1, 32)
     assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == \
         [(k, tuple(v.shape)) for k, v in theirs.state_dict().items()]
-    w = ours.encoder.layers[0].linear1.weight.numpy()  # xavier_uniform_: +-sqrt(6/(16+32))
+    w = ours.encoder.layers[0].linear1.weight.detach().numpy()  # xavier_uniform_: +-sqrt(6/(16+32))
     assert np.abs(w).max() <= math.sqrt(6 / 48) and np.abs(w).max() > 0.8 * math.sqrt(6 / 48)
 
 
@@ -243,19 +243,19 @@ def test_word_language_model_pattern_without_tril():
     y = m(x)
     assert y.shape == (6, 2, 5)
     y2 = m(cr.cat([x, cr.randn(2, 2, 8)]))  # causal: later tokens leave earlier ones alone
-    np.testing.assert_allclose(y2.numpy()[:6], y.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(y2.detach().numpy()[:6], y.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_dropout_is_seeded_and_off_in_eval():
     layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.3)
     x = cr.randn(4, 2, 8)
     cr.manual_seed(5)
-    a = layer(x).numpy()
+    a = layer(x).detach().numpy()
     cr.manual_seed(5)
-    np.testing.assert_array_equal(layer(x).numpy(), a)
+    np.testing.assert_array_equal(layer(x).detach().numpy(), a)
     layer.eval()
-    np.testing.assert_array_equal(layer(x).numpy(), layer(x).numpy())
-    assert not np.allclose(layer(x).numpy(), a)
+    np.testing.assert_array_equal(layer(x).detach().numpy(), layer(x).detach().numpy())
+    assert not np.allclose(layer(x).detach().numpy(), a)
 
 
 # ---------------------------------------------------------------------------------------------

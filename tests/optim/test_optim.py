@@ -104,7 +104,8 @@ def _run_against_torch(name, kwargs, dtype, steps=20, groups=None, tol=None):
         o_opt.step()
         t_opt.step()
         for i, (p, q) in enumerate(zip(ours, theirs)):
-            np.testing.assert_allclose(p.numpy(), q.detach().numpy(), **(tol or TOL[dtype]),
+            np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(),
+                                       **(tol or TOL[dtype]),
                                        err_msg=f"{name}{kwargs} step {step} param {i}")
             assert p.dtype == dtype
     return o_opt, t_opt
@@ -163,7 +164,7 @@ def test_load_state_dict_from_torch_continues_as_torch():
         o_opt.step()
         t_opt.step()
         for p, q in zip(ours, theirs):
-            np.testing.assert_allclose(p.numpy(), q.detach().numpy(), **TOL[np.float64])
+            np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), **TOL[np.float64])
 
 
 def test_state_dict_loads_into_torch():
@@ -175,7 +176,7 @@ def test_state_dict_loads_into_torch():
     for step in range(4):
         _set_grads(ours, _grads(rng, init, step, np.float64), cr.tensor)
         o_opt.step()
-    theirs = [torch.tensor(p.numpy().copy(), requires_grad=True) for p in ours]
+    theirs = [torch.tensor(p.detach().numpy().copy(), requires_grad=True) for p in ours]
     t_opt = torch.optim.RMSprop(theirs, foreach=False)
     sd = o_opt.state_dict()
     sd = {"state": {k: {kk: (torch.tensor(v) if kk == "step" else torch.tensor(v.numpy()))
@@ -189,7 +190,7 @@ def test_state_dict_loads_into_torch():
         o_opt.step()
         t_opt.step()
         for p, q in zip(ours, theirs):
-            np.testing.assert_allclose(p.numpy(), q.detach().numpy(), **TOL[np.float64])
+            np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), **TOL[np.float64])
 
 
 # -- behaviour that needs no oracle -----------------------------------------------------------
@@ -208,7 +209,7 @@ OPTS = ["SGD", "Adam", "AdamW", "RMSprop"]
 
 def _train(opt, params, rng, steps, first=0):
     for step in range(first, first + steps):
-        _set_grads(params, _grads(rng, [p.numpy() for p in params], step, np.float64),
+        _set_grads(params, _grads(rng, [p.detach().numpy() for p in params], step, np.float64),
                    cr.tensor)
         opt.step()
 
@@ -224,13 +225,13 @@ def test_state_dict_round_trip_resumes_exactly(name):
     rng = np.random.default_rng(5)
     _train(opt_a, a, rng, 6)
     saved = copy.deepcopy(opt_a.state_dict())
-    b = [cr.tensor(p.numpy(), requires_grad=True) for p in a]
+    b = [cr.tensor(p.detach().numpy(), requires_grad=True) for p in a]
     opt_b = _make(name, b)
     opt_b.param_groups[0]["lr"] = 123.0  # overwritten by the loaded hyperparameters
     opt_b.load_state_dict(saved)
     _train(opt_b, b, rng, 6, first=6)
     for p, q in zip(b, ref):
-        np.testing.assert_array_equal(p.numpy(), q.numpy())
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
 
 
 def test_state_dict_layout_is_pytorchs():

@@ -308,6 +308,7 @@ def graphs():
         "conv_second_order": lambda w: _conv_second_order(w),
         "recurrent": lambda w: _recurrent(w),
         "attention": lambda w: _attention(w),
+        "special_and_views": lambda w: _special_and_views(w),
     }, x
 
 
@@ -315,6 +316,13 @@ def _attention(w):
     F = cr.nn.functional
     h = F.layer_norm(w, (3,)).reshape(1, 2, 3)
     return (F.scaled_dot_product_attention(h, h, w.reshape(1, 2, 3), is_causal=True) ** 2).sum()
+
+
+def _special_and_views(w):
+    z = w * 1.0
+    z[:, 1:].diagonal().mul_(cr.erf(w[0, :2]))  # a diagonal view changed in place: CopySlices
+    (g,) = cr.autograd.grad((w.diagonal() ** 3).sum(), [w], create_graph=True)  # diag_embed
+    return (cr.erfc(z) + cr.erfinv(cr.tanh(z) * 0.5) + cr.expm1(z)).sum() + (g * g).sum()
 
 
 def _index_put(w):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import operator
 from typing import Any, Sequence
 
 from ... import backend as B
@@ -120,9 +121,12 @@ def _shape_arg(shape: Sequence[Any], op: str) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
         shape = shape[0]
     try:
-        return tuple(builtins.int(s) for s in shape)
+        # NOTE: operator.index, not int(): a size of 3.5 is an error (as in PyTorch), not 3
+        return tuple(operator.index(s) for s in shape)
     except TypeError:
-        raise TypeError(f"{op}: the shape must be ints, got {shape!r}") from None
+        bad = next(s for s in shape if not hasattr(s, "__index__") or isinstance(s, Tensor))
+        raise TypeError(f"{op}: the size must be a tuple of ints, got {tuple(shape)!r} (an "
+                        f"element is a {type(bad).__name__}); use int(...)") from None
 
 
 def cast(x: Any, dtype: Any) -> Tensor:

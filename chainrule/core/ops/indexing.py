@@ -8,6 +8,7 @@ from typing import Any
 from ... import backend as B
 from ...backend import ndarray, xp
 from ..graph import apply
+from ..indexing import split_ints
 from ..primitives import structure as S
 from ..tensor_class import Tensor
 from .convert import _as_tensor, cast
@@ -56,6 +57,9 @@ def _normalize_index(index: Any, op: str) -> tuple[tuple, bool]:
 def getitem(x: Tensor, index: Any) -> Tensor:
     """``x[index]``: basic and integer-array indexing (repeated indices add their gradients)."""
     idx, basic = _normalize_index(index, "getitem")
+    split = None if basic else split_ints(idx)
+    if split is not None:  # PyTorch applies the integers first (see core/indexing.py)
+        return apply_getitem(apply_getitem(x, split[0], True), split[1], False)
     return apply_getitem(x, idx, basic)
 
 
@@ -73,6 +77,10 @@ def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
     v = _as_tensor(value, x)
     if v._data.dtype != x._data.dtype:
         v = cast(v, x._data.dtype)
+    split = None if basic else split_ints(idx)
+    if split is not None:  # PyTorch applies the integers first (see core/indexing.py)
+        inner = apply(S.IndexPut(split[1], False), apply_getitem(x, split[0], True), v)
+        return apply(S.IndexPut(split[0], True), x, inner)
     return apply(S.IndexPut(idx, basic), x, v)
 
 

@@ -8,8 +8,10 @@ from typing import Any, Sequence
 from ...backend import xp
 from ..graph import apply
 from ..primitives import structure as S
+from ..promotion import result_type
 from ..tensor_class import Tensor
 from .convert import _as_tensor, _dim, _dims, _prod_int, _shape_arg, cast
+from .elementwise import clone
 from .indexing import apply_getitem, getitem
 
 _py_max, _py_sum = builtins.max, builtins.sum
@@ -209,7 +211,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
             )
     dts = {t._data.dtype for t in ts}
     if len(dts) > 1:
-        dt = xp.result_type(*dts)
+        dt = result_type(*dts)  # PyTorch's promotion: cat([float32, int64]) is float32
         ts = [cast(t, dt) if t._data.dtype != dt else t for t in ts]
     return apply(S.Cat(d, tuple(t._data.shape[d] for t in ts)), *ts)
 
@@ -271,7 +273,7 @@ def flip(x: Tensor, dims: Any) -> Tensor:
     x = _as_tensor(x)
     axes = _dims(dims, x._data.ndim, "flip") or ()
     idx = tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(x._data.ndim))
-    return getitem(x, idx)
+    return clone(getitem(x, idx))  # NOTE: a copy, as PyTorch's flip (a reversed slice is a view)
 
 
 def gather(x: Tensor, dim: int, index: Any) -> Tensor:

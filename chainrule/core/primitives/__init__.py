@@ -14,6 +14,8 @@ from .conv import (AvgPool2d, AvgPool2dGrad, Conv2d, Conv2dInputGrad, Conv2dWeig
 from .elementwise import (Abs, Add, Cast, Cos, Div, Exp, Log, Log1p, Maximum, Minimum, Mul,
                           Neg, Pow, Relu, Sigmoid, SigmoidGrad, Sin, Softplus, Sqrt, Sub, Tanh,
                           TanhGrad, Where)
+from .special import Erf, Erfc, Erfinv, Expm1
+from .views import CopySlices, DiagEmbed, Diagonal
 from .recurrent import RecurrentLayer
 from .norm import LayerNorm, Softmax
 from .structure import (Amax, BroadcastTo, Cat, GetItem, IndexAddZeros, IndexPut, Matmul,
@@ -29,6 +31,7 @@ PRIMITIVES = (
     BatchNorm,
     RecurrentLayer,
     Softmax, LayerNorm,
+    Erf, Erfc, Erfinv, Expm1, Diagonal, DiagEmbed, CopySlices,
 )
 
 __all__ = [c.__name__ for c in PRIMITIVES] + ["PRIMITIVES"]

@@ -45,6 +45,7 @@ class Mul(Node):
     name = "mul"
     broadcasts = True
     saves = (0, 1)
+    saved_for = {0: (1,), 1: (0,)}
 
     def forward(self, a, b):
         return a * b
@@ -61,6 +62,7 @@ class Div(Node):
     name = "div"
     broadcasts = True
     saves = (0, 1)
+    saved_for = {0: (1,), 1: (0, 1)}
 
     def forward(self, a, b):
         return a / b

@@ -98,15 +98,25 @@ class Prod(Node):
 
 
 class Reshape(Node):
-    __slots__ = ("shape_to",)
+    __slots__ = ("shape_to", "view")
     name = "reshape"
-    is_view = True
 
     def __init__(self, shape_to):
         self.shape_to = shape_to
+        self.view = True
+
+    @property
+    def is_view(self):  # type: ignore[override]
+        return self.view  # a view, unless the memory layout forced a copy (as in PyTorch)
 
     def forward(self, x):
-        return x.reshape(self.shape_to)
+        if x.flags.c_contiguous:
+            return x.reshape(self.shape_to)
+        try:
+            return x.reshape(self.shape_to, copy=False)
+        except ValueError:
+            self.view = False
+            return x.reshape(self.shape_to)
 
     def vjp(self, g):  # reshape is a permutation of memory: reshape g back
         return (F.reshape(g, self.next[0].shape),)
@@ -179,6 +189,8 @@ class GetItem(Node):
     name = "getitem"
 
     def __init__(self, index, basic):
+        if basic and Ellipsis not in index:
+            index = index + (Ellipsis,)  # NOTE: x[0] of a 1-d x is then a 0-d view, not a copy
         self.index = index  # normalised: a tuple of ints, slices, None, Ellipsis, int arrays
         self.basic = basic  # no integer arrays: a view, and no repeated elements
 
@@ -258,6 +270,7 @@ class Matmul(Node):
     name = "matmul"
     broadcasts = True
     saves = (0, 1)
+    saved_for = {0: (1,), 1: (0,)}
 
     def forward(self, a, b):
         return a @ b
