@@ -137,7 +137,7 @@ def _same_as_eager(make, batches, steps=5, smoothing=0.0):
     cr.manual_seed(1)
     assert losses == [c().item() for _ in range(steps)]
     for p, q in zip(m1.state_dict().values(), m2.state_dict().values()):
-        assert np.array_equal(p.numpy(), q.numpy())
+        assert np.array_equal(p.detach().numpy(), q.detach().numpy())
     assert fn.programs(), "the step was not captured"
 
 
@@ -196,7 +196,7 @@ def tutorial_rows(quick):
 
         for _ in range(epochs):
             epoch()
-        return W1.numpy(), W2.numpy()
+        return W1.detach().numpy(), W2.detach().numpy()
 
     contenders = {"chainrule": compiled,
                   "numpy": lambda: bench_tutorial.train_numpy(X, Y, W1_0, W2_0, epochs)}
