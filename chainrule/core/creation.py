@@ -11,7 +11,7 @@ from typing import Any
 from .. import backend as B
 from ..backend import xp
 from .dtypes import get_default_dtype, normalize_dtype
-from .ops.convert import _shape_arg
+from .ops.convert import _new_size
 from .tensor_class import Tensor, _check_grad_dtype, _make, _to_array
 
 
@@ -104,11 +104,11 @@ def from_numpy(arr: Any) -> Tensor:
 
 
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
-    return _finish(xp.zeros(_shape_arg(size, "zeros"), _dt(dtype)), requires_grad, "zeros")
+    return _finish(xp.zeros(_new_size(size, "zeros"), _dt(dtype)), requires_grad, "zeros")
 
 
 def ones(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
-    return _finish(xp.ones(_shape_arg(size, "ones"), _dt(dtype)), requires_grad, "ones")
+    return _finish(xp.ones(_new_size(size, "ones"), _dt(dtype)), requires_grad, "ones")
 
 
 def empty(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
@@ -119,7 +119,7 @@ def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = Fa
          device: Any = None) -> Tensor:
     if dtype is None:
         dtype = _to_array(fill_value).dtype
-    shp = _shape_arg((size,) if not isinstance(size, (list, tuple)) else (tuple(size),), "full")
+    shp = _new_size((size,) if not isinstance(size, (list, tuple)) else (tuple(size),), "full")
     return _finish(xp.full(shp, fill_value, normalize_dtype(dtype)), requires_grad, "full")
 
 
@@ -175,7 +175,7 @@ def _float_dt(dtype: Any, op: str) -> Any:
 def rand(*size: Any, generator: Generator | None = None, dtype: Any = None,
          requires_grad: bool = False, device: Any = None) -> Tensor:
     """Uniform samples in [0, 1)."""
-    arr = _gen(generator).random(_shape_arg(size, "rand")).astype(_float_dt(dtype, "rand"))
+    arr = _gen(generator).random(_new_size(size, "rand")).astype(_float_dt(dtype, "rand"))
     return _finish(arr, requires_grad, "rand")
 
 
@@ -189,7 +189,7 @@ def randn(*size: Any, generator: Generator | None = None, dtype: Any = None,
     True
     """
     dt = _float_dt(dtype, "randn")
-    arr = _gen(generator).standard_normal(_shape_arg(size, "randn")).astype(dt)
+    arr = _gen(generator).standard_normal(_new_size(size, "randn")).astype(dt)
     return _finish(arr, requires_grad, "randn")
 
 

@@ -129,6 +129,14 @@ def _shape_arg(shape: Sequence[Any], op: str) -> tuple[int, ...]:
                         f"element is a {type(bad).__name__}); use int(...)") from None
 
 
+def _new_size(shape: Sequence[Any], op: str) -> tuple[int, ...]:
+    """The size of a new tensor (zeros, ones, rand, ...): ints, none negative."""
+    shp = _shape_arg(shape, op)
+    if any(s < 0 for s in shp):
+        raise RuntimeError(f"{op}: Dimension size must be non-negative, got size {shp}")
+    return shp
+
+
 def cast(x: Any, dtype: Any) -> Tensor:
     """x converted to ``dtype`` (always a copy); the gradient flows back in x's dtype."""
     return apply(E.Cast(normalize_dtype(dtype)), _as_tensor(x))
