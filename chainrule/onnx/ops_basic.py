@@ -38,6 +38,26 @@ def where(ctx: Ctx, node: Node, args: list[Arg]) -> str:
     return ctx.op("Where", [cond, x.as_dtype(node.dtype), y.as_dtype(node.dtype)])
 
 
+@converter("erf")
+def erf(ctx: Ctx, node: Node, args: list[Arg]) -> str:
+    return ctx.op("Erf", [args[0].as_dtype(node.dtype)])
+
+
+@converter("erfc")
+def erfc(ctx: Ctx, node: Node, args: list[Arg]) -> str:
+    # NOTE: ONNX has no Erfc: 1 - Erf(x), which loses the far tail (x > ~4 in float32 gives 0
+    # where chainrule keeps the tiny value); within 1e-5 absolute everywhere.
+    x = args[0].as_dtype(node.dtype)
+    return ctx.op("Sub", [ctx.scalar(1.0, node.dtype), ctx.op("Erf", [x])])
+
+
+@converter("expm1")
+def expm1(ctx: Ctx, node: Node, args: list[Arg]) -> str:
+    # NOTE: ONNX has no Expm1: Exp(x) - 1 (absolute error ~1e-7 near 0 in float32).
+    x = args[0].as_dtype(node.dtype)
+    return ctx.op("Sub", [ctx.op("Exp", [x]), ctx.scalar(1.0, node.dtype)])
+
+
 @converter("log1p")
 def log1p(ctx: Ctx, node: Node, args: list[Arg]) -> str:
     x = args[0].as_dtype(node.dtype)
