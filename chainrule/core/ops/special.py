@@ -27,7 +27,7 @@ def erf(input: Any) -> Tensor:
 
     >>> import chainrule as cr
     >>> cr.erf(cr.tensor([0.0, 1.0], dtype=cr.float64))
-    tensor([0.0000, 0.8427], dtype=float64)
+    tensor([0.0000, 0.8427], dtype=torch.float64)
     """
     return apply(S.Erf(), _float(input, "erf"))
 
