@@ -387,18 +387,24 @@ class Conv2d(Module):
                          self.dilation, self.groups, self._label)
 
     def extra_repr(self) -> str:
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
-        if self.padding != (0, 0):
-            pad = self.padding
-            s += f", padding={pad if isinstance(pad, tuple) else repr(pad)}"
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
+        return conv_extra_repr(self)
+
+
+def conv_extra_repr(m: Any, output_padding: tuple[int, int] = (0, 0)) -> str:
+    """PyTorch's repr of a convolution's arguments: the non-default ones, in its order
+    (Conv2d, and ConvTranspose2d with its output_padding)."""
+    s = f"{m.in_channels}, {m.out_channels}, kernel_size={m.kernel_size}, stride={m.stride}"
+    if m.padding != (0, 0):
+        s += f", padding={m.padding}"  # as PyTorch prints it: padding=same, unquoted
+    if m.dilation != (1, 1):
+        s += f", dilation={m.dilation}"
+    if output_padding != (0, 0):
+        s += f", output_padding={output_padding}"
+    if m.groups != 1:
+        s += f", groups={m.groups}"
+    if m.bias is None:
+        s += ", bias=False"
+    return s
 
 
 class MaxPool2d(Module):

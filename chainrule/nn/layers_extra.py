@@ -23,7 +23,7 @@ from ..core.tensor import Tensor
 from . import functional as F
 from . import functional_extra as FX
 from . import init
-from .layers import _positive
+from .layers import _positive, conv_extra_repr
 from .loss import _Loss
 from .module import Module, Parameter
 
@@ -98,19 +98,7 @@ class ConvTranspose2d(Module):
                                     self.dilation, "ConvTranspose2d")
 
     def extra_repr(self) -> str:
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
-        if self.padding != (0, 0):
-            s += f", padding={self.padding}"
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.output_padding != (0, 0):
-            s += f", output_padding={self.output_padding}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
+        return conv_extra_repr(self, self.output_padding)
 
 
 class AdaptiveAvgPool2d(Module):

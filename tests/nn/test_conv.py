@@ -49,8 +49,9 @@ def test_conv2d_module_shapes_and_pytorch_default_init():
     assert conv(cr.randn(2, 6, 7, 5)).shape == (2, 8, 4, 3)
     assert repr(conv) == ("Conv2d(6, 8, kernel_size=(3, 2), stride=(2, 2), padding=(1, 1), "
                           "groups=2)")
+    # torch 2.13 prints the string padding unquoted
     assert repr(nn.Conv2d(1, 2, 3, padding="same", bias=False)) == (
-        "Conv2d(1, 2, kernel_size=(3, 3), stride=(1, 1), padding='same', bias=False)")
+        "Conv2d(1, 2, kernel_size=(3, 3), stride=(1, 1), padding=same, bias=False)")
     assert nn.Conv2d(1, 2, 3, bias=False).bias is None
     assert [n for n, _ in nn.Conv2d(1, 2, 3).named_parameters()] == ["weight", "bias"]
 
