@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from ..core import graph
 from ..core.tensor_class import Tensor
+from .fast import fuse
 from .optim import structure
 from .plan import Plan, ReplayError
 from .program import Builder, Program, Uncapturable, remove_dead_code, remove_recomputation
@@ -173,6 +174,7 @@ class CompiledFunction:
         dead = remove_dead_code(prog)
         merged = remove_recomputation(prog)
         dead += remove_dead_code(prog)
+        fuse(prog)
         plan = Plan(prog)
         why = plan.adopt()
         if why is not None:

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from ..backend import ndarray, xp
 from ..core import primitives as P
+from .fast import fast_kernel, shift_kernel, viewing
 
 _UFUNCS: dict[type, Any] = {
     P.Add: xp.add, P.Sub: xp.subtract, P.Mul: xp.multiply, P.Div: xp.divide,
@@ -60,25 +61,21 @@ def _index_add(out: ndarray, index: Any, g: ndarray, basic: bool) -> None:
         xp.add.at(out, index, g)
 
 
-def _shift(x: ndarray, axis: Any, out: ndarray) -> None:
-    # reductions._shift: the max over axis (kept), non-finite maxima replaced by 0
-    xp.amax(x, axis=axis, keepdims=True, out=out)
-    if not xp.isfinite(out).all():
-        xp.copyto(out, xp.where(xp.isfinite(out), out, 0).astype(out.dtype))
-
-
 def helper_kernel(fn: Callable, ins: tuple, out: ndarray) -> Callable[[], None] | None:
     """An out= kernel for an array helper recorded by the tracer, if it has one."""
     from ..core.ops import reductions
 
     if getattr(fn, "base", None) is reductions._shift and len(ins) == 1 and ins[0].size:
-        return partial(_shift, ins[0], fn.fixed[1], out)  # type: ignore[attr-defined]
+        return partial(shift_kernel, ins[0], fn.fixed[1], out)  # type: ignore[attr-defined]
     return None
 
 
 def kernel(node: Any, ins: tuple[ndarray, ...], out: ndarray) -> tuple[Callable[[], None], str]:
     """A call with no arguments that computes ``node`` from ``ins`` into ``out``, and the
     name of what it runs (for the program listing)."""
+    fast = fast_kernel(node, ins, out)
+    if fast is not None:
+        return fast
     cls = type(node)
     uf = _UFUNCS.get(cls)
     arrays = all(x.ndim > 0 for x in ins) and out.ndim > 0
@@ -106,9 +103,7 @@ def kernel(node: Any, ins: tuple[ndarray, ...], out: ndarray) -> tuple[Callable[
 
 def static_view(node: Any, ins: tuple[ndarray, ...]) -> ndarray | None:
     """The output as a fixed view of the input's buffer, if the op makes a view."""
-    viewing = isinstance(node, (P.Reshape, P.Permute, P.BroadcastTo)) or (
-        isinstance(node, P.GetItem) and node.basic) or getattr(node, "is_view", False)
-    if len(ins) != 1 or not viewing:
+    if len(ins) != 1 or not viewing(node):
         return None
     out = node.forward(*ins)
     if isinstance(out, ndarray) and out.base is not None and xp.may_share_memory(out, ins[0]):

@@ -144,6 +144,8 @@ class Builder:
                                    "every call; create parameters outside the function")
             vid = self.p.add("param", tb, xb)
             self.p.params[id(tb)] = vid
+        elif isinstance(tb, Tensor) and ta is tb and tb._data is xb and _frozen(xb):
+            vid = self.p.add("const", xb, xb)  # a cached Python number (read-only, 0-d)
         elif isinstance(tb, Tensor) and ta is tb and tb._data is xb:
             vid = self.p.add("ext", tb, xb)
         elif self._view_of(xb) is not None:
@@ -256,7 +258,7 @@ class Builder:
         nc = _replay_node(node)
         self.copies[id(node)] = nc
         if all(self.p.values[i].kind in ("const", "extarr") for i in ins) and not outgoing and \
-                all(v[0] == "py" for v in spec.values()):
+                all(map(_constant_spec, spec.values())):
             self.ids[id(out)] = self.p.add("const", out.copy(), out)  # folded
             return
         vid = self.p.add("tmp", None, out)
@@ -432,6 +434,18 @@ class Builder:
                                    "call; let backward() and zero_grad() manage .grad")
         p.modules = list(self.b.modules.values())
         return p
+
+
+def _frozen(a: ndarray) -> bool:
+    """A read-only 0-d array owning its data: the cached constants that Python numbers
+    become in ops (``convert._as_tensor``); nothing can change them, so ops on them fold."""
+    return a.ndim == 0 and a.base is None and not a.flags.writeable
+
+
+def _constant_spec(spec: Any) -> bool:
+    if spec[0] == "tuple":
+        return all(map(_constant_spec, spec[1]))
+    return spec[0] == "py"
 
 
 def _replay_node(node: Any) -> Any:
