@@ -216,7 +216,7 @@ class Plan:
             if isinstance(fn, xp.ufunc) and not kw:
                 call, label = partial(fn, *src, out=b[ins.out]), f"np.{label}"
             elif fast is not None:
-                call, label = fast, f"np.amax (for {label})"
+                call, label = fast, f"np.maximum.reduce (for {label})"
             else:
                 call = partial(_generic_fn, fn, src, kw, b[ins.out])
         elif op == "acc":
