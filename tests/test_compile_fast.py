@@ -35,7 +35,8 @@ def _run(make_model, loss_fn, compiled, dtype, steps=6, shape=(16, 12), classes=
     fn = cr.compile(step) if compiled else step
     rng = np.random.default_rng(1)
     if not set_to_none:  # .grad exists before the first traced call (else its steps differ)
-        step(cr.tensor(rng.standard_normal(shape).astype(dtype)), cr.tensor(np.zeros(shape[0], np.int64)))
+        x0 = cr.tensor(rng.standard_normal(shape).astype(dtype))
+        step(x0, cr.tensor(np.zeros(shape[0], np.int64)))
     losses = []
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no fallback to eager, no overflow warning
@@ -66,7 +67,7 @@ def test_mlp_kernels_and_in_place_gradients(dtype):
     plan = _check(_mlp, F.cross_entropy, dtype)
     labels = " | ".join(plan.labels)
     assert "np.add.reduce" in labels  # sums, and the bias gradients
-    assert "np.copyto(where=)" in labels  # relu's backward without a temporary
+    assert "np.bitwise_and (where)" in labels  # relu's backward as a bit mask
     assert "np.copyto(x[index])" in labels  # cross-entropy's picked logits
     assert "np.maximum.reduce" in labels  # the row max cross-entropy subtracts
     assert "where.forward" not in labels and "getitem.forward" not in labels
@@ -141,11 +142,26 @@ def test_where_both_orders_and_leaky_relu(dtype):
 
         def forward(self, x):
             h = self.a(x)
-            h = cr.where(h > 0, h, 0.0) + cr.where(h > 0, 0.0, 0.1 * h)
+            h = cr.where(h > 0, h, 0.0) + cr.where(h > 0, 0.0, 0.1 * h) + cr.where(h < 1, h, 1.0)
             return self.b(h)
 
     plan = _check(Leaky, F.cross_entropy, dtype)
-    assert plan.labels.count("np.copyto(where=)") >= 2
+    assert plan.labels.count("np.bitwise_and (where)") >= 4  # forward and backward
+    assert "np.copyto(where=)" in plan.labels  # where(c, h, 1.0): two copies
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_where_mask_keeps_signed_zeros_and_nans(dtype):
+    from chainrule.compile.fast import _where_kernel
+
+    x = np.array([-0.0, 0.0, np.nan, -np.inf, 1.5, -2.5], dtype)
+    c = np.array([True, True, True, False, True, False])
+    for args in ((c, x, np.asarray(0.0)), (c, np.asarray(0.0), x)):
+        out = np.empty_like(x)
+        call, label = _where_kernel(*args, out)
+        call()
+        assert label == "np.bitwise_and (where)"
+        assert out.tobytes() == np.where(*args).astype(dtype).tobytes()
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -5,7 +5,10 @@ temporary or the Python wrapper around it):
 
 - ``sum``/``amax``/``_shift``: the ufunc's ``reduce`` called directly (``np.sum`` and
   ``np.amax`` are Python functions that end in exactly that call);
-- ``where(c, x, y)``: ``copyto(out, y)`` then ``copyto(out, x, where=c)``, no temporary;
+- ``where(c, x, 0.0)`` and ``where(c, 0.0, x)`` (relu's backward): ``x``'s bits and-ed with
+  an all-ones/all-zeros integer mask made from ``c``: every element is ``x``'s bits or
+  +0.0's (all zero bits), exactly ``np.where``'s result; other ``where``: ``copyto(out, y)``
+  then ``copyto(out, x, where=c)``, no temporary;
 - ``x[index]`` with integer arrays: gathered straight into the buffer;
 - ``x ** 2``: ``np.square`` (what ``ndarray ** 2`` runs), other powers ``np.power``.
 
@@ -52,7 +55,7 @@ def fast_kernel(node: Any, ins: tuple, out: ndarray) -> tuple[Callable[[], None]
         return partial(xp.maximum.reduce, ins[0], axis=node.axis, keepdims=node.keepdim,
                        out=out), "np.maximum.reduce"
     if cls is P.Where and out.ndim > 0 and not any(xp.may_share_memory(out, a) for a in ins):
-        return partial(_where, ins[0], ins[1], ins[2], out), "np.copyto(where=)"
+        return _where_kernel(ins[0], ins[1], ins[2], out)
     if cls is P.GetItem and not node.basic and out.ndim > 0:
         return partial(_gather, ins[0], node.index, out), "np.copyto(x[index])"
     if cls is P.Pow and ins[1].ndim == 0 and ins[0].dtype == out.dtype and out.ndim > 0:
@@ -61,6 +64,30 @@ def fast_kernel(node: Any, ins: tuple, out: ndarray) -> tuple[Callable[[], None]
     if cls is AddSigmoid:
         return node.kernel(ins, out), "1/(1+np.exp((-b)-a))"
     return None
+
+
+def _where_kernel(c: ndarray, x: ndarray, y: ndarray, out: ndarray) -> tuple[Callable, str]:
+    """``where(c, x, 0.0)`` (relu's and where's backward) as a bit mask: the result is
+    either ``x``'s bits or all zero bits (+0.0), so ``x & -c`` on the integer views is the
+    same array, and SIMD fast (a masked copy is not). Other cases: two copies."""
+    ints = {4: xp.int32, 8: xp.int64}.get(out.itemsize)
+    for keep, zero, sign in ((x, y, -1), (y, x, 1)):
+        if (ints is not None and out.dtype.kind == "f" and zero.ndim == 0 and
+                keep.dtype == out.dtype and zero.astype(out.dtype).tobytes() ==
+                bytes(out.itemsize) and c.dtype == bool and keep.shape == out.shape):
+            mask = xp.empty(c.shape, ints)
+            return partial(_bitmask, c, keep.view(ints), mask, sign, out.view(ints)), \
+                "np.bitwise_and (where)"
+    return partial(_where, c, x, y, out), "np.copyto(where=)"
+
+
+def _bitmask(c: ndarray, keep: ndarray, mask: ndarray, sign: int, out: ndarray) -> None:
+    # sign -1: mask = -c (all ones where c); sign 1: mask = c - 1 (all ones where not c)
+    if sign < 0:
+        xp.negative(c, out=mask, dtype=mask.dtype, casting="unsafe")
+    else:
+        xp.subtract(c, 1, out=mask, dtype=mask.dtype, casting="unsafe")
+    xp.bitwise_and(keep, mask, out=out)
 
 
 def _where(c: ndarray, x: ndarray, y: ndarray, out: ndarray) -> None:
