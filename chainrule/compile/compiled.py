@@ -114,7 +114,10 @@ class CompiledFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not self._capture or graph._tracer is not None:  # nested: the outer trace sees all
             return self._fn(*args, **kwargs)
-        leaves, _ = flatten((args, kwargs))
+        if not kwargs and all(a.__class__ is Tensor for a in args):
+            leaves = list(args)  # what flatten gives, without its recursion
+        else:
+            leaves, _ = flatten((args, kwargs))
         key = (graph._grad_enabled, tuple(map(_leaf_key, leaves)),
                tuple(m.training for m in self._modules))
         var = self._variants.get(key)
