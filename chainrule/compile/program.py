@@ -373,6 +373,16 @@ class Builder:
         self.p.instrs.append(Instr("vjp", tuple(ins), new[0],
                                    (nc, n_saved, out is not None, nxt, tuple(outs))))
 
+    def _alias(self, k: int, a: tuple, b: tuple) -> None:
+        from .inplace import alias  # an in-place op on a graph tensor
+
+        alias(self, k, a, b)
+
+    def _rebind(self, k: int, a: tuple, b: tuple) -> None:
+        from .inplace import rebind
+
+        rebind(self, k, a, b)
+
     def _pycall(self, k: int, a: tuple, b: tuple) -> None:
         fn, args = b[1], b[2]
         name = getattr(fn, "__name__", "helper")
@@ -468,7 +478,8 @@ def _describe(e: tuple) -> str:
         return f"op {e[1].name}"
     return {"fn": "array helper", "acc": "gradient accumulation", "ufunc": "in-place update",
             "copyto": "in-place copy", "zero": "zero_grad", "opt": "optimizer step",
-            "call": "scheduler step", "vjp": "vjp", "pycall": "buffer update"}.get(e[0], e[0])
+            "call": "scheduler step", "vjp": "vjp", "pycall": "buffer update",
+            "alias": "in-place op", "rebind": "in-place op"}.get(e[0], e[0])
 
 
 def remove_dead_code(p: Program) -> int:

@@ -72,6 +72,8 @@ class Tape:
     - ``("call", object, method_name, args)``: a Python call replayed as is (scheduler steps);
     - ``("pycall", function, args)``: a helper that changes its first argument (a tensor) in
       place, called again at replay with the same arguments (nodes: their replay copies);
+    - ``("alias", copy, array)`` / ``("rebind", array, result)``: around an in-place op on a
+      graph tensor (inplace.py);
     - ``("vjp", node, g_array, saved_inputs, saved_output, result_arrays, next)``: a vjp that
       computes (some of) its results on arrays, outside ``apply`` (softmax, layer norm):
       replayed as one call of the vjp.
@@ -292,9 +294,10 @@ def _inplace(tape: Tape, orig: Callable) -> Callable:
         tracked = graph._grad_enabled and (
             self._node is not None or any(isinstance(o, Tensor) and o._node is not None
                                           for o in others))
-        if tracked:
-            tape.graph_break(f"the in-place op {op} on a tensor that requires grad")
-            return orig(self, op, fn, *others, ufunc=ufunc)
+        if tracked:  # on a graph tensor: see inplace.py
+            from .inplace import record_tracked
+
+            return record_tracked(tape, orig, self, op, fn, others, ufunc)
         n = len(tape.entries)
         out = orig(self, op, fn, *others, ufunc=ufunc)
         if self._data is not before:
