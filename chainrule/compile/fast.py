@@ -192,7 +192,8 @@ def direct_grads(prog: Program) -> dict[int, tuple[int, tuple[int, ...] | None]]
         if ins.op != "acc" or ins.arg[0] != "copy":
             continue
         src, gv = ins.ins[0], ins.out
-        if readers.get(src) != [k] or prog.values[src].kind != "tmp" or src not in producer:
+        if gv is None or readers.get(src) != [k] or prog.values[src].kind != "tmp" or \
+                src not in producer:
             continue
         i = producer[src]
         node = prog.instrs[i].arg[0]
@@ -217,6 +218,7 @@ def grad_target(prog: Program, ins: Instr, grad: ndarray,
     """The buffer an instruction writes its value into when it goes straight to ``grad``:
     ``grad`` itself, or for a permuted value the inverse-permuted view of it (checked, for a
     matmul, to give the same bits as a fresh C-ordered result)."""
+    assert ins.out is not None
     sample = prog.values[ins.out].sample
     if perm is None:
         return grad if grad.shape == sample.shape and grad.dtype == sample.dtype else None
