@@ -58,7 +58,7 @@ def unflatten(leaves: list, spec: Any) -> Any:
 
 def _leaf_key(x: Any) -> Any:
     if isinstance(x, Tensor):
-        return ("tensor", x._data.shape, x._data.dtype.str, x._node is not None)
+        return ("tensor", x._data.shape, x._data.dtype, x._node is not None)
     try:
         hash(x)
         return ("value", type(x), x)
@@ -119,7 +119,7 @@ class CompiledFunction:
         else:
             leaves, _ = flatten((args, kwargs))
         key = (graph._grad_enabled, tuple(map(_leaf_key, leaves)),
-               tuple(m.training for m in self._modules))
+               tuple([m.training for m in self._modules]))
         var = self._variants.get(key)
         if var is None:
             if len(self._variants) >= self._limit:
