@@ -10,7 +10,10 @@ temporary or the Python wrapper around it):
   +0.0's (all zero bits), exactly ``np.where``'s result; other ``where``: ``copyto(out, y)``
   then ``copyto(out, x, where=c)``, no temporary;
 - ``x[index]`` with integer arrays: gathered straight into the buffer;
-- ``x ** 2``: ``np.square`` (what ``ndarray ** 2`` runs), other powers ``np.power``.
+- ``x ** 2``: ``np.square`` (what ``ndarray ** 2`` runs).
+
+Kernels pass ``out`` positionally: a ``partial`` with keywords merges a dict and NumPy parses
+them at every call, about 0.4 us of a 1 us call on the MLP's small arrays.
 
 Rewrites (:func:`fuse`, run on the program before the memory plan):
 
@@ -49,18 +52,18 @@ def fast_kernel(node: Any, ins: tuple, out: ndarray) -> tuple[Callable[[], None]
     """A leaner out= kernel for ``node``, or None (kernels.py's own then)."""
     cls = type(node)
     if cls is P.Sum and ins[0].dtype == out.dtype and out.dtype.kind == "f":
-        return partial(xp.add.reduce, ins[0], axis=node.axis, keepdims=node.keepdim,
-                       out=out), "np.add.reduce"
+        return partial(xp.add.reduce, ins[0], node.axis, None, out, node.keepdim), \
+            "np.add.reduce"
     if cls is P.Amax and ins[0].dtype == out.dtype:
-        return partial(xp.maximum.reduce, ins[0], axis=node.axis, keepdims=node.keepdim,
-                       out=out), "np.maximum.reduce"
+        return partial(xp.maximum.reduce, ins[0], node.axis, None, out, node.keepdim), \
+            "np.maximum.reduce"
     if cls is P.Where and out.ndim > 0 and not any(xp.may_share_memory(out, a) for a in ins):
         return _where_kernel(ins[0], ins[1], ins[2], out)
     if cls is P.GetItem and not node.basic and out.ndim > 0:
         return partial(_gather, ins[0], node.index, out), "np.copyto(x[index])"
     if cls is P.Pow and ins[1].ndim == 0 and ins[0].dtype == out.dtype and out.ndim > 0:
         if ins[1] == 2:
-            return partial(xp.square, ins[0], out=out), "np.square"
+            return partial(xp.square, ins[0], out), "np.square"
     if cls is AddSigmoid:
         return node.kernel(ins, out), "1/(1+np.exp((-b)-a))"
     return None
@@ -87,7 +90,7 @@ def _bitmask(c: ndarray, keep: ndarray, mask: ndarray, sign: int, out: ndarray) 
         xp.negative(c, out=mask, dtype=mask.dtype, casting="unsafe")
     else:
         xp.subtract(c, 1, out=mask, dtype=mask.dtype, casting="unsafe")
-    xp.bitwise_and(keep, mask, out=out)
+    xp.bitwise_and(keep, mask, out)
 
 
 def _where(c: ndarray, x: ndarray, y: ndarray, out: ndarray) -> None:
@@ -101,7 +104,7 @@ def _gather(x: ndarray, index: tuple, out: ndarray) -> None:
 
 def shift_kernel(x: ndarray, axis: Any, out: ndarray) -> None:
     """reductions._shift into ``out``: the kept max over ``axis``, non-finite maxima as 0."""
-    xp.maximum.reduce(x, axis=axis, keepdims=True, out=out)
+    xp.maximum.reduce(x, axis, None, out, True)
     if not xp.isfinite(out).all():
         xp.copyto(out, xp.where(xp.isfinite(out), out, 0).astype(out.dtype))
 
@@ -126,11 +129,11 @@ class AddSigmoid:
 def _add_sigmoid(big: ndarray, small: ndarray, neg: ndarray, out: ndarray) -> None:
     # sigmoid's forward on z = big + small: out = -z; exp; 1 + out; 1 / out. Here -z is
     # (-small) - big, the same number: negation is exact and rounding symmetric in sign.
-    xp.negative(small, out=neg)
-    xp.subtract(neg, big, out=out)
-    xp.exp(out, out=out)
-    xp.add(1.0, out, out=out)
-    xp.divide(1.0, out, out=out)
+    xp.negative(small, neg)
+    xp.subtract(neg, big, out)
+    xp.exp(out, out)
+    xp.add(1.0, out, out)
+    xp.divide(1.0, out, out)
 
 
 # -- rewrites ----------------------------------------------------------------------------------

@@ -26,30 +26,39 @@ _UFUNCS: dict[type, Any] = {
 }
 
 
+def ufunc_call(uf: Any, ins: tuple, out: ndarray) -> Callable[[], None]:
+    """``uf(*ins, out=out)`` as a no-argument call; ``out`` positional where NumPy allows it
+    (a keyword costs a dict merge and NumPy's keyword parsing at every call; maximum and
+    minimum deprecate a third positional argument)."""
+    if len(ins) == uf.nin and uf not in (xp.maximum, xp.minimum):
+        return partial(uf, *ins, out)
+    return partial(uf, *ins, out=out)
+
+
 def _generic(forward: Callable, ins: tuple, out: ndarray) -> None:
     xp.copyto(out, forward(*ins))
 
 
 def _sigmoid(x: ndarray, out: ndarray) -> None:
     # forward: 1.0 / (1.0 + exp(-x)), one step at a time into out
-    xp.negative(x, out=out)
-    xp.exp(out, out=out)
-    xp.add(1.0, out, out=out)
-    xp.divide(1.0, out, out=out)
+    xp.negative(x, out)
+    xp.exp(out, out)
+    xp.add(1.0, out, out)
+    xp.divide(1.0, out, out)
 
 
 def _sigmoid_grad(g: ndarray, s: ndarray, out: ndarray, tmp: ndarray) -> None:
     # forward: out = g * s; out *= 1.0 - s
-    xp.multiply(g, s, out=out)
+    xp.multiply(g, s, out)
     xp.subtract(1.0, s, out=tmp)
-    xp.multiply(out, tmp, out=out)
+    xp.multiply(out, tmp, out)
 
 
 def _tanh_grad(g: ndarray, t: ndarray, out: ndarray, tmp: ndarray) -> None:
     # forward: u = t * t; u = 1.0 - u; g * u
     xp.multiply(t, t, out=tmp)
     xp.subtract(1.0, tmp, out=tmp)
-    xp.multiply(g, tmp, out=out)
+    xp.multiply(g, tmp, out)
 
 
 def _index_add(out: ndarray, index: Any, g: ndarray, basic: bool) -> None:
@@ -80,7 +89,7 @@ def kernel(node: Any, ins: tuple[ndarray, ...], out: ndarray) -> tuple[Callable[
     uf = _UFUNCS.get(cls)
     arrays = all(x.ndim > 0 for x in ins) and out.ndim > 0
     if uf is not None:
-        return partial(uf, *ins, out=out), f"np.{uf.__name__}"
+        return ufunc_call(uf, ins, out), f"np.{uf.__name__}"
     if cls is P.Relu:
         return partial(xp.maximum, ins[0], 0, out=out), "np.maximum(x, 0)"
     if cls is P.Sum:

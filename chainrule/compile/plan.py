@@ -24,7 +24,7 @@ from ..backend import ndarray, xp
 from ..core import graph as _graph
 from ..core.tensor_class import Tensor, _make
 from .fast import direct_grads, grad_target
-from .kernels import helper_kernel, kernel, static_view
+from .kernels import helper_kernel, kernel, static_view, ufunc_call
 from .program import Program
 
 _ALIGN = 64
@@ -214,7 +214,7 @@ class Plan:
             label = getattr(fn, "__name__", "helper")
             fast = helper_kernel(fn, src, b[ins.out])
             if isinstance(fn, xp.ufunc) and not kw:
-                call, label = partial(fn, *src, out=b[ins.out]), f"np.{label}"
+                call, label = ufunc_call(fn, src, b[ins.out]), f"np.{label}"
             elif fast is not None:
                 call, label = fast, f"np.maximum.reduce (for {label})"
             else:
@@ -226,7 +226,7 @@ class Plan:
             if mode == "copy":
                 call, label = partial(xp.copyto, b[ins.out], b[ins.ins[0]]), "np.copyto"
             else:
-                call, label = partial(xp.add, b[ins.out], b[ins.ins[0]], out=b[ins.out]), "np.add"
+                call, label = partial(xp.add, b[ins.out], b[ins.ins[0]], b[ins.out]), "np.add"
         elif op == "ufunc":
             t, o = b[ins.ins[0]], b[ins.ins[1]]
             call = partial(ins.arg, t, o, out=t, casting="same_kind")
