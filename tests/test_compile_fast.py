@@ -207,3 +207,12 @@ def test_grad_target_keeps_the_copy_when_the_orientation_changes_bits(monkeypatc
     (plan,) = step.programs()
     assert plan.instr_labels.count("computed in place, no call") == 1  # the bias only
     assert "np.copyto" in plan.labels
+
+
+def test_listing_names_the_gradient_a_value_is_computed_into(capsys):
+    _, _, fn = _run(_mlp, F.cross_entropy, True, np.float32, steps=3)
+    fn.print_program()
+    text = capsys.readouterr().out
+    assert "[0.bias.grad: np.add.reduce]" in text
+    assert "[0.weight.grad transposed: np.matmul]" in text
+    assert "0.weight.grad = %" in text and "[computed in place, no call]" in text
