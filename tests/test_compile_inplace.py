@@ -19,6 +19,7 @@ class _Net(nn.Module):
         super().__init__()
         self.a, self.b = nn.Linear(12, 20), nn.Linear(20, 5)
         self.how = how
+        self.fill = cr.linspace(-1.0, 1.0, 20)
 
     def forward(self, x):
         h = self.a(x)
@@ -33,6 +34,9 @@ class _Net(nn.Module):
             h.copy_(cr.tanh(h) * 2)
         elif self.how == "relu_":
             h = h.relu_()
+        elif self.how == "copy_outside":  # a source from outside, then more in-place ops
+            h.copy_(self.fill)
+            h.mul_(self.a.bias.sum())
         return self.b(h)
 
 
@@ -41,6 +45,7 @@ def _train(how, compiled, dtype, steps=5):
     model = _Net(how)
     if dtype == np.float64:
         model = model.double()
+        model.fill = model.fill.double()
     opt = cr.optim.Adam(model.parameters(), lr=1e-2)
 
     def step(x, y):
@@ -65,7 +70,8 @@ def _train(how, compiled, dtype, steps=5):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("how", ["add_", "mul_", "masked_fill_", "copy_", "relu_"])
+@pytest.mark.parametrize("how", ["add_", "mul_", "masked_fill_", "copy_", "relu_",
+                                 "copy_outside"])
 def test_inplace_on_graph_tensors_is_captured(how, dtype):
     eager, _ = _train(how, False, dtype)
     with warnings.catch_warnings():

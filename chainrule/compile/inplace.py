@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..backend import xp
 from ..core.tensor_class import Tensor
 from .program import Uncapturable
 
@@ -28,33 +27,28 @@ from .program import Uncapturable
 def record_tracked(tape: Any, orig: Callable, t: Tensor, op: str, fn: Any, others: tuple,
                    ufunc: Any) -> Any:
     """Run the in-place op ``orig`` on graph tensor ``t`` and record it as alias/rebind."""
-    if t._base is not None:
-        tape.graph_break(f"the in-place op {op} on a view of a tensor that requires grad")
+    if t._base is not None or t._node is None:
+        what = "a view of a tensor" if t._base is not None else "a tensor made outside the " \
+            "graph, with an operand"
+        tape.graph_break(f"the in-place op {op} on {what} that requires grad")
         return orig(t, op, fn, *others, ufunc=ufunc)
-    before = t._data
-    snap = before.copy()
+    before, node = t._data, t._node
     n = len(tape.entries)
     out = orig(t, op, fn, *others, ufunc=ufunc)
     ops = [e for e in tape.entries[n:] if e[0] == "op"]
     result = next((e[3] for e in ops if e[1] is t._node), None)
-    copy = next((x._data for e in ops for x in e[2] if _is_copy(x, before, snap, tape)), None)
+    # the copy eager mode hands the op: a tensor with t's node but another array
+    copy = next((x._data for e in ops for x in e[2] if isinstance(x, Tensor) and
+                 x._node is node and x._data is not before and id(x._data) not in
+                 tape.produced and x._data.shape == before.shape), None)
     if t._data is not before or result is None or copy is None:
         tape.graph_break(f"the in-place op {op} on a tensor that requires grad")
         return out
     tape.entries.insert(n, ("alias", copy, before))
     tape.phases.insert(n, tape.phase)
     tape.add(("rebind", before, result))
-    tape.keep.extend((copy, snap))
+    tape.keep.append(copy)
     return out
-
-
-def _is_copy(x: Any, before: Any, snap: Any, tape: Any) -> bool:
-    if not isinstance(x, Tensor):
-        return False
-    a = x._data
-    return (a is not before and a.base is None and id(a) not in tape.produced
-            and a.shape == before.shape and a.dtype == before.dtype
-            and bool(xp.array_equal(a, snap, equal_nan=a.dtype.kind in "fc")))
 
 
 def alias(builder: Any, k: int, a: tuple, b: tuple) -> None:
