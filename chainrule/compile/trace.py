@@ -225,11 +225,24 @@ def _patch_fn(owner: Any, name: str, wrap: Callable[[Callable], Callable],
     caller's global lookup finds the wrapper."""
     orig = getattr(owner, name)
     new = wrap(orig)
-    for mod in list(sys.modules.values()):
-        if (getattr(mod, "__name__", "").startswith("chainrule.")
-                and getattr(mod, "__dict__", {}).get(name) is orig):
+    for mod in _chainrule_modules():
+        if getattr(mod, "__dict__", {}).get(name) is orig:
             saved.append((mod, name, orig))
             setattr(mod, name, new)
+
+
+_MODULES: tuple[int, list[Any]] = (-1, [])
+
+
+def _chainrule_modules() -> list[Any]:
+    """chainrule's loaded modules, listed again only when a module was imported since (a
+    walk over every loaded module, torch's included, was half of the tracing time)."""
+    global _MODULES
+    if _MODULES[0] != len(sys.modules):
+        mods = [m for m in list(sys.modules.values())
+                if getattr(m, "__name__", "").startswith("chainrule.")]
+        _MODULES = (len(sys.modules), mods)
+    return _MODULES[1]
 
 
 def _backward(tape: Tape, orig: Callable) -> Callable:
