@@ -102,10 +102,12 @@ def _gather(x: ndarray, index: tuple, out: ndarray) -> None:
     out[...] = x[index]
 
 
-def shift_kernel(x: ndarray, axis: Any, out: ndarray) -> None:
-    """reductions._shift into ``out``: the kept max over ``axis``, non-finite maxima as 0."""
-    xp.maximum.reduce(x, axis, None, out, True)
-    if not xp.isfinite(out).all():
+def shift_kernel(x: ndarray, axis: Any, out: ndarray, finite: ndarray) -> None:
+    """reductions._shift into ``out``: the kept max over ``axis``, non-finite maxima as 0
+    (``finite``: a bool buffer of ``out``'s shape)."""
+    xp.maximum.reduce(x, axis=axis, keepdims=True, out=out)
+    xp.isfinite(out, finite)
+    if not finite.all():
         xp.copyto(out, xp.where(xp.isfinite(out), out, 0).astype(out.dtype))
 
 

@@ -63,7 +63,7 @@ def _tanh_grad(g: ndarray, t: ndarray, out: ndarray, tmp: ndarray) -> None:
 
 def _index_add(out: ndarray, index: Any, g: ndarray, basic: bool) -> None:
     # forward: scatter_add(shape, index, g, basic): zeros, then g put (or added) at index
-    out[...] = 0
+    out.fill(0)
     if basic:
         out[index] = g
     else:
@@ -75,7 +75,8 @@ def helper_kernel(fn: Callable, ins: tuple, out: ndarray) -> Callable[[], None] 
     from ..core.ops import reductions
 
     if getattr(fn, "base", None) is reductions._shift and len(ins) == 1 and ins[0].size:
-        return partial(shift_kernel, ins[0], fn.fixed[1], out)  # type: ignore[attr-defined]
+        return partial(shift_kernel, ins[0], fn.fixed[1], out,  # type: ignore[attr-defined]
+                       xp.empty(out.shape, bool))
     return None
 
 
