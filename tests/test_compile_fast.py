@@ -216,3 +216,13 @@ def test_listing_names_the_gradient_a_value_is_computed_into(capsys):
     assert "[0.bias.grad: np.add.reduce]" in text
     assert "[0.weight.grad transposed: np.matmul]" in text
     assert "0.weight.grad = %" in text and "[computed in place, no call]" in text
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_reshape_that_copies_a_channels_last_map(dtype):
+    def make():
+        return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Flatten(), nn.Linear(4 * 4 * 4, 5))
+
+    plan = _check(make, F.cross_entropy, dtype, shape=(8, 1, 8, 8))
+    assert "np.copyto (reshape)" in plan.labels

@@ -10,6 +10,8 @@ temporary or the Python wrapper around it):
   +0.0's (all zero bits), exactly ``np.where``'s result; other ``where``: ``copyto(out, y)``
   then ``copyto(out, x, where=c)``, no temporary;
 - ``x[index]`` with integer arrays: gathered straight into the buffer;
+- a reshape that copies (a channels-last map flattened): one ``copyto`` into the buffer
+  seen in ``x``'s shape (the same C order), not a copy and then another;
 - ``x ** 2``: ``np.square`` (what ``ndarray ** 2`` runs).
 
 Kernels pass ``out`` positionally: a ``partial`` with keywords merges a dict and NumPy parses
@@ -64,6 +66,9 @@ def fast_kernel(node: Any, ins: tuple, out: ndarray) -> tuple[Callable[[], None]
     if cls is P.Pow and ins[1].ndim == 0 and ins[0].dtype == out.dtype and out.ndim > 0:
         if ins[1] == 2:
             return partial(xp.square, ins[0], out), "np.square"
+    if cls is P.Reshape and out.flags.c_contiguous and out.size == ins[0].size:
+        # a reshape that had to copy (a channels-last pooled map flattened): one copy
+        return partial(xp.copyto, out.reshape(ins[0].shape), ins[0]), "np.copyto (reshape)"
     if cls is AddSigmoid:
         return node.kernel(ins, out), "1/(1+np.exp((-b)-a))"
     return None
