@@ -23,7 +23,7 @@ from .. import backend as B
 from ..backend import ndarray, xp
 from .compat import Size as _Size
 from .compat import device as _device
-from .dtypes import get_default_dtype, normalize_dtype
+from .dtypes import get_default_dtype, normalize_dtype, wrap_dtype
 
 if TYPE_CHECKING:  # pragma: no cover
     from .graph import Node
@@ -172,7 +172,7 @@ class Tensor(_Attached):
 
     @property
     def dtype(self) -> Any:
-        return self._data.dtype
+        return wrap_dtype(self._data.dtype)
 
     @property
     def device(self) -> Any:

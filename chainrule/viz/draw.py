@@ -39,7 +39,7 @@ def _view(t: Tensor, model: Any, values: bool, grads: bool, depth: int | None,
         return t.graph_view()
     view = build_view(t, model, values=values, grads=grads, depth=depth, names=names)
     if not view.nodes:  # a tensor with no graph behind it: one box that says so
-        view.nodes.append(VNode("n0", "input", "const", tuple(t.shape), str(t.dtype),
+        view.nodes.append(VNode("n0", "input", "const", tuple(t.shape), str(t._data.dtype),
                                 name="tensor (no graph: nothing requires grad)",
                                 value=t._data if values else None, is_output=True))
     return view
