@@ -1,7 +1,8 @@
 """The stepper's page: one HTML file with its styles, script, picture and data inline.
 
 The script reads the steps (``DATA``, built by :mod:`chainrule.viz.stepper`; every number
-is already formatted there) and the messages of both languages, and draws one step at a
+is already formatted there, and each text of a step is a ``{"en": ..., "zh": ...}`` pair)
+and the messages of both languages, and draws one step at a
 time: the panel's text, and classes on the picture's nodes (``node-<id>``) and edges
 (``edge-<src>-<dst>-<k>``). The address's hash holds the step and the language
 (``#step=5&lang=zh``), so a step can be linked to.
@@ -75,6 +76,7 @@ function t(key, f) {
   for (const k in (f || {})) s = s.split("{" + k + "}").join(f[k]);
   return s;
 }
+function L(x) { return x !== null && typeof x === "object" ? (x[lang] || x.en || "") : x; }
 function esc(s) {
   return String(s).replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;",
     '"': "&quot;"})[c]);
@@ -90,7 +92,7 @@ function val(v, cls) {
 }
 function eq(lhs, rhs) { return '<div class="eq">' + lhs + " = " + rhs + "</div>"; }
 function intro(s) { return '<p class="intro">' + s + "</p>"; }
-function note(s) { return s ? '<div class="note">' + esc(s) + "</div>" : ""; }
+function note(s) { s = L(s); return s ? '<div class="note">' + esc(s) + "</div>" : ""; }
 const PANEL = {
   inputs(s) {
     return intro(t("inputs_intro")) + s.items.map((o) => '<div class="row"><b>' + esc(o.name) +
@@ -114,7 +116,7 @@ const PANEL = {
   },
   step(s) {
     let h = intro(t("chain")) + "<h3>" + esc(s.name + " = " + s.call) + "</h3>";
-    h += '<div class="row">' + t("local") + ': <span class="sym">' + esc(s.local) +
+    h += '<div class="row">' + t("local") + ': <span class="sym">' + esc(L(s.local)) +
       "</span></div>";
     if (s.saturates) h += '<div class="note">' + esc(t("vanishing", {max: s.saturates})) +
       "</div>";
@@ -159,7 +161,7 @@ function contrib(c) {
   let lhs = "dL/d" + esc(c.input);
   if (c.path) lhs += " <small>(" + esc(t("path", {k: c.path[0], n: c.path[1]})) + ")</small>";
   let h = "<h3>&rarr; " + esc(t("sent", {input: c.input})) + "</h3>";
-  h += eq(lhs, '<span class="sym">' + esc(c.expr) + "</span>");
+  h += eq(lhs, '<span class="sym">' + esc(L(c.expr)) + "</span>");
   if (c.ops.length) h += eq(" ".repeat(2), c.ops.map((o) => (o[0] ? esc(o[0]) + " " : "") +
     val(o[1], o[0] ? "" : "grad")).join(" "));
   h += eq(" ".repeat(2), val(c.axes === null ? c.v : c.raw, "grad"));
