@@ -177,7 +177,7 @@ function contrib(c) {
 function label(s, i) {
   if (s.kind === "descent") return (i + 1) + ". " + t("phase_descent");
   const name = s.kind === "inputs" ? t("inputs") : s.name;
-  return (i + 1) + ". " + t("phase_" + s.phase) + ": " + name;
+  return (i + 1) + ". " + t("phase_" + s.phase) + (lang === "zh" ? ":" : ": ") + name;
 }
 function text(x, y, s, cls, anchor) {
   const e = document.createElementNS("http://www.w3.org/2000/svg", "text");
