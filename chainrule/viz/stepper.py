@@ -145,7 +145,10 @@ def _call(fn: Callable[..., Tensor], args: tuple[Any, ...],
 
 def _picture(ex: Explanation) -> tuple[str | None, dict[str, list[Any]]]:
     """The SVG of the graph (nodes ``node-<id>``, edges ``edge-<src>-<dst>-<k>``) and, for
-    each edge, where its gradient is written on it (Python engine only)."""
+    each edge, where its gradient is written on it (Python engine only: with Graphviz the
+    page places the numbers itself, at the middle of each edge and right of each box).
+    Graphviz's ``dot`` draws it when installed, else the Python engine (matplotlib and
+    grandalf); with neither the page has no picture and says how to get one."""
     from .draw import _pick_engine, _run_dot
     from .dot import _dot
 
@@ -157,7 +160,7 @@ def _picture(ex: Explanation) -> tuple[str | None, dict[str, list[Any]]]:
         return None, {}
     overlay: dict[str, list[Any]] = {}
     if engine == "graphviz":
-        svg = _run_dot(_dot(view, legend=False), "svg").decode("utf-8")
+        svg = _run_dot(_dot(view, legend=False, svg_ids=True), "svg").decode("utf-8")
     else:
         from .layout import _Layout
         from .render_mpl import _render_python
