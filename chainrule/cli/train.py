@@ -193,7 +193,8 @@ def _report_diagnostics(console: Any, diag: Any, out: Path, no_plots: bool,
         sep = ";" if lang == "zh" else "; "
         console.print(i18n.tr(diag.lang, "diag_ok", facts=sep.join(facts), a=s["window"][0],
                               b=s["window"][1]), soft_wrap=True)
-    console.print(i18n.tr(diag.lang, "diag_written", files=", ".join(files)))
+    console.print(i18n.tr(diag.lang, "diag_written",
+                          files=("、" if diag.lang == "zh" else ", ").join(files)))
     return files
 
 

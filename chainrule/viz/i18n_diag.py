@@ -140,7 +140,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "plot_title": "训练诊断",
         "plot_warnings": "{n} 条警告",
         "plot_span": "(取虚线之后第 {a}-{b} 步的中位数)",
-        "plot_suptitle": "{title}:{verdict}{span}",
+        "plot_suptitle": "{title} —— {verdict}{span}",
     },
 }
 
