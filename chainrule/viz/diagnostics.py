@@ -340,25 +340,25 @@ class Diagnostics:
         return out
 
     def __str__(self) -> str:
-        s = self.summary()
+        def tr(key: str, **kw: Any) -> str:
+            return i18n_diag.msg(self.lang, key, **kw)
+
         if not self.history:
-            return "Diagnostics: nothing recorded yet"
+            return tr("str_empty")
+        s = self.summary()
         a, b = s["window"]
-        lines = [f"Diagnostics over {s['steps']} steps ({s['recorded']} recorded; medians of "
-                 f"steps {a}-{b}):"]
+        lines = [tr("str_head", steps=s["steps"], recorded=s["recorded"], a=a, b=b)]
         for k, v in s["saturation"].items():
-            lines.append(f"  {k:<22} saturated {v:6.1%}")
+            lines.append(f"  {k:<22} " + tr("str_saturated", v=v))
         for k, v in s["dead"].items():
-            lines.append(f"  {k:<22} dead      {v:6.1%}")
+            lines.append(f"  {k:<22} " + tr("str_dead", v=v))
         for k in s["layers"]:
-            g = s["grad_norm"].get(k)
-            u = s["update_ratio"].get(k)
-            lines.append(f"  {self._label(k):<22} grad norm {_g(g):>8}   update/weight {_g(u):>8}")
+            g, u = _g(s["grad_norm"].get(k)), _g(s["update_ratio"].get(k))
+            lines.append(f"  {self._label(k):<22} " + tr("str_layer", g=g, u=u))
         if s["grad_rms_ratio"] is not None:
-            lines.append(f"  gradient RMS, first layer / last: {s['grad_rms_ratio']:.2g}")
+            lines.append(tr("str_rms", r=s["grad_rms_ratio"]))
         for k, v in s["time_ratio"].items():
-            lines.append(f"  {k:<22} gradient norm, first time step / last "
-                         f"({s['time_steps'][k]} steps): {_g(v)}")
+            lines.append(f"  {k:<22} " + tr("str_time", n=s["time_steps"][k], v=_g(v)))
         w = self.warnings()
         lines += [i18n_diag.msg(self.lang, "warning") + x for x in w] or [
             i18n_diag.msg(self.lang, "ok")]

@@ -82,6 +82,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "plot_warnings": "{n} warning{s}",
         "plot_span": " (medians after the dashed line, steps {a}-{b})",
         "plot_suptitle": "{title}: {verdict}{span}",
+        "str_empty": "Diagnostics: nothing recorded yet",
+        "str_head": "Diagnostics over {steps} steps ({recorded} recorded; medians of steps "
+                    "{a}-{b}):",
+        "str_saturated": "saturated {v:6.1%}",
+        "str_dead": "dead      {v:6.1%}",
+        "str_layer": "grad norm {g:>8}   update/weight {u:>8}",
+        "str_rms": "  gradient RMS, first layer / last: {r:.2g}",
+        "str_time": "gradient norm, first time step / last ({n} steps): {v}",
     },
     "zh": {
         "nonfinite": "NaN/inf:第 {step} 步的{what}出现了 NaN 或 inf(记录的 {recorded} 步中有 "
@@ -141,6 +149,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "plot_warnings": "{n} 条警告",
         "plot_span": "(取虚线之后第 {a}-{b} 步的中位数)",
         "plot_suptitle": "{title} —— {verdict}{span}",
+        "str_empty": "Diagnostics:还没有记录任何一步",
+        "str_head": "诊断:共 {steps} 步,记录了 {recorded} 步;以下是第 {a}-{b} 步的中位数:",
+        "str_saturated": "饱和 {v:6.1%}",
+        "str_dead": "死亡 {v:6.1%}",
+        "str_layer": "梯度范数 {g:>8}   更新量/权重 {u:>8}",
+        "str_rms": "  每个权重的梯度均方根,第一层 / 最后一层:{r:.2g}",
+        "str_time": "梯度范数,第一个时间步 / 最后一个时间步(共 {n} 步):{v}",
     },
 }
 

@@ -98,3 +98,22 @@ def test_the_stepper_pages_chinese_text():
     notes = [c["note"] for s in tutorial.steps for c in s.get("contribs", []) if c["note"]["en"]]
     assert len(notes) == len(TUTORIAL_NOTES)
     assert all(n["zh"].startswith("原教程:") and n["en"].startswith("tutorial:") for n in notes)
+
+
+def test_diagnostics_text_in_chinese():
+    from chainrule.viz.diagnostics import Diagnostics
+
+    W = cr.ones(3, 2, requires_grad=True)
+    diag = Diagnostics({"W": W}, lang="zh")
+    assert_chinese(str(diag), "empty Diagnostics")
+    for _ in range(3):
+        loss = cr.sigmoid(cr.ones(4, 3) @ W * 3).sum()
+        diag.observe_forward(loss)
+        loss.backward()
+        diag.observe_backward()
+        with diag.step(), cr.no_grad():
+            W -= 0.1 * W.grad
+        W.grad = None
+    text = str(diag)
+    assert "饱和" in text and "梯度范数" in text and "警告" in text
+    assert_chinese(text, "str(Diagnostics)")
