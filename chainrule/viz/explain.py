@@ -62,8 +62,9 @@ def format_explain(loss: Tensor, names: Mapping[str, Tensor] | None = None, mode
     names, and the rest ``t1, t2, ...``. ``notes`` adds a line of text where dL/d``name``
     is computed. Arrays with more than ``max_elements`` elements are summarised; numbers
     have ``digits`` significant digits. A graph of more than ``max_nodes`` nodes is refused.
-    ``lang="zh"`` writes the walkthrough in Chinese (the tutorial's terms); the local
-    derivatives stay in symbols.
+    ``lang="zh"`` writes the walkthrough in Chinese (the tutorial's terms): the prose of
+    the local derivatives and of ``notes`` too (:data:`chainrule.viz.i18n.TRANSLATIONS`);
+    formulas stay formulas.
 
     >>> import chainrule as cr
     >>> w = cr.tensor([2.0], requires_grad=True)
