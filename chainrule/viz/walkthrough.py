@@ -17,7 +17,8 @@ from ..core import functional as F
 from ..core import graph as _graph
 from ..core.graph import AccumulateGrad, GraphError, Node, nodes
 from ..core.tensor import Tensor
-from .derivatives import _EW, Rule, rule_for
+from .derivatives import _EW, GENERIC_GRAD, Rule, rule_for
+from .i18n import LANGS, translate
 from .view import GraphView, VNode, build_view, format_param, format_shape, node_grads
 
 __all__ = ["build_explanation", "Explanation", "Operand", "Contribution", "Step", "LeafGrad"]
@@ -49,6 +50,11 @@ class Contribution:
     path: tuple[int, int] | None = None  # (k, n): the k-th of the n paths into the input
     note: str = ""
     src: str = ""  # the input's node id in the graph view (the edge is src -> the step's op)
+    exprs: dict[str, str] = field(default_factory=dict)  # ``expr`` in each language
+
+    def expr_in(self, lang: str) -> str:
+        """``expr`` in ``lang`` (its prose translated; formulas are the same)."""
+        return self.exprs.get(lang, self.expr)
 
 
 @dataclass
@@ -65,6 +71,11 @@ class Step:
     contributions: list[Contribution]
     constants: list[str]  # named inputs that need no gradient
     note: str = ""
+    locals: dict[str, str] = field(default_factory=dict)  # ``local`` in each language
+
+    def local_in(self, lang: str) -> str:
+        """``local`` in ``lang`` (its prose translated; formulas are the same)."""
+        return self.locals.get(lang, self.local)
 
 
 @dataclass
@@ -216,7 +227,7 @@ class _Builder:
         step = Step(self.operands[v.id], rule, rule.text(needed), self.sym(v.id),
                     self.alias.get(v.id, ""), g,
                     self.arrived.get(v.id, []) if len(uses.get(v.id, [])) > 1 else [], [], [],
-                    note)
+                    note, {lang: rule.text(needed, lang) for lang in LANGS})
         if g is None:
             return step
         ins = self.args.get(v.id, [])
@@ -245,9 +256,11 @@ class _Builder:
                     fields: _Fields, g: ndarray, unit: Any) -> None:
         """What the edge from input ``i`` carries back, added to ``step``."""
         rule, label, src = step.rule, self.label, ins[i]
-        template = rule.grads[min(i, len(rule.grads) - 1)] if rule.grads else \
-            "vjp of {out} applied to {G}"
-        expr, ops_shown = _expression(rule, template, fields, n, i, ins, self.operands, g, unit)
+        template = rule.grads[min(i, len(rule.grads) - 1)] if rule.grads else GENERIC_GRAD
+        by_lang = {lang: _expression(rule, translate(template, lang), fields, n, i, ins,
+                                     self.operands, g, unit) for lang in LANGS}
+        expr, ops_shown = by_lang["en"]
+        exprs = {lang: e for lang, (e, _) in by_lang.items()}
         raw = c._data
         summed = None
         val = c
@@ -263,7 +276,8 @@ class _Builder:
         if len(paths) > 1:  # numbered in the order backward delivers them
             path = (len(self.arrived.get(src, [])) + 1, len(paths))
         contrib = Contribution(label[src], expr, ops_shown, raw, summed, value, path,
-                               self.notes.get(label[src], "") if path is None else "", src)
+                               self.notes.get(label[src], "") if path is None else "", src,
+                               exprs)
         step.contributions.append(contrib)
         self.arrived.setdefault(src, []).append(contrib)
         src_v = self.by_id[src]
