@@ -101,7 +101,7 @@ def find_layers(view: GraphView) -> list[Unrolled]:
         a = ins.get(v.id, {})
         layer = Unrolled(v, a.get(0), {}, a.get(3))
         for i, w in ((1, "weight_hh"), (2, "bias_hh")):
-            if i in a:
+            if i in a and by_id[a[i]].kind != "input":  # (not bias=False's zeros)
                 layer.weights[w] = a[i]
         _projection(layer, by_id, ins, uses)
         for w, vid in layer.weights.items():
@@ -202,7 +202,12 @@ def unroll_view(view: GraphView, unroll: Any = True) -> GraphView:
         out_nodes.append(v)
     kept_edges = [e for e in view.edges if e.dst not in replaced and e.src not in absorbed
                   and e.dst not in absorbed]
-    view.nodes, view.edges = out_nodes, kept_edges + new_edges
+    edges = kept_edges + new_edges
+    linked = {e.src for e in edges} | {e.dst for e in edges}
+    # a constant only the fused node read and no step reads (bias=False's zeros) goes too
+    gone = {e.src for e in view.edges if e.dst in replaced} - linked
+    view.nodes = [v for v in out_nodes if not (v.id in gone and v.kind == "input")]
+    view.edges = edges
     return view
 
 
@@ -244,10 +249,13 @@ def _unroll_layer(j: int, lay: Unrolled, view: GraphView,
         total = g.total(w) if g is not None and w in g.shares else None
         said = "used at every step: the steps' shares add up"
         if total is not None:
-            norms = [float(np.linalg.norm(g.shares[w][[order[k] for k in seg]]))
-                     for seg in _segments(T, keep)]
-            said = "the steps' shares (norms): " + ", ".join(
-                f"t={_span(order, seg)} {v:.3g}" for seg, v in zip(_segments(T, keep), norms))
+            segs = sorted(_segments(T, keep), key=lambda seg: min(order[k] for k in seg))
+            parts = [g.shares[w][[order[k] for k in seg]].sum(0) for seg in segs]
+            one = parts[0].size == 1  # a single number: its value (signed), else its norm
+            said = f"the steps' shares{'' if one else ' (norms)'}: " + ", ".join(
+                f"t={_span(order, seg)} "
+                f"{float(v.sum() if one else np.linalg.norm(v)):.3g}"
+                for seg, v in zip(segs, parts))
         nodes.append(VNode(sid, "op", f"sum over t=1..{T}", src.shape, src.dtype,
                            name=f"dL/d{name}", params=said, group=box.path, grad=total))
         edges.append(VEdge(src.id, sid, 0, src.shape, label=None))  # its box shows the grad
@@ -261,7 +269,7 @@ def _unroll_layer(j: int, lay: Unrolled, view: GraphView,
         ts = [order[k] for k in seg]
         sid = f"u{j}s{s}"
         ids.append(sid)
-        nodes.append(_step_node(sid, node.mode, ts, order, box.path, B, H, dt, tt, lstm))
+        nodes.append(_step_node(sid, lay, ts, order, box.path, (B, H), dt, tt))
         one = len(ts) == 1
         tsel = ts[0] if one else ts
         if x_src is not None:
@@ -318,9 +326,11 @@ def _span(order: list[int], seg: list[int]) -> str:
     return str(ts[0]) if len(ts) == 1 else f"{ts[0]}..{ts[-1]}"
 
 
-def _step_node(sid: str, mode: str, ts: list[int], order: list[int], group: str, B: int,
-               H: int, dt: str, tt: ThroughTime | None, lstm: bool) -> VNode:
+def _step_node(sid: str, lay: Unrolled, ts: list[int], order: list[int], group: str,
+               shape: tuple[int, int], dt: str, tt: ThroughTime | None) -> VNode:
+    mode = lay.node.mode
     cell = _CELL[mode]
+    B, H = shape
     if len(ts) > 1:
         a, b = min(ts) + 1, max(ts) + 1
         return VNode(sid, "op", f"{cell} steps t={a}..{b}", (len(ts), B, H), dt,
@@ -330,12 +340,15 @@ def _step_node(sid: str, mode: str, ts: list[int], order: list[int], group: str,
     k = order.index(t)
     p = "0" if k == 0 else str(order[k - 1] + 1)
     n = str(t + 1)
-    formula = {
-        "rnn_tanh": f"tanh(W_ih x_{n} + b_ih + W_hh h_{p} + b_hh)",
-        "rnn_relu": f"relu(W_ih x_{n} + b_ih + W_hh h_{p} + b_hh)",
-        "lstm": f"c_{n} = f*c_{p} + i*g, h_{n} = o*tanh(c_{n})",
-        "gru": f"(1 - z)*n + z*h_{p}",
-    }[mode]
+    if mode in ("rnn_tanh", "rnn_relu"):
+        w = lay.weights
+        x = (f"W_ih x_{n}" + (" + b_ih" if "bias_ih" in w else "")) if lay.x is not None \
+            else f"a_{n}"  # (the input gates, computed before the layer)
+        hh = f"W_hh h_{p}" + (" + b_hh" if "bias_hh" in w else "")
+        formula = f"{mode[4:]}({x} + {hh})"
+    else:
+        formula = {"lstm": f"c_{n} = f*c_{p} + i*g, h_{n} = o*tanh(c_{n})",
+                   "gru": f"(1 - z)*n + z*h_{p}"}[mode]
     value = tt.h[t] if tt is not None else None
     grad = tt.dh[t] if tt is not None and tt.dh is not None else None
     return VNode(sid, "op", f"{cell} step t={n}", (B, H), dt, name=f"h_{n}", params=formula,
