@@ -103,7 +103,8 @@ def through_time(mode: str, reverse: bool, xi: Any, whh: Any, bhh: Any, s0: Any,
         if lstm:
             prev_c[t] = cp  # type: ignore[index]
         gh = hp[:n] @ whh.T + bhh
-        hnew, cnew = hp.copy(), (cp.copy() if lstm else None)  # rows past n carry their state
+        hnew = hp.copy()  # rows past n carry their state
+        cnew = cp.copy() if cp is not None else None
         if lstm:
             z = xi[t, :n] + gh
             a = np.concatenate([_sigmoid(z[:, :2 * H]), np.tanh(z[:, 2 * H:3 * H]),

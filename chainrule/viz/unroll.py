@@ -222,102 +222,134 @@ def _segments(T: int, keep: int | None) -> list[list[int]]:
 
 def _unroll_layer(j: int, lay: Unrolled, view: GraphView,
                   keep: int | None) -> tuple[list[VNode], list[VEdge], _TimeBox]:
-    rec, node = lay.rec, lay.node
-    T, B = int(rec.shape[0]), int(rec.shape[1])
-    H = int(node.inputs[1].shape[1]) if node.inputs is not None else int(rec.shape[2])
-    lstm = node.mode == "lstm"
-    tt = layer_numbers(lay, view, rec.grad if view.grads else None) \
-        if (view.values or view.grads) else None
-    if (view.values or view.grads) and tt is None:
+    """The boxes and edges replacing layer ``lay`` (the ``j``-th), and the box around them."""
+    rec = lay.rec
+    numbers = view.values or view.grads
+    tt = layer_numbers(lay, view, rec.grad if view.grads else None) if numbers else None
+    if numbers and tt is None:
         view.notes.append("recurrent layer drawn unrolled without numbers: backward() freed "
                           "its inputs")
     box = _TimeBox(f"{rec.group or ''}~unrolled{j}",
-                   f"{lay.label()}: unrolled over {T} time steps", rec.group)
-    order = list(range(T - 1, -1, -1) if node.reverse else range(T))
-    dt = rec.dtype
-    nodes: list[VNode] = []
-    edges: list[VEdge] = []
-    g = tt if tt is not None and tt.dh is not None else None
-    sums: dict[str, str] = {}
-    for w in _WEIGHTS:
-        if w not in lay.weights:
-            continue
-        src = view.node(lay.weights[w])
-        sid = f"u{j}{w}"
-        sums[w] = sid
-        name = lay.names[w]
-        total = g.total(w) if g is not None and w in g.shares else None
-        said = "used at every step: the steps' shares add up"
-        if total is not None:
-            segs = sorted(_segments(T, keep), key=lambda seg: min(order[k] for k in seg))
-            parts = [g.shares[w][[order[k] for k in seg]].sum(0) for seg in segs]
-            one = parts[0].size == 1  # a single number: its value (signed), else its norm
-            said = f"the steps' shares{'' if one else ' (norms)'}: " + ", ".join(
-                f"t={_span(order, seg)} "
-                f"{float(v.sum() if one else np.linalg.norm(v)):.3g}"
-                for seg, v in zip(segs, parts))
-        nodes.append(VNode(sid, "op", f"sum over t=1..{T}", src.shape, src.dtype,
-                           name=f"dL/d{name}", params=said, group=box.path, grad=total))
-        edges.append(VEdge(src.id, sid, 0, src.shape, label=None))  # its box shows the grad
-        if src.group == rec.group:  # the weight beside its sum, in the layer's box
-            src.group = box.path
-    segs = _segments(T, keep)
-    ids = []
-    prev_id = lay.s0
-    x_src = lay.x if lay.x is not None else lay.xi
-    for s, seg in enumerate(segs):
-        ts = [order[k] for k in seg]
-        sid = f"u{j}s{s}"
-        ids.append(sid)
-        nodes.append(_step_node(sid, lay, ts, order, box.path, (B, H), dt, tt))
-        one = len(ts) == 1
-        tsel = ts[0] if one else ts
-        if x_src is not None:
-            xs = view.node(x_src)
-            feat = xs.shape[-1] if xs.shape else 0
-            share = None
-            if g is not None:
-                share = g.shares["input"][tsel] if lay.x is not None and "input" in g.shares \
-                    else (g.d_gates[tsel] if lay.x is None else None)
-            edges.append(VEdge(x_src, sid, 0, (B, feat) if one else (len(ts), B, feat),
-                               grad=share))
-        if prev_id is not None:
-            first = s == 0
-            p = order[segs[s - 1][-1]] if not first else None
-            hlab = "h_0" if first else f"h_{p + 1}"  # type: ignore[operator]
-            if first:
-                src_shape = view.node(prev_id).shape
-                edges.append(VEdge(prev_id, sid, 1, src_shape,
-                                   grad=g.d_initial if g is not None else None,
-                                   label="h_0, c_0" if lstm else "h_0"))
-            else:
-                edges.append(VEdge(prev_id, sid, 1, (B, H),
-                                   grad=g.from_next[p] if g is not None else None, label=hlab))
-                if lstm:
-                    edges.append(VEdge(prev_id, sid, 2, (B, H),
-                                       grad=g.dc_from_next[p] if g is not None else None,
-                                       label=f"c_{p + 1}"))  # type: ignore[operator]
-        for i, w in enumerate(_WEIGHTS):
-            if w in sums:
-                # (its share of the gradient is written in the sum's box: a label on each
-                # of these edges would crowd the picture)
-                shape = view.node(lay.weights[w]).shape
-                edges.append(VEdge(sums[w], sid, 3 + i, shape, label=None))
-        prev_id = sid
-    # the stacked states: the layer's output, read by what read the fused node
-    rec.op, rec.params = "stack", f"the states of steps 1..{T}, in time order"
-    rec.group = box.path
-    state = "(h_t, c_t)" if lstm else "h_t"
-    for s, seg in enumerate(segs):
-        ts = [order[k] for k in seg]
-        one = len(ts) == 1
-        tsel = ts[0] if one else sorted(ts)
-        grad = g.from_output[tsel] if g is not None else None
+                   f"{lay.label()}: unrolled over {lay.T} time steps", rec.group)
+    d = _Drawer(j, lay, view, tt, box.path, _segments(lay.T, keep))
+    d.sums()
+    d.steps()
+    d.stack()
+    return d.nodes, d.edges, box
+
+
+class _Drawer:
+    """Builds one unrolled layer: the weights' sums, the steps, the stacked output."""
+
+    def __init__(self, j: int, lay: Unrolled, view: GraphView, tt: ThroughTime | None,
+                 group: str, segs: list[list[int]]) -> None:
+        self.j, self.lay, self.view, self.tt, self.group, self.segs = j, lay, view, tt, group, segs
+        rec, node = lay.rec, lay.node
+        self.T, self.B = int(rec.shape[0]), int(rec.shape[1])
+        self.H = int(node.inputs[1].shape[1]) if node.inputs is not None else int(rec.shape[2])
+        self.lstm = node.mode == "lstm"
+        self.order = list(range(self.T - 1, -1, -1) if node.reverse else range(self.T))
+        self.g = tt if tt is not None and tt.dh is not None else None  # the backward numbers
+        self.nodes: list[VNode] = []
+        self.edges: list[VEdge] = []
+        self.sum_of: dict[str, str] = {}  # weight -> the id of its sum's box
+        self.ids: list[str] = []  # the steps' boxes, in the order they run
+
+    def _times(self, seg: list[int]) -> list[int]:
+        return [self.order[k] for k in seg]
+
+    def sums(self) -> None:
+        """Each weight once, feeding a box that hands it to every step (and sums the
+        steps' shares of its gradient)."""
+        lay, g, T = self.lay, self.g, self.T
+        for w in _WEIGHTS:
+            if w not in lay.weights:
+                continue
+            src = self.view.node(lay.weights[w])
+            sid = self.sum_of[w] = f"u{self.j}{w}"
+            total = g.total(w) if g is not None and w in g.shares else None
+            said = "used at every step: the steps' shares add up"
+            if g is not None and total is not None:
+                segs = sorted(self.segs, key=lambda seg: min(self._times(seg)))
+                parts = [g.shares[w][self._times(seg)].sum(0) for seg in segs]
+                one = parts[0].size == 1  # a single number: its value (signed), else its norm
+                said = f"the steps' shares{'' if one else ' (norms)'}: " + ", ".join(
+                    f"t={_span(self.order, seg)} "
+                    f"{float(v.sum() if one else np.linalg.norm(v)):.3g}"
+                    for seg, v in zip(segs, parts))
+            self.nodes.append(VNode(sid, "op", f"sum over t=1..{T}", src.shape, src.dtype,
+                                    name=f"dL/d{lay.names[w]}", params=said, group=self.group,
+                                    grad=total))
+            self.edges.append(VEdge(src.id, sid, 0, src.shape, label=None))  # (box: its grad)
+            if src.group == lay.rec.group:  # the weight beside its sum, in the layer's box
+                src.group = self.group
+
+    def steps(self) -> None:
+        """One box per step (one for the steps left out), the input reaching each, the state
+        going from each to the next, the weights' sums feeding each."""
+        lay, g, B, H = self.lay, self.g, self.B, self.H
+        x_src = lay.x if lay.x is not None else lay.xi
+        prev: str | None = lay.s0
+        for s, seg in enumerate(self.segs):
+            ts = self._times(seg)
+            sid = f"u{self.j}s{s}"
+            self.ids.append(sid)
+            self.nodes.append(_step_node(sid, lay, ts, self.order, self.group, (B, H),
+                                         lay.rec.dtype, self.tt))
+            one = len(ts) == 1
+            at = ts[0] if one else ts
+            if x_src is not None:
+                feat = self.view.node(x_src).shape[-1] if self.view.node(x_src).shape else 0
+                share = None
+                if g is not None:  # dL/dx_t (or dL/d(input gates) without the projection)
+                    if lay.x is None:
+                        share = g.d_gates[at]
+                    elif "input" in g.shares:
+                        share = g.shares["input"][at]
+                self.edges.append(VEdge(x_src, sid, 0, (B, feat) if one else (len(ts), B, feat),
+                                        grad=share))
+            if prev is not None:
+                self._state_edges(prev, sid, None if s == 0 else self.order[self.segs[s - 1][-1]])
+            for i, w in enumerate(_WEIGHTS):
+                if w in self.sum_of:  # (the steps' shares are written in the sum's box: labels
+                    # on each of these edges would crowd the picture)
+                    shape = self.view.node(lay.weights[w]).shape
+                    self.edges.append(VEdge(self.sum_of[w], sid, 3 + i, shape, label=None))
+            prev = sid
+
+    def _state_edges(self, src: str, dst: str, p: int | None) -> None:
+        """h (and c) from the step at time ``p`` (None: the initial state) into ``dst``,
+        carrying back what ``dst`` sends to it."""
+        g, B, H = self.g, self.B, self.H
+        if p is None:
+            self.edges.append(VEdge(src, dst, 1, self.view.node(src).shape,
+                                    grad=g.d_initial if g is not None else None,
+                                    label="h_0, c_0" if self.lstm else "h_0"))
+            return
+        self.edges.append(VEdge(src, dst, 1, (B, H), grad=g.from_next[p] if g else None,
+                                label=f"h_{p + 1}"))
+        if self.lstm:
+            self.edges.append(VEdge(src, dst, 2, (B, H), grad=g.dc_from_next[p] if g else None,
+                                    label=f"c_{p + 1}"))
+
+    def stack(self) -> None:
+        """The states of all steps stacked: the layer's output, read by what read the fused
+        node (which becomes this box)."""
+        rec, g, B = self.lay.rec, self.g, self.B
+        rec.op, rec.params = "stack", f"the states of steps 1..{self.T}, in time order"
+        rec.group = self.group
         S = int(rec.shape[2])
-        lab = f"{state.replace('t', str(ts[0] + 1))}" if one else f"{len(ts)} states"
-        edges.append(VEdge(ids[s], rec.id, min(ts), (B, S) if one else (len(ts), B, S),
-                           grad=grad, label=lab))
-    return nodes, edges, box
+        for sid, seg in zip(self.ids, self.segs):
+            ts = sorted(self._times(seg))
+            if len(ts) == 1:
+                n = ts[0] + 1
+                label = f"(h_{n}, c_{n})" if self.lstm else f"h_{n}"
+                shape: tuple[int, ...] = (B, S)
+                grad = g.from_output[ts[0]] if g is not None else None
+            else:
+                label, shape = f"{len(ts)} states", (len(ts), B, S)
+                grad = g.from_output[ts] if g is not None else None
+            self.edges.append(VEdge(sid, rec.id, ts[0], shape, grad=grad, label=label))
 
 
 def _span(order: list[int], seg: list[int]) -> str:

@@ -276,3 +276,51 @@ def test_explain_of_a_long_sequence_writes_the_ends_and_all_of_the_sum():
     text = format_explain(loss, unroll=2, max_nodes=80)
     assert "steps t=3..7: 5 steps not shown" in text
     assert "dL/drnn.weight_hh_l0 = (t=1) + (t=2) + (t=3..7) + (t=8) + (t=9)" in text
+
+
+@pytest.mark.parametrize("mode", ["rnn_tanh", "lstm", "gru"])
+def test_packed_sequences_and_the_initial_state(mode):
+    """Rows that stop early carry their state; the gradient reaching the initial state is
+    autograd's, and the sums of the shares are still W.grad."""
+    from chainrule.nn.utils.rnn import pack_padded_sequence
+
+    cls, _, extra = LAYERS[mode]
+    cr.manual_seed(3)
+    m = cls(2, 3, bidirectional=True, dtype=F64, **extra)
+    x = cr.randn(5, 3, 2, dtype=F64)
+    h0 = cr.randn(2, 3, 3, dtype=F64, requires_grad=True)
+    hx = (h0, h0 * 0.5) if mode == "lstm" else h0
+    with cr.viz.record(m):
+        out, hn = m(pack_padded_sequence(x, [5, 3, 2]), hx)
+        hn = hn[0] if mode == "lstm" else hn
+        loss = (out.data ** 2).sum() + (hn ** 3).sum()
+    found = _numbers(loss)
+    loss.backward()
+    d_h0 = np.zeros((2, 3, 3))
+    for lay, tt in found:
+        sfx = _suffix(lay)
+        for t in range(5):
+            np.testing.assert_allclose(tt.state(t), lay.rec.value[t], rtol=0, atol=1e-12)
+        for w in WEIGHTS:
+            np.testing.assert_allclose(tt.total(w), getattr(m, w + sfx).grad._data, rtol=0,
+                                       atol=1e-12)
+        d = 1 if sfx.endswith("_reverse") else 0
+        d_h0[d] = tt.d_initial[:, :3] + (0.5 * tt.d_initial[:, 3:] if mode == "lstm" else 0)
+    np.testing.assert_allclose(d_h0, h0.grad._data, rtol=0, atol=1e-12)
+
+
+def test_the_command_line_draws_the_lstm_digits_model_unrolled(tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("grandalf")
+    from chainrule.cli import main
+
+    counts = []
+    for depth in ("2", "3"):
+        out = tmp_path / f"lstm{depth}.svg"
+        assert main(["graph", "digits", "--model", "lstm", "--depth", depth, "--out",
+                     str(out), "--engine", "python"]) == 0
+        counts.append(int(capsys.readouterr().out.split(": ")[1].split()[0]))
+        text = out.read_text()
+        assert ("LSTM step t=8" in text) == (depth == "3")
+    assert counts[1] > counts[0] + 8  # one box per time step, and the weights' sums
