@@ -324,3 +324,13 @@ def test_the_command_line_draws_the_lstm_digits_model_unrolled(tmp_path, capsys)
         text = out.read_text()
         assert ("LSTM step t=8" in text) == (depth == "3")
     assert counts[1] > counts[0] + 8  # one box per time step, and the weights' sums
+
+
+def test_graphviz_lays_out_the_unrolled_dot_text(tmp_path):
+    import shutil
+
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed")
+    _, loss = _classifier("lstm", T=6)
+    d = cr.viz.draw(loss, tmp_path / "lstm.png", unroll=1, grads=True, engine="graphviz")
+    assert d.engine == "graphviz" and (tmp_path / "lstm.png").stat().st_size > 10000
