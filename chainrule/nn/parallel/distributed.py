@@ -160,9 +160,8 @@ class DistributedDataParallel(Module):
                                f"({b.buf.size} values)")
             b.request = None
             b.pending = len(b.params)
-            b.buf /= pg.size()
-            for p, off in zip(b.params, b.offsets):
-                avg = b.buf[off:off + p._data.size].reshape(p._data.shape).copy()
+            for p, off in zip(b.params, b.offsets):  # divide and copy out in one pass
+                avg = xp.divide(b.buf[off:off + p._data.size], pg.size()).reshape(p._data.shape)
                 if p is last:
                     p.grad = None  # the engine stores what the hook returns
                     out = _make(avg)
