@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from .sides import _Sides
 from .style import (_FONT, _GRAD, _GROUP_BORDER, _GROUP_FILL, _SIZE, _STYLE, _TEXT,
-                    _grad_text, _label, _legend_entries, _legend_notes, _style)
-from .view import GraphView, VNode, format_shape
+                    _edge_text, _grad_text, _label, _legend_entries, _legend_notes, _style)
+from .view import GraphView, VNode
 
 # ---------------------------------------------------------------------------------------------
 # DOT
@@ -85,11 +85,11 @@ def _dot(view: GraphView, legend: bool = True, rankdir: str = "TB",
     kind = {n.id: n.kind for n in view.nodes}
     sides = _Sides(view)
     for e in view.edges:
-        attrs = f"label={_q(' ' + format_shape(e.shape) + ' ')}"
+        attrs = f"label={_q(' ' + _edge_text(e) + ' ')}"
         if e.grad is not None:
             flat = (e.src, e.dst) in sides.flat
             arrow = ("→" if sides.right[e.src] else "←") if flat else "↑"
-            attrs = (f'label=<{_html(format_shape(e.shape))}<BR/><FONT COLOR="{_GRAD}">'
+            attrs = (f'label=<{_html(_edge_text(e))}<BR/><FONT COLOR="{_GRAD}">'
                      f"{arrow} {_html(_grad_text(e))}</FONT>>")
         if kind[e.src] in ("op", "module"):  # the data path pulls hardest: it runs straight
             attrs += ", weight=4"

@@ -52,7 +52,7 @@ __all__ = ["explain", "format_explain", "build_explanation", "Explanation", "Rul
 def format_explain(loss: Tensor, names: Mapping[str, Tensor] | None = None, model: Any = None,
                    max_nodes: int = 60, *, notes: Mapping[str, str] | None = None,
                    digits: int = 4, max_elements: int = 16, width: int = 100,
-                   lang: str = "en") -> str:
+                   lang: str = "en", unroll: bool | int = True) -> str:
     """Backpropagation from ``loss``, node by node with the numbers, as text.
 
     The graph must have been built inside ``with cr.viz.record():`` (which keeps every
@@ -64,7 +64,11 @@ def format_explain(loss: Tensor, names: Mapping[str, Tensor] | None = None, mode
     have ``digits`` significant digits. A graph of more than ``max_nodes`` nodes is refused.
     ``lang="zh"`` writes the walkthrough in Chinese (the tutorial's terms): the prose of
     the local derivatives and of ``notes`` too (:data:`chainrule.viz.i18n.TRANSLATIONS`);
-    formulas stay formulas.
+    formulas stay formulas. A recurrent layer (nn.RNN, nn.LSTM, nn.GRU, one fused op) is
+    unrolled in time at its backward step: dL/dh_t of every step, as what arrives from the
+    output plus what the next step sends back, each step's share of the repeated weights'
+    gradients, and those gradients as the sums they are (``unroll=k``: only the first and
+    last ``k`` steps of a long sequence are written out; ``unroll=False``: one step).
 
     >>> import chainrule as cr
     >>> w = cr.tensor([2.0], requires_grad=True)
@@ -76,7 +80,7 @@ def format_explain(loss: Tensor, names: Mapping[str, Tensor] | None = None, mode
     """
     check_lang(lang, "explain")
     ex = build_explanation(loss, names, model, max_nodes, notes=notes, digits=digits,
-                           max_elements=max_elements)
+                           max_elements=max_elements, unroll=unroll)
     return ex.format(width, lang)
 
 

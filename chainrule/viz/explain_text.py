@@ -175,6 +175,8 @@ def _backward(ex: Explanation, fmt: _Formatter, width: int, m: _Messages) -> lis
             out.extend(_contribution(c, fmt, width, m))
         for name in s.constants:
             add(m("constant", name=name))
+        if s.through_time is not None:
+            out.extend(s.through_time.lines(fmt, width, m.lang))
     add("")
     return out
 

@@ -72,6 +72,7 @@ class Step:
     constants: list[str]  # named inputs that need no gradient
     note: str = ""
     locals: dict[str, str] = field(default_factory=dict)  # ``local`` in each language
+    through_time: Any = None  # a recurrent layer's step unrolled in time (unroll_text.TimeWalk)
 
     def local_in(self, lang: str) -> str:
         """``local`` in ``lang`` (its prose translated; formulas are the same)."""
@@ -119,7 +120,7 @@ class Explanation:
 def build_explanation(loss: Tensor, names: Mapping[str, Tensor] | None = None,
                       model: Any = None, max_nodes: int = 60, *,
                       notes: Mapping[str, str] | None = None, digits: int = 4,
-                      max_elements: int = 16) -> Explanation:
+                      max_elements: int = 16, unroll: bool | int = True) -> Explanation:
     """The walkthrough of backpropagation from ``loss``, as an :class:`Explanation`.
 
     Arguments as for :func:`~chainrule.viz.explain.format_explain`.
@@ -133,10 +134,25 @@ def build_explanation(loss: Tensor, names: Mapping[str, Tensor] | None = None,
     if seed is None:
         seed = xp.ones_like(loss._data)
     steps = [b.step(v) for v in reversed(b.ops)]
+    if unroll is not False:
+        _unroll_steps(b, steps, unroll)
     leaves = b.leaves()
     return Explanation(b.operands[root.id], b.inputs(), [b.operands[v.id] for v in b.ops],
                        steps, leaves, seed, digits, max_elements, b.names_grads, view,
                        b.operands)
+
+
+def _unroll_steps(b: _Builder, steps: list[Step], unroll: bool | int) -> None:
+    """Attach to each recurrent layer's step its walk through time."""
+    from .unroll import find_layers, keep_steps
+    from .unroll_text import time_walk
+
+    keep = keep_steps(unroll)
+    by_node = {s.out.id: s for s in steps}
+    for layer in find_layers(b.view):
+        s = by_node.get(layer.rec.id)
+        if s is not None and s.grad is not None:
+            s.through_time = time_walk(layer, b.view, s.grad, keep)
 
 
 def _check(loss: Tensor, max_nodes: int) -> None:
