@@ -20,9 +20,9 @@ from .core.creation import (Generator, arange, as_tensor, default_generator, emp
                             eye, from_numpy, full, full_like, linspace, manual_seed, ones,
                             ones_like, rand, rand_like, randn, randn_like, randperm,
                             seed, tensor, zeros, zeros_like)
-from .core.dtypes import (bool, double, float, float16, float32, float64, get_default_dtype,
-                          half, int, int8, int16, int32, int64, long, set_default_dtype, short,
-                          uint8)
+from .core.dtypes import (bool, double, dtype, finfo, float, float16, float32, float64,
+                          get_default_dtype, half, iinfo, int, int8, int16, int32, int64, long,
+                          set_default_dtype, short, uint8)
 from .core.functional import (abs, add, allclose, amax, amin, argmax, argmin, broadcast_to, cast,
                               cat, chunk, clamp, clip, clone, concat, concatenate, cos, div, dot,
                               eq, equal, exp, expand, flatten, flip, gather, ge, gt, isfinite,

@@ -17,6 +17,8 @@ generic = np.generic
 asarray = np.asarray
 dtype = np.dtype
 errstate = np.errstate
+finfo = np.finfo
+iinfo = np.iinfo
 
 float16 = np.dtype("float16")
 float32 = np.dtype("float32")

@@ -161,10 +161,13 @@ def build_parser() -> argparse.ArgumentParser:
                                    "cross-entropy loss on 8 digits) as SVG, PNG or PDF, with "
                                    "a box per layer.", parents=[debug])
     g.add_argument("task", choices=["digits"], help="whose model to draw")
-    g.add_argument("--model", choices=["mlp", "cnn"], default="mlp",
-                   help="mlp: 64-256-10 (default); cnn: the small CNN")
+    g.add_argument("--model", choices=["mlp", "cnn", "lstm"], default="mlp",
+                   help="mlp: 64-256-10 (default); cnn: the small CNN; lstm: rows of 8 "
+                        "pixels read by an LSTM")
     g.add_argument("--depth", type=c.positive_int, default=None,
-                   help="collapse module calls this deep into one node (1: one per layer)")
+                   help="collapse module calls this deep into one node (1: one per layer); "
+                        "a recurrent layer is drawn one box per time step once the depth "
+                        "reaches inside it (--model lstm --depth 3)")
     g.add_argument("--values", action="store_true", help="show a summary of each value")
     g.add_argument("--grads", action="store_true", help="show a summary of each gradient")
     g.add_argument("--engine", choices=["auto", "graphviz", "python"], default="auto",

@@ -102,17 +102,19 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     """``chainrule explain tutorial``: backpropagation through the tutorial's 2-2-1 network,
-    node by node with the numbers, then its one step of gradient descent."""
+    node by node with the numbers, then its one step of gradient descent, in ``--lang`` (or
+    the locale's language); ``--html`` writes the stepper page, opening in that language."""
     import shutil
 
     from chainrule.viz.explain import format_tutorial
 
     if args.html:  # the same walkthrough, played step by step in a browser
         from chainrule.viz.stepper import tutorial_stepper
-        print(f"wrote {tutorial_stepper(args.lr, args.html).path}: open it in a browser")
+        page = tutorial_stepper(args.lr, args.html, lang=args.lang)
+        print(f"wrote {page.path}: open it in a browser")
         return 0
     width = max(80, min(100, shutil.get_terminal_size((100, 24)).columns))
-    print(format_tutorial(lr=args.lr, width=width))
+    print(format_tutorial(lr=args.lr, width=width, lang=args.lang))
     return 0
 
 

@@ -72,78 +72,105 @@ def _plt() -> Any:
     return plt
 
 
-def plot_curves(path: Path, history: Sequence[Any], title: str) -> None:
-    plt = _plt()
+def _labels(lang: str, what: str) -> tuple[Any, Any]:
+    """(the messages to label plot ``what`` with, the matplotlib settings to draw them):
+    Chinese needs a CJK font (without one: English, and a warning)."""
+    from chainrule.cli.i18n import tr
+    from chainrule.viz.plot_lang import plot_lang
+
+    lang, fonts = plot_lang(lang, what)
+    return (lambda key, **kw: tr(lang, key, **kw)), fonts
+
+
+def plot_curves(path: Path, history: Sequence[Any], title: str, chosen: Any = None,
+                lang: str = "en") -> None:
+    """Loss and accuracy per epoch on the train, validation (when held out) and test splits,
+    with ``chosen`` (default: the epoch :func:`~chainrule.cli.recipes.choose_epoch` picks, on
+    validation) marked."""
+    from chainrule.cli.recipes import choose_epoch
+
+    t, fonts = _labels(lang, "curves.png")
+    chosen = chosen or choose_epoch(list(history))
+    has_val = chosen.val_acc == chosen.val_acc
     ep = [h.epoch for h in history]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
-    a.plot(ep, [h.train_loss for h in history], label="train")
-    a.plot(ep, [h.test_loss for h in history], label="test")
-    a.set_xlabel("epoch")
-    a.set_ylabel("loss")
-    a.set_title("Loss")
-    a.legend()
-    a.grid(alpha=0.3)
-    b.plot(ep, [100 * h.train_acc for h in history], label="train")
-    b.plot(ep, [100 * h.test_acc for h in history], label="test")
-    b.set_xlabel("epoch")
-    b.set_ylabel("accuracy (%)")
-    b.set_title(f"Accuracy (final test {100 * history[-1].test_acc:.2f}%)")
-    b.legend()
-    b.grid(alpha=0.3)
-    fig.suptitle(title)
-    fig.tight_layout()
-    _savefig(fig, path)
+    with fonts:
+        plt = _plt()
+        fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
+        for ax, key, scale in ((a, "loss", 1), (b, "acc", 100)):
+            for split, col in (("train", "col_train"), ("val", "col_val"),
+                               ("test", "col_test")):
+                ys = [scale * getattr(h, f"{split}_{key}") for h in history]
+                if split != "val" or any(y == y for y in ys):
+                    ax.plot(ep, ys, label=t(col), ls="--" if split == "val" else "-")
+            ax.axvline(chosen.epoch, color="gray", lw=0.9, ls=":",
+                       label=t("plot_chosen" if has_val else "plot_last", epoch=chosen.epoch))
+            ax.set_xlabel(t("plot_epoch"))
+            ax.legend(fontsize=8)
+            ax.grid(alpha=0.3)
+        a.set_ylabel(t("plot_loss_y"))
+        a.set_title(t("plot_loss"))
+        b.set_ylabel(t("plot_acc_y"))
+        b.set_title(t("plot_acc", acc=100 * chosen.test_acc, epoch=chosen.epoch))
+        fig.suptitle(title)
+        fig.tight_layout()
+        _savefig(fig, path)
 
 
-def plot_loss(path: Path, losses: Sequence[float], title: str) -> None:
-    plt = _plt()
-    fig, a = plt.subplots(figsize=(6, 4))
-    a.plot(range(len(losses)), losses)
-    a.set_xlabel("epoch")
-    a.set_ylabel("mean squared error / 2")
-    a.set_title(title)
-    a.grid(alpha=0.3)
-    fig.tight_layout()
-    _savefig(fig, path)
+def plot_loss(path: Path, losses: Sequence[float], title: str, lang: str = "en") -> None:
+    t, fonts = _labels(lang, "loss.png")
+    with fonts:
+        plt = _plt()
+        fig, a = plt.subplots(figsize=(6, 4))
+        a.plot(range(len(losses)), losses)
+        a.set_xlabel(t("plot_epoch"))
+        a.set_ylabel(t("plot_mse"))
+        a.set_title(title)
+        a.grid(alpha=0.3)
+        fig.tight_layout()
+        _savefig(fig, path)
 
 
-def plot_confusion(path: Path, cm: Any, title: str = "Confusion matrix (test split)") -> None:
-    plt = _plt()
-    fig, a = plt.subplots(figsize=(6, 5.4))
-    im = a.imshow(cm, cmap="Blues")
-    n = cm.shape[0]
-    a.set_xticks(range(n))
-    a.set_yticks(range(n))
-    a.set_xlabel("predicted digit")
-    a.set_ylabel("true digit")
-    thresh = cm.max() / 2 if cm.max() else 1
-    for i in range(n):
-        for j in range(n):
-            if cm[i, j]:
-                a.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8,
-                       color="white" if cm[i, j] > thresh else "black")
-    fig.colorbar(im, ax=a, fraction=0.046)
-    a.set_title(title)
-    fig.tight_layout()
-    _savefig(fig, path)
+def plot_confusion(path: Path, cm: Any, lang: str = "en") -> None:
+    t, fonts = _labels(lang, "confusion.png")
+    with fonts:
+        plt = _plt()
+        fig, a = plt.subplots(figsize=(6, 5.4))
+        im = a.imshow(cm, cmap="Blues")
+        n = cm.shape[0]
+        a.set_xticks(range(n))
+        a.set_yticks(range(n))
+        a.set_xlabel(t("plot_predicted"))
+        a.set_ylabel(t("plot_true"))
+        thresh = cm.max() / 2 if cm.max() else 1
+        for i in range(n):
+            for j in range(n):
+                if cm[i, j]:
+                    a.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8,
+                           color="white" if cm[i, j] > thresh else "black")
+        fig.colorbar(im, ax=a, fraction=0.046)
+        a.set_title(t("plot_confusion"))
+        fig.tight_layout()
+        _savefig(fig, path)
 
 
 def plot_misclassified(path: Path, images: Any, y_true: Any, y_pred: Any,
-                       max_images: int = 40) -> int:
+                       max_images: int = 40, lang: str = "en") -> int:
     """A grid of the test digits the model got wrong, titled 'true -> predicted'."""
-    plt = _plt()
+    t, fonts = _labels(lang, "misclassified.png")
     wrong = xp.nonzero(xp.asarray(y_true) != xp.asarray(y_pred))[0][:max_images]
     n = len(wrong)
     cols = 10
     rows = max(1, -(-n // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.3 + 0.5))
-    axes = xp.atleast_1d(axes).ravel()
-    for ax in axes:
-        ax.axis("off")
-    for ax, i in zip(axes, wrong):
-        ax.imshow(images[i], cmap="gray_r", vmin=0, vmax=16)
-        ax.set_title(f"{y_true[i]} -> {y_pred[i]}", fontsize=9, color="crimson")
-    fig.suptitle(f"Misclassified test digits ({n} shown): true -> predicted")
-    fig.tight_layout()
-    _savefig(fig, path)
+    with fonts:
+        plt = _plt()
+        fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.3 + 0.5))
+        axes = xp.atleast_1d(axes).ravel()
+        for ax in axes:
+            ax.axis("off")
+        for ax, i in zip(axes, wrong):
+            ax.imshow(images[i], cmap="gray_r", vmin=0, vmax=16)
+            ax.set_title(f"{y_true[i]} -> {y_pred[i]}", fontsize=9, color="crimson")
+        fig.suptitle(t("plot_wrong", n=n))
+        fig.tight_layout()
+        _savefig(fig, path)
     return n

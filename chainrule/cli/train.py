@@ -126,12 +126,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - t0
     if not is_main:
         return 0
-    written = _write_default_run(result, out, seconds, args.no_plots)
+    written = _write_default_run(result, out, seconds, args.no_plots, args.lang)
     from chainrule.cli.summary import print_summary
 
     print_summary(console, result, out, seconds, args.lang)
     written += _report_diagnostics(console, diag, out, args.no_plots,
-                                   f"{cfg.task}, {recipes.describe(cfg)}, seed {cfg.seed}")
+                                   i18n.tr(args.lang, "plot_title", task=cfg.task,
+                                           model=recipes.describe(cfg), seed=cfg.seed))
     _remove_stale(out, written)
     return 0
 
@@ -179,22 +180,26 @@ def _report_diagnostics(console: Any, diag: Any, out: Path, no_plots: bool,
         s = diag.summary()
         ratios = [v for v in s["update_ratio"].values() if v == v]
         facts = []
+        lang = diag.lang
         if ratios:
-            facts.append(f"update/weight {min(ratios):.1e} to {max(ratios):.1e} per step")
+            facts.append(i18n.tr(lang, "diag_updates", lo=min(ratios), hi=max(ratios)))
         if s["grad_rms_ratio"] is not None:
-            facts.append(f"gradient per weight, first layer / last {s['grad_rms_ratio']:.2f}")
+            facts.append(i18n.tr(lang, "diag_grad_ratio", r=s["grad_rms_ratio"]))
         acts = {**s["saturation"], **s["dead"]}
         if acts:
             k = max(acts, key=lambda k: acts[k])
-            facts.append(f"{k} {'saturated' if k in s['saturation'] else 'dead'} "
-                         f"{acts[k]:.0%}")
-        console.print(i18n.tr(diag.lang, "diag_ok", facts="; ".join(facts), a=s["window"][0],
+            facts.append(i18n.tr(lang, "diag_saturated" if k in s["saturation"] else
+                                 "diag_dead", name=k, share=acts[k]))
+        sep = ";" if lang == "zh" else "; "
+        console.print(i18n.tr(diag.lang, "diag_ok", facts=sep.join(facts), a=s["window"][0],
                               b=s["window"][1]), soft_wrap=True)
-    console.print(i18n.tr(diag.lang, "diag_written", files=", ".join(files)))
+    console.print(i18n.tr(diag.lang, "diag_written",
+                          files=("、" if diag.lang == "zh" else ", ").join(files)))
     return files
 
 
-def _write_default_run(result: Any, out: Path, seconds: float, no_plots: bool) -> list[str]:
+def _write_default_run(result: Any, out: Path, seconds: float, no_plots: bool,
+                       lang: str = "en") -> list[str]:
     """Write the run's files (each atomically); their names."""
     from chainrule.cli import recipes, report, summary
 
@@ -204,12 +209,12 @@ def _write_default_run(result: Any, out: Path, seconds: float, no_plots: bool) -
     report.write_json(out / "metrics.json", metrics)
     report.write_history(out / "history.csv", result.history)
     if not no_plots:
-        title = (f"{result.config.task}, {recipes.describe(result.config)}, seed "
-                 f"{result.config.seed}")
-        report.plot_curves(out / "curves.png", result.history, title)
-        report.plot_confusion(out / "confusion.png", cm)
+        title = i18n.tr(lang, "plot_title", task=result.config.task,
+                        model=recipes.describe(result.config), seed=result.config.seed)
+        report.plot_curves(out / "curves.png", result.history, title, result.chosen, lang)
+        report.plot_confusion(out / "confusion.png", cm, lang)
         report.plot_misclassified(out / "misclassified.png", data.images, data.y_test,
-                                  result.test_pred)
+                                  result.test_pred, lang=lang)
     plots = [] if no_plots else ["curves.png", "confusion.png", "misclassified.png"]
     return [recipes.CHECKPOINT, "metrics.json", "history.csv", *plots]
 
@@ -275,16 +280,18 @@ def _train_tutorial(args: argparse.Namespace, console: Any) -> int:
     cr.save({"W1": res.W1, "W2": res.W2, "config": json.dumps(dataclasses.asdict(cfg))},
             out / recipes.CHECKPOINT)
     if not args.no_plots:
-        report.plot_loss(out / "loss.png", res.losses, f"tutorial recipe, seed {seed}")
-        report.plot_confusion(out / "confusion.png", cm)
+        title = i18n.tr(args.lang, "plot_title_tutorial", task="digits", seed=seed)
+        report.plot_loss(out / "loss.png", res.losses, title, args.lang)
+        report.plot_confusion(out / "confusion.png", cm, args.lang)
         report.plot_misclassified(out / "misclassified.png", res.images, res.y_test,
-                                  res.test_pred)
+                                  res.test_pred, lang=args.lang)
     console.print(i18n.tr(args.lang, "tutorial_acc", acc=100 * res.test_acc, seconds=seconds))
     console.print(res.explanation(args.lang), soft_wrap=True)
     written = ["metrics.json", "history.csv", recipes.CHECKPOINT]
     written += [] if args.no_plots else ["loss.png", "confusion.png", "misclassified.png"]
     written += _report_diagnostics(console, diag, out, args.no_plots,
-                                   f"digits, tutorial recipe, seed {seed}")
+                                   i18n.tr(args.lang, "plot_title_tutorial", task="digits",
+                                           seed=seed))
     _remove_stale(out, written)
     console.print(i18n.tr(args.lang, "run_folder_short", out=out))
     return 0

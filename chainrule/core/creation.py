@@ -87,7 +87,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, device: An
 
     >>> import chainrule as cr
     >>> cr.tensor([1.0, 2.0]).dtype, cr.tensor([1, 2]).dtype
-    (dtype('float32'), dtype('int64'))
+    (torch.float32, torch.int64)
     """
     return _finish(_to_array(data, dtype), requires_grad, "tensor")
 

@@ -14,7 +14,7 @@ torch.Size([3])
 >>> isinstance(x, cr.FloatTensor), isinstance(x, cr.DoubleTensor)
 (True, False)
 >>> x.type(cr.DoubleTensor).dtype
-dtype('float64')
+torch.float64
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backend as B
-from .dtypes import normalize_dtype
+from .dtypes import normalize_dtype, wrap_dtype
 from .tensor import Tensor
 
 __all__ = ["LEGACY_TYPES", "type_method", "type_name"]
@@ -58,11 +58,11 @@ class _LegacyTensorType(type):
 
     @property
     def dtype_name(cls) -> str:
-        return "cr." + str(cls.dtype)
+        return "cr." + cls.dtype.name
 
 
 def _legacy(name: str, dtype: Any) -> Any:
-    return _LegacyTensorType(name, (), {"dtype": dtype, "__module__": "torch",
+    return _LegacyTensorType(name, (), {"dtype": wrap_dtype(dtype), "__module__": "torch",
                                          "__doc__": f"Legacy constructor of {dtype} tensors."})
 
 

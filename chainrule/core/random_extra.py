@@ -6,7 +6,7 @@ Every draw comes from the global generator (``cr.manual_seed``) or ``generator=`
 >>> import chainrule as cr
 >>> _ = cr.manual_seed(0)
 >>> cr.randint(10, (3,)).shape, cr.randint(3, 5, (2,)).dtype
-(torch.Size([3]), dtype('int64'))
+(torch.Size([3]), torch.int64)
 >>> cr.normal(0.0, 1.0, size=(2, 2)).shape
 torch.Size([2, 2])
 >>> cr.multinomial(cr.tensor([0.0, 1.0, 1.0]), 2).sort().values

@@ -23,7 +23,7 @@ from .. import backend as B
 from ..backend import ndarray, xp
 from .compat import Size as _Size
 from .compat import device as _device
-from .dtypes import get_default_dtype, normalize_dtype
+from .dtypes import get_default_dtype, normalize_dtype, wrap_dtype
 
 if TYPE_CHECKING:  # pragma: no cover
     from .graph import Node
@@ -78,7 +78,10 @@ def _to_array(data: Any, dtype: Any = None) -> ndarray:
     else:
         if isinstance(data, (list, tuple)):
             data = _unwrap_nested(data)
-        arr = xp.asarray(data)
+        try:
+            arr = xp.asarray(data)
+        except ValueError:
+            raise ValueError(_ragged(data)) from None
         if arr.dtype == object:
             raise TypeError(
                 f"tensor: cannot make a tensor from {type(data).__name__} data: {data!r:.80}")
@@ -95,6 +98,35 @@ def _to_array(data: Any, dtype: Any = None) -> ndarray:
         raise TypeError(f"tensor: cannot make a tensor of {kind} data (NumPy dtype {arr.dtype}): "
                         f"{data!r:.60}; use float, int or bool data")
     return arr
+
+
+def _ragged(data: Any) -> str:
+    """The message for nested sequences that do not form a grid, as PyTorch words it."""
+
+    def walk(x: Any, dim: int, path: str) -> str | None:
+        if not isinstance(x, (list, tuple)) or not x:
+            return None
+        seq = [isinstance(e, (list, tuple, ndarray)) for e in x]
+        if any(seq) and not all(seq):
+            k = seq.index(not seq[0])
+            return (f"{path}[0] is {'a sequence' if seq[0] else 'a number'} but {path}[{k}] "
+                    f"is {x[k]!r:.40}")
+        if not seq[0]:
+            return None
+        n = len(x[0])
+        for k, e in enumerate(x):
+            if len(e) != n:
+                return (f"expected sequence of length {n} at dim {dim + 1} (got {len(e)}) at "
+                        f"{path}[{k}]")
+        for k, e in enumerate(x):
+            found = walk(list(e), dim + 1, f"{path}[{k}]")
+            if found:
+                return found
+        return None
+
+    why = walk(list(data), 0, "data") or "the nested sequences do not form a grid"
+    return (f"tensor: {why}; every row must have the same length (pad shorter rows, e.g. "
+            "with nn.utils.rnn.pad_sequence, or make one tensor per row)")
 
 
 _KINDS = {"U": "str", "S": "bytes", "c": "complex", "M": "datetime", "m": "timedelta"}
@@ -172,7 +204,7 @@ class Tensor(_Attached):
 
     @property
     def dtype(self) -> Any:
-        return self._data.dtype
+        return wrap_dtype(self._data.dtype)
 
     @property
     def device(self) -> Any:

@@ -37,6 +37,13 @@ def _inplace_view(self: Tensor, op: str, fn: Callable[[Tensor], Tensor]) -> Tens
             f"in an in-place operation; use the out-of-place x = x.{op[:-1]}(...), or do it "
             "under `with cr.no_grad():`")
     res = fn(self)
+    if self._base is not None and res._base is self:
+        # self is a view: its view function gains fn's step, so that a later in-place op on
+        # it (CopySlices) and its refresh map its elements to the root's correctly.
+        old = object.__new__(Tensor)
+        old._data, old._node, old._vc, old.grad = self._data, self._node, self._vc, None
+        old._base, old._vstep, old._vver = self._base, self._vstep, self._vver
+        self._base, self._vstep, self._vver = old, res._vstep, res._vver
     self._data = res._data
     if tracked:
         self._node = res._node

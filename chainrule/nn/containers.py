@@ -270,7 +270,7 @@ def _param_line(key: str, p: Any) -> str:
     if not isinstance(p, Tensor):
         return f"({key}): Object of type: {type(p).__name__}"
     size = "x".join(str(s) for s in p.shape)
-    return f"({key}): Parameter containing: [torch.{p.dtype} of size {size}]"
+    return f"({key}): Parameter containing: [{p.dtype} of size {size}]"
 
 
 class ParameterList(Module):

@@ -515,7 +515,7 @@ class Module:
         >>> from chainrule import nn
         >>> m = nn.Linear(2, 2).to(cr.float64)
         >>> m.weight.dtype
-        dtype('float64')
+        torch.float64
         """
         dtype = kwargs.pop("dtype", None)
         for a in list(args) + [kwargs.pop("device", None)]:

@@ -4,6 +4,7 @@
     with cr.viz.record(model):            # group ops by module, keep every value
         loss = loss_fn(model(x), y)
     cr.viz.draw(loss, "step.svg", values=True, grads=True)
+    cr.viz.draw(loss, unroll=True)        # nn.RNN/LSTM/GRU one box per time step (depth=2 too)
     cr.viz.explain(loss)                  # the chain rule, node by node, with numbers
     cr.viz.stepper(loss).save("step.html") # the same, played one op at a time in a browser
     cr.viz.summary(model, x)              # layers, output shapes, parameter counts

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .i18n import translate
+
 __all__ = ["Rule", "DERIVATIVES", "rule_for"]
 
 
@@ -31,17 +33,25 @@ class Rule:
     grads: tuple[str, ...] = ()
     kind: str = "other"
     intro: str = ""  # shown before the parts of a tuple ``local``
+    op: str = ""  # the op of the generic rule (an op without an entry)
 
-    def text(self, needed: tuple[bool, ...] | None = None) -> str:
-        """The local derivative; only the parts for the inputs that need a gradient."""
+    def text(self, needed: tuple[bool, ...] | None = None, lang: str = "en") -> str:
+        """The local derivative in ``lang`` (its prose translated by
+        :func:`~chainrule.viz.i18n.translate`); only the parts for the inputs that need a
+        gradient."""
+        if self.op:
+            return translate(_GENERIC, lang).format(op=self.op)
         if isinstance(self.local, str):
-            return self.local
+            return translate(self.local, lang)
         parts = [p for i, p in enumerate(self.local)
-                 if needed is None or (i < len(needed) and needed[i])]
-        return self.intro + ", ".join(parts or self.local)
+                 if needed is None or (i < len(needed) and needed[i])] or list(self.local)
+        sep = "," if lang == "zh" else ", "
+        return translate(self.intro, lang) + sep.join(translate(p, lang) for p in parts)
 
 
 _EW = "elementwise"
+_GENERIC = "vjp of {op}"  # the local derivative of an op without a rule
+GENERIC_GRAD = "vjp of {out} applied to {G}"  # and what it sends back
 
 #: The primitive's name (``Node.name``) -> how its backward step reads.
 DERIVATIVES: dict[str, Rule] = {
@@ -158,4 +168,4 @@ DERIVATIVES: dict[str, Rule] = {
 
 def rule_for(op: str) -> Rule:
     """The :class:`Rule` of primitive ``op``; a generic one for an op without an entry."""
-    return DERIVATIVES.get(op) or Rule(f"vjp of {op}", ("vjp of {out} applied to {G}",))
+    return DERIVATIVES.get(op) or Rule(_GENERIC.format(op=op), (GENERIC_GRAD,), op=op)

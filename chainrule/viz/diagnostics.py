@@ -79,6 +79,7 @@ from ..backend import xp
 from ..core.graph import Node, nodes
 from ..core.tensor import Tensor
 from . import diagnostics_time, i18n_diag
+from .plot_lang import plot_lang
 
 __all__ = ["Diagnostics"]
 
@@ -339,25 +340,25 @@ class Diagnostics:
         return out
 
     def __str__(self) -> str:
-        s = self.summary()
+        def tr(key: str, **kw: Any) -> str:
+            return i18n_diag.msg(self.lang, key, **kw)
+
         if not self.history:
-            return "Diagnostics: nothing recorded yet"
+            return tr("str_empty")
+        s = self.summary()
         a, b = s["window"]
-        lines = [f"Diagnostics over {s['steps']} steps ({s['recorded']} recorded; medians of "
-                 f"steps {a}-{b}):"]
+        lines = [tr("str_head", steps=s["steps"], recorded=s["recorded"], a=a, b=b)]
         for k, v in s["saturation"].items():
-            lines.append(f"  {k:<22} saturated {v:6.1%}")
+            lines.append(f"  {k:<22} " + tr("str_saturated", v=v))
         for k, v in s["dead"].items():
-            lines.append(f"  {k:<22} dead      {v:6.1%}")
+            lines.append(f"  {k:<22} " + tr("str_dead", v=v))
         for k in s["layers"]:
-            g = s["grad_norm"].get(k)
-            u = s["update_ratio"].get(k)
-            lines.append(f"  {self._label(k):<22} grad norm {_g(g):>8}   update/weight {_g(u):>8}")
+            g, u = _g(s["grad_norm"].get(k)), _g(s["update_ratio"].get(k))
+            lines.append(f"  {self._label(k):<22} " + tr("str_layer", g=g, u=u))
         if s["grad_rms_ratio"] is not None:
-            lines.append(f"  gradient RMS, first layer / last: {s['grad_rms_ratio']:.2g}")
+            lines.append(tr("str_rms", r=s["grad_rms_ratio"]))
         for k, v in s["time_ratio"].items():
-            lines.append(f"  {k:<22} gradient norm, first time step / last "
-                         f"({s['time_steps'][k]} steps): {_g(v)}")
+            lines.append(f"  {k:<22} " + tr("str_time", n=s["time_steps"][k], v=_g(v)))
         w = self.warnings()
         lines += [i18n_diag.msg(self.lang, "warning") + x for x in w] or [
             i18n_diag.msg(self.lang, "ok")]
@@ -386,9 +387,18 @@ class Diagnostics:
     def plot(self, path: str | Path, title: str | None = None) -> Path:
         """A PNG of the recorded steps: loss, gradient norm and update/weight ratio per layer
         (log scales), and saturated / dead units per activation. A dashed line marks where
-        the window the verdicts are about begins."""
+        the window the verdicts are about begins. Labelled in ``self.lang`` (Chinese needs a
+        CJK font: without one, English and a warning)."""
+        lang, fonts = plot_lang(self.lang, "Diagnostics.plot")
+        with fonts:
+            return self._plot(Path(path), title, lang)
+
+    def _plot(self, path: Path, title: str | None, lang: str) -> Path:
         # NOTE: a Figure without pyplot: the user's backend (a notebook's) is left alone
         from matplotlib.figure import Figure
+
+        def tr(key: str, **kw: Any) -> str:
+            return i18n_diag.msg(lang, key, **kw)
 
         h = self.history
         fig = Figure(figsize=(12, 7.5))
@@ -412,43 +422,43 @@ class Diagnostics:
             a_loss.plot(*zip(*losses), color="black", lw=1.1)
             if all(v > 0 for _, v in losses):
                 a_loss.set_yscale("log")
-        a_loss.set_title("Loss")
+        a_loss.set_title(tr("plot_loss"))
         series(a_grad, "grad_norm")
         a_grad.set_yscale("log")
-        a_grad.set_title("Gradient norm per layer, ||grad||")
+        a_grad.set_title(tr("plot_grad"))
         series(a_upd, "update_ratio")
         a_upd.set_yscale("log")
         a_upd.axhspan(self.update_min, self.update_max, color="tab:green", alpha=0.06, lw=0)
-        a_upd.axhline(1e-3, color="tab:green", lw=0.9, ls=":", label="1e-3: healthy")
-        a_upd.set_title("Update / weight ratio per layer, ||dW|| / ||W||")
+        a_upd.axhline(1e-3, color="tab:green", lw=0.9, ls=":", label=tr("plot_healthy"))
+        a_upd.set_title(tr("plot_update"))
         if series(a_act, "saturation", 100):
             a_act.axhline(100 * self.saturated_max, color="tab:red", lw=0.9, ls=":",
-                          label=f"{self.saturated_max:.0%} saturated: warning")
+                          label=tr("plot_saturated", share=f"{self.saturated_max:.0%}"))
         if series(a_act, "dead", 100):
             a_act.axhline(100 * self.dead_max, color="tab:purple", lw=0.9, ls=":",
-                          label=f"{self.dead_max:.0%} dead: warning")
+                          label=tr("plot_dead", share=f"{self.dead_max:.0%}"))
         if not a_act.get_lines():
-            a_act.text(0.5, 0.5, "no sigmoid, tanh or relu in the graph",
-                       transform=a_act.transAxes, ha="center", color="gray")
+            a_act.text(0.5, 0.5, tr("plot_no_acts"), transform=a_act.transAxes, ha="center",
+                       color="gray")
         a_act.set_ylim(-3, 103)
-        a_act.set_title("Saturated sigmoid/tanh units, dead ReLUs (%)")
+        a_act.set_title(tr("plot_acts"))
         win = self._window()
         for ax in (a_loss, a_grad, a_act, a_upd):
             if len(h) > 1 and win:
                 ax.axvline(win[0]["step"], color="gray", lw=0.8, ls="--")
-            ax.set_xlabel("step")
+            ax.set_xlabel(tr("plot_step"))
             ax.grid(alpha=0.3)
             if ax.get_legend_handles_labels()[0]:
                 ax.legend(fontsize=8, ncol=2 if len(ax.get_lines()) > 5 else 1)
         warns = self.warnings()
-        verdict = (f"{len(warns)} warning{'s' if len(warns) != 1 else ''}" if warns
-                   else "no problems found")
-        span = f" (medians after the dashed line, steps {win[0]['step']}-{win[-1]['step']})" \
-            if win else ""
-        fig.suptitle(f"{title or 'Training diagnostics'}: {verdict}{span}")
+        verdict = (tr("plot_warnings", n=len(warns), s="s" if len(warns) != 1 else "")
+                   if warns else tr("ok"))
+        span = tr("plot_span", a=win[0]["step"], b=win[-1]["step"]) if win else ""
+        fig.suptitle(tr("plot_suptitle", title=title or tr("plot_title"), verdict=verdict,
+                        span=span))
         fig.tight_layout()
         fig.savefig(path, dpi=100)
-        return Path(path)
+        return path
 
     def _label(self, layer: str) -> str:
         t = self.types.get(layer)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from .sides import _Sides
 from .style import (_FONT, _GRAD, _GROUP_BORDER, _GROUP_FILL, _SIZE, _STYLE, _TEXT,
-                    _grad_text, _label, _legend_entries, _legend_notes, _style)
-from .view import GraphView, VNode, format_shape
+                    _edge_text, _grad_text, _label, _legend_entries, _legend_notes, _style)
+from .view import GraphView, VNode
 
 # ---------------------------------------------------------------------------------------------
 # DOT
@@ -32,10 +32,12 @@ def _dot_label(lines: list[tuple[str, str]]) -> str:
     return "<" + "<BR/>".join(parts) + ">"
 
 
-def _dot_node(n: VNode, view: GraphView, indent: str) -> str:
+def _dot_node(n: VNode, view: GraphView, indent: str, svg_ids: bool = False) -> str:
     fill, border = _style(n)
     attrs = [f"label={_dot_label(_label(n, view.values, view.grads))}",
              f'fillcolor="{fill}"', f'color="{border}"']
+    if svg_ids:
+        attrs.append(f'id="node-{n.id}"')
     if n.kind != "op":
         attrs.append('style="filled"')
     if n.kind == "module":
@@ -45,7 +47,10 @@ def _dot_node(n: VNode, view: GraphView, indent: str) -> str:
     return f"{indent}{_q(n.id)} [{', '.join(attrs)}];"
 
 
-def _dot(view: GraphView, legend: bool = True, rankdir: str = "TB") -> str:
+def _dot(view: GraphView, legend: bool = True, rankdir: str = "TB",
+         svg_ids: bool = False) -> str:
+    """The DOT text of ``view``; ``svg_ids``: the SVG ids the Python engine gives its shapes
+    (``node-<id>``, ``edge-<src>-<dst>-<index>``), which the stepper page looks up."""
     if rankdir not in ("TB", "LR", "BT", "RL"):
         raise ValueError(f"to_dot: rankdir must be TB, LR, BT or RL, got {rankdir!r}")
     out = [
@@ -67,7 +72,7 @@ def _dot(view: GraphView, legend: bool = True, rankdir: str = "TB") -> str:
                    f'fillcolor="{_GROUP_FILL[min(level - 1, 2)]}"; color="{_GROUP_BORDER}"; '
                    'fontsize=10; fontcolor="#4a5568"; margin=10;')
         for n in view.members(path):
-            out.append(_dot_node(n, view, ind + "  "))
+            out.append(_dot_node(n, view, ind + "  ", svg_ids))
         for c in view.children(path):
             emit_group(c.path, level + 1)
         out.append(f"{ind}}}")
@@ -76,18 +81,20 @@ def _dot(view: GraphView, legend: bool = True, rankdir: str = "TB") -> str:
         emit_group(g.path, 1)
     for n in view.nodes:
         if n.group is None or n.group not in view.groups:
-            out.append(_dot_node(n, view, "  "))
+            out.append(_dot_node(n, view, "  ", svg_ids))
     kind = {n.id: n.kind for n in view.nodes}
     sides = _Sides(view)
     for e in view.edges:
-        attrs = f"label={_q(' ' + format_shape(e.shape) + ' ')}"
+        attrs = f"label={_q(' ' + _edge_text(e) + ' ')}"
         if e.grad is not None:
             flat = (e.src, e.dst) in sides.flat
             arrow = ("→" if sides.right[e.src] else "←") if flat else "↑"
-            attrs = (f'label=<{_html(format_shape(e.shape))}<BR/><FONT COLOR="{_GRAD}">'
+            attrs = (f'label=<{_html(_edge_text(e))}<BR/><FONT COLOR="{_GRAD}">'
                      f"{arrow} {_html(_grad_text(e))}</FONT>>")
         if kind[e.src] in ("op", "module"):  # the data path pulls hardest: it runs straight
             attrs += ", weight=4"
+        if svg_ids:  # (also for an edge written dst -> src below)
+            attrs += f', id="edge-{e.src}-{e.dst}-{e.index}"'
         if (e.src, e.dst) in sides.flat and sides.right[e.src]:  # (keeps it right of dst)
             out.append(f"  {_q(e.dst)} -> {_q(e.src)} [{attrs}, dir=back];")
         else:

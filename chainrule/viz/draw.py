@@ -34,12 +34,13 @@ _VIZ_EXTRA = 'pip install "chainrule[viz]"'
 
 
 def _view(t: Tensor, model: Any, values: bool, grads: bool, depth: int | None,
-          names: Mapping[str, Tensor] | None) -> GraphView:
+          names: Mapping[str, Tensor] | None, unroll: bool | int | None = None) -> GraphView:
     if hasattr(t, "graph_view"):  # a cr.compile'd function: its captured program
         return t.graph_view()
-    view = build_view(t, model, values=values, grads=grads, depth=depth, names=names)
+    view = build_view(t, model, values=values, grads=grads, depth=depth, names=names,
+                      unroll=unroll)
     if not view.nodes:  # a tensor with no graph behind it: one box that says so
-        view.nodes.append(VNode("n0", "input", "const", tuple(t.shape), str(t.dtype),
+        view.nodes.append(VNode("n0", "input", "const", tuple(t.shape), str(t._data.dtype),
                                 name="tensor (no graph: nothing requires grad)",
                                 value=t._data if values else None, is_output=True))
     return view
@@ -47,7 +48,7 @@ def _view(t: Tensor, model: Any, values: bool, grads: bool, depth: int | None,
 
 def to_dot(t: Tensor, model: Any = None, *, values: bool = False, grads: bool = False,
            depth: int | None = None, names: Mapping[str, Tensor] | None = None,
-           legend: bool = True, rankdir: str = "TB") -> str:
+           legend: bool = True, rankdir: str = "TB", unroll: bool | int | None = None) -> str:
     """The graph behind ``t`` as Graphviz DOT text.
 
     Each node shows its op (with parameters) or its name, its shape and dtype, and on
@@ -55,8 +56,8 @@ def to_dot(t: Tensor, model: Any = None, *, values: bool = False, grads: bool = 
     green, inputs grey, collapsed modules purple with a double border, the output orange.
     Module calls recorded with :func:`~chainrule.viz.record` become nested boxes labelled
     like ``0 (Linear)``; edges carry the shape of the tensor flowing along them.
-    ``model``, ``values``, ``grads``, ``depth`` and ``names`` are those of
-    :func:`~chainrule.viz.build_view`.
+    ``model``, ``values``, ``grads``, ``depth``, ``names`` and ``unroll`` (recurrent layers one
+    box per time step) are those of :func:`~chainrule.viz.build_view`.
 
     >>> import chainrule as cr
     >>> w = cr.tensor([[0.5], [0.25]], requires_grad=True)
@@ -64,7 +65,8 @@ def to_dot(t: Tensor, model: Any = None, *, values: bool = False, grads: bool = 
     >>> dot.startswith("digraph"), "<B>t2 = matmul</B>" in dot, "<B>w</B>" in dot
     (True, True, True)
     """
-    return _dot(_view(t, model, values, grads, depth, names), legend=legend, rankdir=rankdir)
+    return _dot(_view(t, model, values, grads, depth, names, unroll), legend=legend,
+                rankdir=rankdir)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,7 +189,7 @@ def _run_dot(source: str, fmt: str) -> bytes:
 def draw(t: Tensor, path: str | Path | None = None, model: Any = None, *, values: bool = False,
          grads: bool = False, depth: int | None = None,
          names: Mapping[str, Tensor] | None = None, format: str | None = None,
-         engine: str = "auto") -> Drawing:
+         engine: str = "auto", unroll: bool | int | None = None) -> Drawing:
     """Draw the graph behind ``t``; write it to ``path`` (``.svg``, ``.png`` or ``.pdf``)
     when given, and return the :class:`Drawing` (shown inline in Jupyter).
 
@@ -195,6 +197,14 @@ def draw(t: Tensor, path: str | Path | None = None, model: Any = None, *, values
     program when it is on the PATH and the pure-Python layout (matplotlib and grandalf:
     ``pip install "chainrule[viz]"``) otherwise; ``"graphviz"`` or ``"python"`` force one.
     ``depth=1`` draws one box per top-level layer: the way to read a real model.
+
+    Recurrent layers (nn.RNN, nn.LSTM, nn.GRU) are drawn unrolled in time when ``depth``
+    reaches inside them (``depth=2`` for ``Sequential(rnn, ...)``) or with ``unroll=True``:
+    one box per time step, the hidden (and cell) state going from step to step, and each
+    repeated weight feeding a box that sums its steps' shares of the gradient
+    (backpropagation through time; with ``grads=True`` every edge carries its share).
+    ``unroll=k`` keeps the first and last ``k`` steps of a long sequence, ``unroll=False``
+    keeps each layer one fused box. See :mod:`chainrule.viz.unroll`.
 
     >>> import chainrule as cr
     >>> model = cr.nn.Sequential(cr.nn.Linear(2, 3), cr.nn.ReLU(), cr.nn.Linear(3, 1))
@@ -205,7 +215,7 @@ def draw(t: Tensor, path: str | Path | None = None, model: Any = None, *, values
     """
     fmt = _format_of(path, format)
     used = _pick_engine(engine)
-    view = _view(t, model, values, grads, depth, names)
+    view = _view(t, model, values, grads, depth, names, unroll)
     source = _dot(view)
     render: Callable[[str], bytes]
     if used == "graphviz":

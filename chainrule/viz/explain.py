@@ -35,7 +35,7 @@ from ..core import functional as F
 from ..core.tensor import Tensor
 from .derivatives import DERIVATIVES, Rule, rule_for  # noqa: F401
 from .explain_text import _Formatter, _place
-from .i18n import check_lang
+from .i18n import check_lang, message
 from .view import record
 from .walkthrough import (Contribution, Explanation, LeafGrad, Operand, Step,  # noqa: F401
                           build_explanation)
@@ -52,7 +52,7 @@ __all__ = ["explain", "format_explain", "build_explanation", "Explanation", "Rul
 def format_explain(loss: Tensor, names: Mapping[str, Tensor] | None = None, model: Any = None,
                    max_nodes: int = 60, *, notes: Mapping[str, str] | None = None,
                    digits: int = 4, max_elements: int = 16, width: int = 100,
-                   lang: str = "en") -> str:
+                   lang: str = "en", unroll: bool | int = True) -> str:
     """Backpropagation from ``loss``, node by node with the numbers, as text.
 
     The graph must have been built inside ``with cr.viz.record():`` (which keeps every
@@ -62,8 +62,13 @@ def format_explain(loss: Tensor, names: Mapping[str, Tensor] | None = None, mode
     names, and the rest ``t1, t2, ...``. ``notes`` adds a line of text where dL/d``name``
     is computed. Arrays with more than ``max_elements`` elements are summarised; numbers
     have ``digits`` significant digits. A graph of more than ``max_nodes`` nodes is refused.
-    ``lang="zh"`` writes the walkthrough in Chinese (the tutorial's terms); the local
-    derivatives stay in symbols.
+    ``lang="zh"`` writes the walkthrough in Chinese (the tutorial's terms): the prose of
+    the local derivatives and of ``notes`` too (:data:`chainrule.viz.i18n.TRANSLATIONS`);
+    formulas stay formulas. A recurrent layer (nn.RNN, nn.LSTM, nn.GRU, one fused op) is
+    unrolled in time at its backward step: dL/dh_t of every step, as what arrives from the
+    output plus what the next step sends back, each step's share of the repeated weights'
+    gradients, and those gradients as the sums they are (``unroll=k``: only the first and
+    last ``k`` steps of a long sequence are written out; ``unroll=False``: one step).
 
     >>> import chainrule as cr
     >>> w = cr.tensor([2.0], requires_grad=True)
@@ -75,7 +80,7 @@ def format_explain(loss: Tensor, names: Mapping[str, Tensor] | None = None, mode
     """
     check_lang(lang, "explain")
     ex = build_explanation(loss, names, model, max_nodes, notes=notes, digits=digits,
-                           max_elements=max_elements)
+                           max_elements=max_elements, unroll=unroll)
     return ex.format(width, lang)
 
 
@@ -130,17 +135,19 @@ def tutorial_network() -> dict[str, Tensor]:
             "output": output, "y": y, "loss": loss}
 
 
-def format_tutorial(lr: float = 0.1, width: int = 100) -> str:
-    """The walkthrough of the tutorial's 2-2-1 network, then its step of gradient descent.
+def format_tutorial(lr: float = 0.1, width: int = 100, lang: str = "en") -> str:
+    """The walkthrough of the tutorial's 2-2-1 network, then its step of gradient descent,
+    in ``lang`` (``"en"`` or ``"zh"``).
 
     The gradients are checked twice on the way: they equal what ``loss.backward()`` puts in
     ``.grad``, and what the tutorial's own hand-derived NumPy formulas give.
     """
     from ..core.graph import no_grad
 
+    check_lang(lang, "explain")
     t = tutorial_network()
     ex = build_explanation(t["loss"], t, notes=TUTORIAL_NOTES)
-    text = ex.format(width)
+    text = ex.format(width, lang)
     loss, W1, W2 = t["loss"], t["W1"], t["W2"]
     w1, w2 = W1._data.copy(), W2._data.copy()
     loss.backward()
@@ -161,12 +168,11 @@ def format_tutorial(lr: float = 0.1, width: int = 100) -> str:
         W1 -= lr * W1.grad  # type: ignore[operator]
 
     fmt8, fmt4 = _Formatter(8, 16), _Formatter(4, 16)
-    lines = ["", "CHECKS", ""]
-    lines.append("  W1.grad and W2.grad after loss.backward(): "
-                 f"{'the same numbers as above' if same else 'DIFFERENT from the numbers above'}")
-    lines.append("  the tutorial's hand-derived d_W1, d_W2 in NumPy: largest difference "
-                 f"{diff:.1e}")
-    lines += ["", f"ONE STEP OF GRADIENT DESCENT, as in the tutorial (learning_rate = {lr:g})",
+    lines = ["", message("tut_checks", lang), ""]
+    lines.append(message("tut_grads", lang,
+                         verdict=message("tut_same" if same else "tut_different", lang)))
+    lines.append(message("tut_hand", lang, diff=f"{diff:.1e}"))
+    lines += ["", message("tut_descent", lang, lr=f"{lr:g}"),
               "", f"  loss = 0.5 * (output - y)^2 = {loss.item():.8f}"]
     for name, old, g, new in (("W2", w2, g2, W2), ("W1", w1, g1, W1)):
         lines.append("")

@@ -8,7 +8,7 @@ import unicodedata
 from typing import TYPE_CHECKING, Any
 
 from ..backend import xp
-from .i18n import message
+from .i18n import message, translate
 from .view import format_shape, format_value
 
 if TYPE_CHECKING:
@@ -35,6 +35,10 @@ class _Messages:
 
     def __call__(self, key: str, **fields: Any) -> str:
         return message("ex_" + key, self.lang, **fields)
+
+    def prose(self, text: str) -> str:
+        """A note or a derivative's prose in this language (:func:`translate`)."""
+        return translate(text, self.lang)
 
 
 def _split_rows(s: str) -> list[str]:
@@ -148,7 +152,7 @@ def _backward(ex: Explanation, fmt: _Formatter, width: int, m: _Messages) -> lis
     for s in ex.steps:
         add("")
         add(f"  {s.out.name} = {s.out.op}")
-        out.extend(_wrap_words(m("local", local=s.local), width, "    ", "      "))
+        out.extend(_wrap_words(m("local", local=s.local_in(m.lang)), width, "    ", "      "))
         if s.grad is None:
             add(m("no_grad"))
             continue
@@ -166,11 +170,13 @@ def _backward(ex: Explanation, fmt: _Formatter, width: int, m: _Messages) -> lis
         else:
             out.extend(_place(f"    G = {gname} = ", fmt(s.grad), width))
         if s.note:
-            out.extend(_wrap_words(s.note, width, "      "))
+            out.extend(_wrap_words(m.prose(s.note), width, "      "))
         for c in s.contributions:
             out.extend(_contribution(c, fmt, width, m))
         for name in s.constants:
             add(m("constant", name=name))
+        if s.through_time is not None:
+            out.extend(s.through_time.lines(fmt, width, m.lang))
     add("")
     return out
 
@@ -194,7 +200,7 @@ def _leaves(ex: Explanation, fmt: _Formatter, width: int, m: _Messages) -> list[
         else:
             out.extend(_place(lhs + " = ", fmt(leaf.grad), width))
         if leaf.note:
-            out.extend(_wrap_words(leaf.note, width, "    "))
+            out.extend(_wrap_words(m.prose(leaf.note), width, "    "))
     return out
 
 
@@ -202,16 +208,17 @@ def _contribution(c: Contribution, fmt: _Formatter, width: int, m: _Messages) ->
     lhs = f"    dL/d{c.input}"
     if c.path is not None:
         lhs += m("path_of", k=c.path[0], n=c.path[1])
+    expr = c.expr_in(m.lang)
     rhs: list[list[tuple[str, str]]] = []
     if c.operands:
-        rhs.append([("", c.expr)])
+        rhs.append([("", expr)])
         rhs.append([(op, fmt(a)) for op, a in c.operands])
         rhs.append([("", fmt(c.raw))])
     else:
-        rhs.append([("", c.expr)])
+        rhs.append([("", expr)])
         rhs.append([("", fmt(c.raw))])
-    if len(rhs) == 2 and len(lhs) + len(c.expr) + len(rhs[1][0][1]) + 6 <= width:
-        lines = [f"{lhs} = {c.expr} = {rhs[1][0][1]}"]
+    if len(rhs) == 2 and len(lhs) + _width(expr) + len(rhs[1][0][1]) + 6 <= width:
+        lines = [f"{lhs} = {expr} = {rhs[1][0][1]}"]
     else:
         lines = _equation(lhs, rhs, width)
     if c.summed_axes is not None:
@@ -227,7 +234,7 @@ def _contribution(c: Contribution, fmt: _Formatter, width: int, m: _Messages) ->
         key = "adds_up_many" if c.path[1] > 2 else "adds_up"
         lines.append(" " * (len(lhs) + 1) + m(key, input=c.input))
     if c.note:
-        lines.extend(_wrap_words(c.note, width, "      "))
+        lines.extend(_wrap_words(m.prose(c.note), width, "      "))
     return lines
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["LANGS", "MESSAGES", "message", "check_lang"]
+__all__ = ["LANGS", "MESSAGES", "TRANSLATIONS", "message", "translate", "check_lang"]
 
 LANGS = ("en", "zh")
 
@@ -111,6 +111,12 @@ MESSAGES: dict[str, dict[str, str]] = {
                      "pass)",
         "ex_adds_up": "  (adds up with the other path into {input})",
         "ex_adds_up_many": "  (adds up with the other paths into {input})",
+        "tut_checks": "CHECKS",
+        "tut_grads": "  W1.grad and W2.grad after loss.backward(): {verdict}",
+        "tut_same": "the same numbers as above",
+        "tut_different": "DIFFERENT from the numbers above",
+        "tut_hand": "  the tutorial's hand-derived d_W1, d_W2 in NumPy: largest difference {diff}",
+        "tut_descent": "ONE STEP OF GRADIENT DESCENT, as in the tutorial (learning_rate = {lr})",
     },
     "zh": {
         "title": "反向传播,一步一步看",
@@ -171,7 +177,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "term_bias": "偏置",
         "term_mse": "均方误差",
         "term_vanishing": "梯度消失",
-        "ex_forward": "前向传播:每个运算由输入算出输出,按先后顺序",
+        "ex_forward": "前向传播:每个运算按先后顺序,由它的输入算出输出",
         "ex_inputs": "  输入和参数:",
         "ex_requires_grad": "需要梯度",
         "ex_input": "输入",
@@ -198,6 +204,127 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ex_summed": "对{what}求和:{frm} -> {to}   ({input} 在前向传播中被广播过)",
         "ex_adds_up": "  (与另一条路径的梯度相加,得到 {input} 的梯度)",
         "ex_adds_up_many": "  (与其他路径的梯度相加,得到 {input} 的梯度)",
+        "tut_checks": "核对",
+        "tut_grads": "  loss.backward() 之后的 W1.grad 和 W2.grad:{verdict}",
+        "tut_same": "与上面的数值完全相同",
+        "tut_different": "与上面的数值不同",
+        "tut_hand": "  原教程用 NumPy 手工推导的 d_W1、d_W2:两者最大相差 {diff}",
+        "tut_descent": "一步梯度下降,与原教程相同(learning_rate = {lr})",
+    },
+}
+
+
+#: English prose the walkthrough shows that is not one of the messages above: the local
+#: derivatives of :data:`chainrule.viz.derivatives.DERIVATIVES` (their prose parts and the
+#: templates of what each edge carries back) and the tutorial's notes. Keyed by the English
+#: text itself, as gettext does, so the table of derivatives stays in one place; a text with
+#: no entry (a formula, or a note of the user's) is shown as it is. Formulas stay formulas.
+TRANSLATIONS: dict[str, dict[str, str]] = {
+    "zh": {
+        # derivatives: the local derivative
+        "d max(a, b)/da = [a > b] (1/2 at a tie)": "d max(a, b)/da = [a > b](两者相等时为 1/2)",
+        "d max(a, b)/db = [b > a] (1/2 at a tie)": "d max(a, b)/db = [b > a](两者相等时为 1/2)",
+        "d min(a, b)/da = [a < b] (1/2 at a tie)": "d min(a, b)/da = [a < b](两者相等时为 1/2)",
+        "d min(a, b)/db = [b < a] (1/2 at a tie)": "d min(a, b)/db = [b < a](两者相等时为 1/2)",
+        "c is a condition: no gradient": "c 是条件,不传梯度",
+        "d relu(x)/dx = 1 where x > 0, else 0": "x > 0 处 d relu(x)/dx = 1,其余处为 0",
+        "d cast(x)/dx = 1 (the gradient goes back in x's dtype)":
+            "d cast(x)/dx = 1(梯度按 x 的 dtype 传回)",
+        "d sum(x)/dx_i = 1: G is copied back over the summed axes":
+            "d sum(x)/dx_i = 1:G 沿求和的轴复制回去",
+        "d max(x)/dx_i = 1 at the maximum (shared at ties), 0 elsewhere":
+            "最大值处 d max(x)/dx_i = 1(有多个最大值时平分),其余处为 0",
+        "d prod(x)/dx_i = the product of the other elements": "d prod(x)/dx_i = 其余元素之积",
+        "reshape only relabels the elements: G is reshaped back":
+            "reshape 只改变元素的排布,不改变数值:把 G reshape 回原来的形状",
+        "permute only moves axes: G is permuted back":
+            "permute 只调换轴的顺序:把 G 按相反的顺序 permute 回去",
+        "each copy of x_i gets a gradient: G is summed over the copies":
+            "x_i 的每个副本都得到一份梯度:把 G 在这些副本上求和",
+        "the diagonal is a selection: G goes back onto the diagonal, 0 elsewhere":
+            "取对角线就是选取元素:G 放回对角线上,其余为 0",
+        "diag_embed(g) puts g on a diagonal of zeros: linear, its vjp reads the diagonal of G":
+            "diag_embed(g) 把 g 放到全零张量的对角线上,是线性运算:它的 vjp 取出 G 的对角线",
+        "an in-place change of a view: the base with the view's elements replaced by v: "
+        "d/dbase = 1 outside the view, 0 inside; d/dv = 1 in it":
+            "对视图的原地修改:base 中属于视图的元素换成 v。视图外 d/dbase = 1,视图内为 0;"
+            "视图内 d/dv = 1",
+        "cat puts its inputs side by side: each input gets its slice of G":
+            "cat 把输入拼接起来:每个输入取回 G 中属于自己的那一段",
+        "d x[index]/dx = 1 at the selected elements, 0 elsewhere":
+            "被选中的元素处 d x[index]/dx = 1,其余处为 0",
+        "index_add(g) puts g at an index in zeros: linear, its vjp reads G back at the index":
+            "index_add(g) 把 g 放到全零张量的索引处,是线性运算:它的 vjp 在同一索引处取出 G",
+        "x with v written at an index: d/dx = 1 outside the index, 0 inside; "
+        "d/dv = 1 at the index":
+            "在 x 的索引处写入 v:索引外 d/dx = 1,索引处为 0;索引处 d/dv = 1",
+        "for C = A @ B, ": "对 C = A @ B,",
+        "conv2d: dL/dx = conv_transpose(G, w), dL/dw = correlate(x, G), dL/db = G summed "
+        "over (N, H, W)":
+            "conv2d:dL/dx = conv_transpose(G, w),dL/dw = correlate(x, G),dL/db = G 在 "
+            "(N, H, W) 上求和",
+        "conv_transpose(g, w) is linear in g and w: d/dg is a convolution, d/dw a correlation":
+            "conv_transpose(g, w) 对 g 和 w 都是线性的:d/dg 是一次卷积,d/dw 是一次互相关",
+        "correlate(x, g) is linear in x and g: d/dx is a transposed convolution, d/dg a "
+        "convolution":
+            "correlate(x, g) 对 x 和 g 都是线性的:d/dx 是一次转置卷积,d/dg 是一次卷积",
+        "d max/dx = 1 at the winning element of each window, 0 elsewhere":
+            "每个窗口中最大的元素处 d max/dx = 1,其余处为 0",
+        "linear in g: its vjp gathers G at the same winning elements":
+            "对 g 是线性的:它的 vjp 在同样那些最大元素处取出 G",
+        "d mean/dx = 1/k for each of the k elements of a window":
+            "窗口中 k 个元素的每一个,d mean/dx 都是 1/k",
+        "linear in g: its vjp is the average pool of G":
+            "对 g 是线性的:它的 vjp 就是对 G 做平均池化",
+        "a recurrent layer unrolled over T steps (backpropagation through time): each step's "
+        "gradient flows into the previous state, and the weights' gradients are summed over "
+        "the steps":
+            "循环层沿 T 个时间步展开(随时间反向传播):每一步的梯度流回上一步的状态,"
+            "权重的梯度是各时间步梯度之和",
+        "y = softmax(x) over the last dim: dL/dx = y (G - sum(G y))":
+            "y = softmax(x)(沿最后一维):dL/dx = y (G - sum(G y))",
+        "y = (x - mean)/sqrt(var + eps) over the trailing dims: "
+        "dL/dx = (G - mean(G) - y mean(G y)) / sqrt(var + eps)":
+            "y = (x - mean)/sqrt(var + eps)(沿末尾几维):"
+            "dL/dx = (G - mean(G) - y mean(G y)) / sqrt(var + eps)",
+        "vjp of {op}": "{op} 的 vjp(表中没有它的局部导数公式)",
+        # derivatives: what an edge carries back (templates)
+        "{G} copied back to shape {shape}": "把 {G} 复制回形状 {shape}",
+        "{G} at the maxima of {a}, 0 elsewhere": "{a} 的最大值处为 {G},其余处为 0",
+        "{G} * {out} / {a} (the product of the others)": "{G} * {out} / {a}(即其余元素之积)",
+        "{G} reshaped to {shape}": "把 {G} reshape 成 {shape}",
+        "{G} permuted back": "把 {G} permute 回去",
+        "{G} summed back to shape {shape}": "把 {G} 求和回形状 {shape}",
+        "zeros{shape} with {G} on the diagonal": "zeros{shape},对角线上为 {G}",
+        "the diagonal of {G}": "{G} 的对角线",
+        "{G} with zeros in the view": "{G},视图内的元素置 0",
+        "the view of {G}": "{G} 在视图内的部分",
+        "the slice of {G} that holds {me}": "{G} 中对应 {me} 的那一段",
+        "zeros{shape} with {G} added at the index": "zeros{shape},索引处加上 {G}",
+        "{G} at the index": "{G} 在索引处的值",
+        "{G} with zeros at the index": "{G},索引处置 0",
+        "{G} summed over (N, H, W)": "{G} 在 (N, H, W) 上求和",
+        "{G} sent to the maximum of each window": "{G} 传给每个窗口中最大的元素",
+        "{G} read at the winning elements": "在最大元素处取出的 {G}",
+        "{G} / k spread over each window": "{G} / k,平均分给窗口中的每个元素",
+        "dL/d(input gates) of every step, from {G} flowing back in time":
+            "每一步的 dL/d(输入门),由 {G} 沿时间反向流回得到",
+        "sum over steps of dL/d(hidden gates)^T h_(t-1)": "各时间步的 dL/d(隐藏门)^T h_(t-1) 之和",
+        "sum over steps and batch of dL/d(hidden gates)": "各时间步、整个批次的 dL/d(隐藏门) 之和",
+        "dL/d(initial state): {G} after flowing back through every step":
+            "dL/d(初始状态):{G} 沿时间反向流过每一步之后的值",
+        "vjp of {out} applied to {G}": "{out} 的 vjp 作用于 {G}",
+        # the tutorial's notes (chainrule.viz.explain.TUTORIAL_NOTES)
+        "tutorial: d_output = output - y   (here dL/dt3 = 0.5 * 2 * t3, and t3 = output - y)":
+            "原教程:d_output = output - y   (这里 dL/dt3 = 0.5 * 2 * t3,而 t3 = output - y)",
+        "tutorial: d_z2 = d_output * output * (1 - output) "
+        "= (output - y) * output * (1 - output)":
+            "原教程:d_z2 = d_output * output * (1 - output) "
+            "= (output - y) * output * (1 - output)",
+        "tutorial: d_a1 = np.dot(d_z2, W2.T)": "原教程:d_a1 = np.dot(d_z2, W2.T)",
+        "tutorial: d_W2 = np.dot(a1.T, d_z2)": "原教程:d_W2 = np.dot(a1.T, d_z2)",
+        "tutorial: d_z1 = d_a1 * a1 * (1 - a1)": "原教程:d_z1 = d_a1 * a1 * (1 - a1)",
+        "tutorial: d_W1 = np.dot(X.T, d_z1)": "原教程:d_W1 = np.dot(X.T, d_z1)",
     },
 }
 
@@ -213,3 +340,15 @@ def message(key: str, lang: str = "en", **fields: Any) -> str:
     """The message ``key`` in ``lang`` with ``fields`` filled in (English when missing)."""
     text = MESSAGES.get(lang, MESSAGES["en"]).get(key) or MESSAGES["en"][key]
     return text.format(**fields) if fields else text
+
+
+def translate(text: str, lang: str = "en") -> str:
+    """English ``text`` (prose of :data:`TRANSLATIONS`, or a template of it) in ``lang``; the
+    text itself when it has no entry (a formula, or a note of the user's).
+
+    >>> translate("{G} permuted back", "zh")
+    '把 {G} permute 回去'
+    """
+    if lang == "en":
+        return text
+    return TRANSLATIONS.get(lang, {}).get(text, text)

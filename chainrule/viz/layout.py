@@ -9,8 +9,8 @@ import warnings
 from typing import Any
 
 from .sides import _Sides, _topological
-from .style import _SIZE, _chain, _grad_text, _label
-from .view import GraphView, format_shape
+from .style import _SIZE, _chain, _edge_text, _grad_text, _label
+from .view import GraphView
 
 
 # sizes in points
@@ -54,7 +54,7 @@ class _Layout:
         view = self.view
         self.size = {k: _measure(v) for k, v in self.labels.items()}
         self.chains = {n.id: _chain(view, n.group) for n in view.nodes}
-        self.shapes = [format_shape(e.shape) for e in view.edges]
+        self.shapes = [_edge_text(e) for e in view.edges]
         self.group_label_w = {p: _text_width(g.label, 9.5, "bold")
                               for p, g in view.groups.items()}
         self.sides = _Sides(view)

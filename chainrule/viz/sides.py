@@ -17,13 +17,20 @@ class _Sides:
         for e in view.edges:
             preds.setdefault(e.dst, []).append(e.src)
         kind = {n.id: n.kind for n in view.nodes}
+        readers: dict[str, int] = {}
+        for e in view.edges:
+            readers[e.src] = readers.get(e.src, 0) + 1
         side: dict[str, bool] = {}
         on_data: dict[str, bool] = {}  # reads an input (data), maybe through other ops
         for v in _topological(view):  # (nodes on a cycle count as data path)
             ps = preds.get(v, [])
             on_data[v] = kind[v] == "input" or any(on_data.get(p, True) for p in ps)
+            # NOTE: an op read by several ops (a weight shared by the steps of an unrolled
+            # recurrent layer) stays on the data path: beside one reader, its edges to the
+            # others would cross the picture
             side[v] = kind[v] in ("param", "input") or (
-                bool(ps) and not on_data[v] and all(side.get(p, False) for p in ps))
+                bool(ps) and not on_data[v] and all(side.get(p, False) for p in ps)
+                and (kind[v] != "op" or readers.get(v, 0) <= 1))
         for n in view.nodes:
             side.setdefault(n.id, False)
         self.home: dict[str, str] = {}

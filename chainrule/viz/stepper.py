@@ -11,7 +11,8 @@ view, the same names and the same numbers as ``explain`` (nothing is computed tw
 picture is drawn from that view). Each step highlights its node; the backward steps show the
 local derivative in symbols and in numbers, the gradient each edge carries back, and the sums
 where a tensor was used twice or broadcast; the last step is one step of gradient descent.
-English and Chinese are both in the page (a button switches).
+English and Chinese are both in the page (a button switches): the messages, and each local
+derivative, expression and note in both languages.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from ..backend import xp
 from ..core.tensor import Tensor
 from .explain_text import _Formatter
 from .formatting import _num, format_shape
-from .i18n import MESSAGES, check_lang
+from .i18n import LANGS, MESSAGES, check_lang, translate
 from .recording import record
 from .walkthrough import Contribution, Explanation, Step, build_explanation
 
@@ -144,7 +145,10 @@ def _call(fn: Callable[..., Tensor], args: tuple[Any, ...],
 
 def _picture(ex: Explanation) -> tuple[str | None, dict[str, list[Any]]]:
     """The SVG of the graph (nodes ``node-<id>``, edges ``edge-<src>-<dst>-<k>``) and, for
-    each edge, where its gradient is written on it (Python engine only)."""
+    each edge, where its gradient is written on it (Python engine only: with Graphviz the
+    page places the numbers itself, at the middle of each edge and right of each box).
+    Graphviz's ``dot`` draws it when installed, else the Python engine (matplotlib and
+    grandalf); with neither the page has no picture and says how to get one."""
     from .draw import _pick_engine, _run_dot
     from .dot import _dot
 
@@ -156,7 +160,7 @@ def _picture(ex: Explanation) -> tuple[str | None, dict[str, list[Any]]]:
         return None, {}
     overlay: dict[str, list[Any]] = {}
     if engine == "graphviz":
-        svg = _run_dot(_dot(view, legend=False), "svg").decode("utf-8")
+        svg = _run_dot(_dot(view, legend=False, svg_ids=True), "svg").decode("utf-8")
     else:
         from .layout import _Layout
         from .render_mpl import _render_python
@@ -228,7 +232,7 @@ def _steps(ex: Explanation, lr: float) -> list[dict[str, Any]]:
     for leaf in ex.leaves:
         steps.append({"phase": "leaves", "kind": "leaf", "node": by_name[leaf.name].id,
                       "name": leaf.name, "call": call, "grad": v(leaf.grad),
-                      "parts": [v(c.value) for c in leaf.parts], "note": leaf.note,
+                      "parts": [v(c.value) for c in leaf.parts], "note": _in_langs(leaf.note),
                       "edges": [by_name[leaf.name].id + "-"]})
     updates = [{"name": leaf.name, "node": by_name[leaf.name].id,
                 "old": v(by_name[leaf.name].value), "grad": v(leaf.grad),
@@ -241,9 +245,11 @@ def _steps(ex: Explanation, lr: float) -> list[dict[str, Any]]:
 def _backward_step(s: Step, v: _Values) -> dict[str, Any]:
     out: dict[str, Any] = {
         "phase": "backward", "kind": "step", "node": s.out.id, "name": s.out.name,
-        "call": s.out.op, "local": s.local, "gsym": s.gsym, "alias": s.alias,
+        "call": s.out.op, "local": {lang: s.local_in(lang) for lang in LANGS},
+        "gsym": s.gsym, "alias": s.alias,
         "G": v(s.grad) if s.grad is not None else None,
-        "parts": [v(c.value) for c in s.parts], "constants": s.constants, "note": s.note,
+        "parts": [v(c.value) for c in s.parts], "constants": s.constants,
+        "note": _in_langs(s.note),
         "contribs": [_contribution(c, s, v) for c in s.contributions],
         "edges": [s.out.id + "-"] if s.parts else []}  # the paths whose gradients add up
     op = s.out.op.split("(")[0]
@@ -256,7 +262,14 @@ def _contribution(c: Contribution, s: Step, v: _Values) -> dict[str, Any]:
     axes = None
     if c.summed_axes is not None:
         axes = ", ".join(str(a) for a in c.summed_axes)
-    return {"input": c.input, "edge": f"{c.src}-{s.out.id}-", "expr": c.expr,
+    return {"input": c.input, "edge": f"{c.src}-{s.out.id}-",
+            "expr": {lang: c.expr_in(lang) for lang in LANGS},
             "ops": [[op, v(a)] for op, a in c.operands], "raw": v(c.raw), "axes": axes,
             "many_axes": bool(c.summed_axes is not None and len(c.summed_axes) > 1),
-            "v": v(c.value), "path": list(c.path) if c.path else None, "note": c.note}
+            "v": v(c.value), "path": list(c.path) if c.path else None,
+            "note": _in_langs(c.note)}
+
+
+def _in_langs(note: str) -> dict[str, str]:
+    """A note in each language the page speaks (the page shows the one it is in)."""
+    return {lang: translate(note, lang) for lang in LANGS}

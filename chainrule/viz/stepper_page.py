@@ -1,7 +1,8 @@
 """The stepper's page: one HTML file with its styles, script, picture and data inline.
 
 The script reads the steps (``DATA``, built by :mod:`chainrule.viz.stepper`; every number
-is already formatted there) and the messages of both languages, and draws one step at a
+is already formatted there, and each text of a step is a ``{"en": ..., "zh": ...}`` pair)
+and the messages of both languages, and draws one step at a
 time: the panel's text, and classes on the picture's nodes (``node-<id>``) and edges
 (``edge-<src>-<dst>-<k>``). The address's hash holds the step and the language
 (``#step=5&lang=zh``), so a step can be linked to.
@@ -75,6 +76,7 @@ function t(key, f) {
   for (const k in (f || {})) s = s.split("{" + k + "}").join(f[k]);
   return s;
 }
+function L(x) { return x !== null && typeof x === "object" ? (x[lang] || x.en || "") : x; }
 function esc(s) {
   return String(s).replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;",
     '"': "&quot;"})[c]);
@@ -90,7 +92,7 @@ function val(v, cls) {
 }
 function eq(lhs, rhs) { return '<div class="eq">' + lhs + " = " + rhs + "</div>"; }
 function intro(s) { return '<p class="intro">' + s + "</p>"; }
-function note(s) { return s ? '<div class="note">' + esc(s) + "</div>" : ""; }
+function note(s) { s = L(s); return s ? '<div class="note">' + esc(s) + "</div>" : ""; }
 const PANEL = {
   inputs(s) {
     return intro(t("inputs_intro")) + s.items.map((o) => '<div class="row"><b>' + esc(o.name) +
@@ -114,7 +116,7 @@ const PANEL = {
   },
   step(s) {
     let h = intro(t("chain")) + "<h3>" + esc(s.name + " = " + s.call) + "</h3>";
-    h += '<div class="row">' + t("local") + ': <span class="sym">' + esc(s.local) +
+    h += '<div class="row">' + t("local") + ': <span class="sym">' + esc(L(s.local)) +
       "</span></div>";
     if (s.saturates) h += '<div class="note">' + esc(t("vanishing", {max: s.saturates})) +
       "</div>";
@@ -159,7 +161,7 @@ function contrib(c) {
   let lhs = "dL/d" + esc(c.input);
   if (c.path) lhs += " <small>(" + esc(t("path", {k: c.path[0], n: c.path[1]})) + ")</small>";
   let h = "<h3>&rarr; " + esc(t("sent", {input: c.input})) + "</h3>";
-  h += eq(lhs, '<span class="sym">' + esc(c.expr) + "</span>");
+  h += eq(lhs, '<span class="sym">' + esc(L(c.expr)) + "</span>");
   if (c.ops.length) h += eq(" ".repeat(2), c.ops.map((o) => (o[0] ? esc(o[0]) + " " : "") +
     val(o[1], o[0] ? "" : "grad")).join(" "));
   h += eq(" ".repeat(2), val(c.axes === null ? c.v : c.raw, "grad"));
@@ -175,7 +177,24 @@ function contrib(c) {
 function label(s, i) {
   if (s.kind === "descent") return (i + 1) + ". " + t("phase_descent");
   const name = s.kind === "inputs" ? t("inputs") : s.name;
-  return (i + 1) + ". " + t("phase_" + s.phase) + ": " + name;
+  return (i + 1) + ". " + t("phase_" + s.phase) + (lang === "zh" ? ":" : ": ") + name;
+}
+function center(g) { const b = g.getBBox(); return [b.x + b.width / 2, b.y + b.height / 2]; }
+function edgeAt(g) {  // no position from Python (a Graphviz picture): the edge's middle
+  const p = g.querySelector("path"), m = g.id.match(/^edge-([^-]+)-([^-]+)-\d+$/);
+  const a = m && node(m[1]), b = m && node(m[2]);
+  if (!p || !p.getTotalLength || !a || !b) return null;
+  const mid = p.getPointAtLength(p.getTotalLength() / 2), s = center(a), d = center(b);
+  const up = Math.abs(d[1] - s[1]) >= Math.abs(d[0] - s[0]);  // the way backward sends it
+  return [mid.x + 5, mid.y, up ? (s[1] < d[1] ? "\u2191" : "\u2193") :
+    (s[0] < d[0] ? "\u2190" : "\u2192"), "left"];
+}
+function nodeAt(id) {
+  if (D.overlay["node:" + id]) return D.overlay["node:" + id];
+  const g = node(id);
+  if (!g || !g.getBBox) return null;
+  const b = g.getBBox();
+  return [b.x + b.width, b.y + b.height / 2];
 }
 function text(x, y, s, cls, anchor) {
   const e = document.createElementNS("http://www.w3.org/2000/svg", "text");
@@ -214,11 +233,11 @@ function mark() {
     (e) => [e, null]));
   for (const [prefix, v] of hot) edges(prefix).forEach((g) => {
     g.classList.add("hot");
-    const at = D.overlay[g.id.slice(5)];
+    const at = D.overlay[g.id.slice(5)] || edgeAt(g);
     if (v && at && ov) text(at[0], at[1] + 3, at[2] + " " + v.t, "gradlabel",
       at[3] === "center" ? "middle" : "start");
   });
-  const at = s.node && D.overlay["node:" + s.node];  // the number the step computes
+  const at = s.node && nodeAt(s.node);  // the number the step computes
   const v = s.kind === "op" ? s.out : s.kind === "step" ? s.G : s.kind === "seed" ? s.seed :
     s.kind === "leaf" ? s.grad : null;
   if (at && v && ov) text(at[0] + 8, at[1] + 4, (s.phase === "forward" ? "= " : "G = ") + v.t,
@@ -266,13 +285,15 @@ function init() {
   fromHash();
   const svg = document.querySelector("#picture svg");
   if (svg) {
-    svg.querySelectorAll("g.node").forEach((g) => {
+    svg.querySelectorAll("g.node").forEach((g) => {  // (ids set by chainrule are kept)
       const ti = g.querySelector("title");
-      if (ti) g.id = "node-" + ti.textContent;
+      if (ti && !g.id.startsWith("node-")) g.id = "node-" + ti.textContent;
     });
     svg.querySelectorAll("g.edge").forEach((g, k) => {
       const ti = g.querySelector("title");
-      if (ti) g.id = "edge-" + ti.textContent.replace("->", "-") + "-" + k;
+      if (ti && !g.id.startsWith("edge-")) {
+        g.id = "edge-" + ti.textContent.replace("->", "-") + "-" + k;
+      }
     });
     const vb = (svg.getAttribute("viewBox") || "").split(/[ ,]+/).map(Number);
     if (vb.length === 4 && vb[2] > 0) {  // room on the right for the numbers written on it
@@ -281,8 +302,8 @@ function init() {
       svg.setAttribute("width", (w * (vb[2] + 260) / vb[2]) + "pt");
     }
     const ov = document.createElementNS("http://www.w3.org/2000/svg", "g");
-    ov.id = "overlay";
-    svg.appendChild(ov);
+    ov.id = "overlay";  // in the nodes' coordinates (Graphviz transforms its g.graph)
+    (Object.keys(D.overlay).length ? svg : svg.querySelector("g.graph") || svg).appendChild(ov);
     nodes().forEach((g) => g.addEventListener("click", () => {
       const id = g.id.slice(5);
       const back = S[cur].phase !== "forward";

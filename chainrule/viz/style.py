@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .view import GraphView, VNode, format_value
+from .view import GraphView, VNode, format_shape, format_value
 
 _FONT = "Helvetica,Arial,sans-serif"
 
@@ -120,6 +120,15 @@ def _legend_notes(view: GraphView) -> list[tuple[str, str]]:
     if any(n.from_backward for n in view.nodes):
         out.append(("red line in a box: an op made by backward", _GRAD))
     return out
+
+
+def _edge_text(e: Any) -> str:
+    """An edge's label: the shape of what flows along it, after its name when it has one
+    (``label=None``: none)."""
+    if getattr(e, "label", "") is None:
+        return ""
+    shape = format_shape(e.shape)
+    return f"{e.label} {shape}" if getattr(e, "label", "") else shape
 
 
 def _grad_text(e: Any) -> str:

@@ -8,7 +8,8 @@ from ..core.tensor import Tensor
 from .view import build_view, format_shape
 
 
-def format_graph(t: Tensor, model: Any = None, names: Mapping[str, Tensor] | None = None) -> str:
+def format_graph(t: Tensor, model: Any = None, names: Mapping[str, Tensor] | None = None,
+                 unroll: bool | int = False) -> str:
     """The graph behind ``t`` as text, one line per node, inputs before the ops using them.
 
     Leaves that require grad are ``%k = leaf ...``, with their dotted name when ``model`` is
@@ -17,6 +18,8 @@ def format_graph(t: Tensor, model: Any = None, names: Mapping[str, Tensor] | Non
     ``cr.viz.record()`` or ``cr.graph.record_inputs()``, and scalar constants kept so by their
     value (``pow(%8, 2)``). ``names`` (``{"X": X, "z1": z1}``)
     names inputs, leaves and intermediate results; an op's name ends its line as a comment.
+    ``unroll=True`` writes recurrent layers one line per time step (see
+    :func:`~chainrule.viz.draw`).
 
     >>> import chainrule as cr
     >>> from chainrule.viz import format_graph
@@ -35,7 +38,7 @@ def format_graph(t: Tensor, model: Any = None, names: Mapping[str, Tensor] | Non
     """
     if t.grad_fn is None and not t.requires_grad:
         return f"const {format_shape(t.shape)} {t.dtype} (no graph: nothing requires grad)"
-    view = build_view(t, model=model, names=names)
+    view = build_view(t, model=model, names=names, unroll=unroll)
     refs: dict[str, str] = {}
     args: dict[str, list[str]] = {}
     for e in view.edges:
@@ -62,6 +65,7 @@ def format_graph(t: Tensor, model: Any = None, names: Mapping[str, Tensor] | Non
     return "\n".join(lines)
 
 
-def print_graph(t: Tensor, model: Any = None, names: Mapping[str, Tensor] | None = None) -> None:
+def print_graph(t: Tensor, model: Any = None, names: Mapping[str, Tensor] | None = None,
+                unroll: bool | int = False) -> None:
     """Print :func:`format_graph` of ``t``."""
-    print(format_graph(t, model, names))
+    print(format_graph(t, model, names, unroll))

@@ -210,6 +210,7 @@ class VEdge:
     index: int  # which input of dst
     shape: tuple[int, ...]
     grad: ndarray | None = None  # what backward sends along it: dL/d(src), dst's share of it
+    label: str | None = ""  # what flows along it, before its shape (h_3); None: no text
 
 
 @dataclass
@@ -254,8 +255,8 @@ class GraphView:
 
 
 def build_view(t: Tensor, model: Any = None, *, values: bool = False, grads: bool = False,
-               depth: int | None = None,
-               names: Mapping[str, Tensor] | None = None) -> GraphView:
+               depth: int | None = None, names: Mapping[str, Tensor] | None = None,
+               unroll: bool | int | None = None) -> GraphView:
     """The graph behind ``t`` as a :class:`GraphView`.
 
     ``model`` names parameters by their dotted names (a :func:`record` of the graph does it
@@ -263,6 +264,10 @@ def build_view(t: Tensor, model: Any = None, *, values: bool = False, grads: boo
     and intermediate results alike. ``values`` and ``grads`` fill in ``VNode.value`` and
     ``VNode.grad`` (gradients of ``t``, computed now). ``depth`` collapses every module
     call nested ``depth`` deep into one node (``depth=1``: one node per top-level layer).
+    ``unroll`` draws recurrent layers (nn.RNN, nn.LSTM, nn.GRU) one box per time step
+    (:mod:`~chainrule.viz.unroll`): None (the default) when ``depth`` is given and reaches
+    inside the layer (``depth=2`` for ``Sequential(rnn, ...)``), True always, False never, a
+    number ``k``: always, and a long sequence as its first and last ``k`` steps.
     """
     if not isinstance(t, Tensor):
         raise TypeError(f"build_view: expected a Tensor, got {type(t).__name__}")
@@ -301,7 +306,14 @@ def build_view(t: Tensor, model: Any = None, *, values: bool = False, grads: boo
     view = GraphView(vnodes, edges, groups, values=values, grads=grads,
                      repeated={p for p, starts in calls.items() if len(starts) > 1},
                      notes=notes)
-    return _collapse(view, depth) if depth is not None else view
+    view = _collapse(view, depth) if depth is not None else view
+    if unroll is None:
+        unroll = depth is not None
+    if unroll is not False:
+        from .unroll import unroll_view
+
+        view = unroll_view(view, unroll)
+    return view
 
 
 def _given_names(names: Mapping[str, Tensor] | None) -> tuple[dict[Node, str], dict[int, str]]:

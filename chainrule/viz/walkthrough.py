@@ -17,7 +17,8 @@ from ..core import functional as F
 from ..core import graph as _graph
 from ..core.graph import AccumulateGrad, GraphError, Node, nodes
 from ..core.tensor import Tensor
-from .derivatives import _EW, Rule, rule_for
+from .derivatives import _EW, GENERIC_GRAD, Rule, rule_for
+from .i18n import LANGS, translate
 from .view import GraphView, VNode, build_view, format_param, format_shape, node_grads
 
 __all__ = ["build_explanation", "Explanation", "Operand", "Contribution", "Step", "LeafGrad"]
@@ -49,6 +50,11 @@ class Contribution:
     path: tuple[int, int] | None = None  # (k, n): the k-th of the n paths into the input
     note: str = ""
     src: str = ""  # the input's node id in the graph view (the edge is src -> the step's op)
+    exprs: dict[str, str] = field(default_factory=dict)  # ``expr`` in each language
+
+    def expr_in(self, lang: str) -> str:
+        """``expr`` in ``lang`` (its prose translated; formulas are the same)."""
+        return self.exprs.get(lang, self.expr)
 
 
 @dataclass
@@ -65,6 +71,12 @@ class Step:
     contributions: list[Contribution]
     constants: list[str]  # named inputs that need no gradient
     note: str = ""
+    locals: dict[str, str] = field(default_factory=dict)  # ``local`` in each language
+    through_time: Any = None  # a recurrent layer's step unrolled in time (unroll_text.TimeWalk)
+
+    def local_in(self, lang: str) -> str:
+        """``local`` in ``lang`` (its prose translated; formulas are the same)."""
+        return self.locals.get(lang, self.local)
 
 
 @dataclass
@@ -108,7 +120,7 @@ class Explanation:
 def build_explanation(loss: Tensor, names: Mapping[str, Tensor] | None = None,
                       model: Any = None, max_nodes: int = 60, *,
                       notes: Mapping[str, str] | None = None, digits: int = 4,
-                      max_elements: int = 16) -> Explanation:
+                      max_elements: int = 16, unroll: bool | int = True) -> Explanation:
     """The walkthrough of backpropagation from ``loss``, as an :class:`Explanation`.
 
     Arguments as for :func:`~chainrule.viz.explain.format_explain`.
@@ -122,10 +134,25 @@ def build_explanation(loss: Tensor, names: Mapping[str, Tensor] | None = None,
     if seed is None:
         seed = xp.ones_like(loss._data)
     steps = [b.step(v) for v in reversed(b.ops)]
+    if unroll is not False:
+        _unroll_steps(b, steps, unroll)
     leaves = b.leaves()
     return Explanation(b.operands[root.id], b.inputs(), [b.operands[v.id] for v in b.ops],
                        steps, leaves, seed, digits, max_elements, b.names_grads, view,
                        b.operands)
+
+
+def _unroll_steps(b: _Builder, steps: list[Step], unroll: bool | int) -> None:
+    """Attach to each recurrent layer's step its walk through time."""
+    from .unroll import find_layers, keep_steps
+    from .unroll_text import time_walk
+
+    keep = keep_steps(unroll)
+    by_node = {s.out.id: s for s in steps}
+    for layer in find_layers(b.view):
+        s = by_node.get(layer.rec.id)
+        if s is not None and s.grad is not None:
+            s.through_time = time_walk(layer, b.view, s.grad, keep)
 
 
 def _check(loss: Tensor, max_nodes: int) -> None:
@@ -216,7 +243,7 @@ class _Builder:
         step = Step(self.operands[v.id], rule, rule.text(needed), self.sym(v.id),
                     self.alias.get(v.id, ""), g,
                     self.arrived.get(v.id, []) if len(uses.get(v.id, [])) > 1 else [], [], [],
-                    note)
+                    note, {lang: rule.text(needed, lang) for lang in LANGS})
         if g is None:
             return step
         ins = self.args.get(v.id, [])
@@ -245,9 +272,11 @@ class _Builder:
                     fields: _Fields, g: ndarray, unit: Any) -> None:
         """What the edge from input ``i`` carries back, added to ``step``."""
         rule, label, src = step.rule, self.label, ins[i]
-        template = rule.grads[min(i, len(rule.grads) - 1)] if rule.grads else \
-            "vjp of {out} applied to {G}"
-        expr, ops_shown = _expression(rule, template, fields, n, i, ins, self.operands, g, unit)
+        template = rule.grads[min(i, len(rule.grads) - 1)] if rule.grads else GENERIC_GRAD
+        by_lang = {lang: _expression(rule, translate(template, lang), fields, n, i, ins,
+                                     self.operands, g, unit) for lang in LANGS}
+        expr, ops_shown = by_lang["en"]
+        exprs = {lang: e for lang, (e, _) in by_lang.items()}
         raw = c._data
         summed = None
         val = c
@@ -263,7 +292,8 @@ class _Builder:
         if len(paths) > 1:  # numbered in the order backward delivers them
             path = (len(self.arrived.get(src, [])) + 1, len(paths))
         contrib = Contribution(label[src], expr, ops_shown, raw, summed, value, path,
-                               self.notes.get(label[src], "") if path is None else "", src)
+                               self.notes.get(label[src], "") if path is None else "", src,
+                               exprs)
         step.contributions.append(contrib)
         self.arrived.setdefault(src, []).append(contrib)
         src_v = self.by_id[src]

@@ -287,9 +287,10 @@ def test_masks_of_the_wrong_shape_or_dtype():
                                          r"got \(3, 2\)"):
         m(x, x, x, key_padding_mask=cr.zeros(3, 2, dtype=cr.bool))
     with pytest.raises(TypeError, match="attn_mask must be a bool or floating-point tensor, got "
-                                        "int64"):
+                                        "torch.int64"):
         m(x, x, x, attn_mask=cr.zeros(3, 3, dtype=cr.int64))
-    with pytest.raises(TypeError, match="must have the query's dtype float32, got float64"):
+    with pytest.raises(TypeError, match="must have the query's dtype torch.float32, got "
+                                        "torch.float64"):
         m(x, x, x, attn_mask=cr.zeros(3, 3, dtype=cr.float64))
     with pytest.raises(ValueError, match=r"attn_mask of shape \(2, 3\) does not broadcast"):
         F.scaled_dot_product_attention(x, x, x, attn_mask=cr.zeros(2, 3, dtype=cr.bool))

@@ -429,8 +429,8 @@ def test_conv_errors():
         F.conv2d(cr.randn(1, 1, 4, 4), cr.randn(1, 1, 3, 3), stride=2, padding="same")
     with pytest.raises(ValueError, match=r"weight must be 4-D"):
         F.conv2d(cr.randn(1, 1, 4, 4), cr.randn(1, 3, 3))
-    with pytest.raises(TypeError, match=r"input dtype float64 does not match the weight dtype "
-                                        r"float32"):
+    with pytest.raises(TypeError, match=r"input dtype torch.float64 does not match the weight "
+                                        r"dtype torch.float32"):
         conv(cr.randn(1, 3, 4, 4, dtype=cr.float64))
     with pytest.raises(ValueError, match=r"bias must have shape \(8,\)"):
         F.conv2d(cr.randn(1, 3, 4, 4), conv.weight, cr.zeros(3))

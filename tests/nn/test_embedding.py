@@ -103,7 +103,7 @@ def test_bad_indices_get_clear_errors():
         emb(cr.tensor([1, 12]))
     with pytest.raises(IndexError, match="index -1 is out of range"):
         emb(cr.tensor([-1]))
-    with pytest.raises(TypeError, match=r"integer tensor.*got float32.*\.long\(\)"):
+    with pytest.raises(TypeError, match=r"integer tensor.*got torch.float32.*\.long\(\)"):
         emb(cr.tensor([1.0]))
     with pytest.raises(ValueError, match=r"padding_idx must be within num_embeddings \(10\)"):
         nn.Embedding(10, 3, padding_idx=10)

@@ -207,8 +207,8 @@ def test_linear_errors_name_the_layer() -> None:
         fc(cr.randn(32, 4, 16))
     with pytest.raises(ValueError, match=r"features must be in the last dim"):
         fc(cr.randn(64, 32))
-    with pytest.raises(TypeError, match=r"Linear\(64 -> 128\): input dtype float64 does not "
-                                        r"match the weight dtype float32"):
+    with pytest.raises(TypeError, match=r"Linear\(64 -> 128\): input dtype torch.float64 does "
+                                        r"not match the weight dtype torch.float32"):
         fc(cr.randn(2, 64, dtype=cr.float64))
     with pytest.raises(TypeError, match="floating-point input"):
         fc(cr.ones(2, 64, dtype=cr.int64))

@@ -300,7 +300,7 @@ def test_bad_input_gets_clear_errors():
     with pytest.raises(RuntimeError, match=r"GRU: for unbatched 2-D input, hidden should also "
                                            r"be 2-D but got 3-D"):
         nn.GRU(3, 4)(cr.randn(5, 3), cr.zeros(1, 1, 4))
-    with pytest.raises(TypeError, match=r"RNN: input dtype float64 does not match"):
+    with pytest.raises(TypeError, match=r"RNN: input dtype torch.float64 does not match"):
         nn.RNN(3, 4)(cr.randn(5, 2, 3, dtype=cr.float64))
     with pytest.raises(ValueError, match=r"GRUCell: input has inconsistent input_size: got 2 "
                                          r"expected 3"):

@@ -233,3 +233,23 @@ def test_in_a_browser_the_notebook_frame_runs_without_errors(browser, tmp_path):
     shot = browser.screenshot(_shots_dir(tmp_path) / "notebook-frame.png")
     assert shot.stat().st_size > 10_000  # the page drew (a blank frame is a few KB)
     assert browser.errors == []
+
+
+def test_in_a_browser_the_chinese_page_has_no_english_sentence(browser, tmp_path):
+    from prose import english_runs
+
+    shots = _shots_dir(tmp_path)
+    _, page = tutorial_page(lang="zh")
+    path = page.save(tmp_path / "tutorial-zh.html")
+    browser.errors.clear()
+    browser.open(path.as_uri())
+    visible = ('[...document.querySelectorAll("header, #panel, footer > div")]'
+               '.map(e => e.innerText).join("\\n")')  # (the glossary pairs the two on purpose)
+    for k, step in enumerate(page.steps):
+        text = browser.eval(visible)
+        assert f"第 {k + 1} 步" in text, text
+        assert not english_runs(text), (k, step["kind"], english_runs(text))
+        if step["kind"] == "step" and step["name"] in ("output", "t1"):
+            browser.screenshot(shots / f"tutorial-zh-{k + 1:02d}.png")
+        browser.key("ArrowRight", 39)
+    assert browser.errors == []
