@@ -74,6 +74,27 @@ def fast_kernel(node: Any, ins: tuple, out: ndarray) -> tuple[Callable[[], None]
     return None
 
 
+_ELEMENTWISE = (P.Add, P.Sub, P.Mul, P.Div, P.Maximum, P.Minimum, P.Neg, P.Exp, P.Log, P.Log1p,
+                P.Sqrt, P.Sin, P.Cos, P.Tanh, P.Abs, P.Relu, P.Sigmoid, P.Pow)
+
+
+def overwritable(node: Any, ins: tuple[int, ...]) -> tuple[int, ...]:
+    """Positions of the inputs whose buffer ``node``'s kernel may write its result into:
+    each element of that input is read before the same element of the output is written
+    (elementwise ufuncs, NumPy's in-place case, and the fused kernels built from them), so
+    the numbers are those of a separate output buffer."""
+    cls = type(node)
+    if cls in _ELEMENTWISE:
+        return tuple(range(len(ins)))
+    if cls is AddSigmoid:
+        return (1 - node.small,)
+    if cls is P.SigmoidGrad:  # out = g * s, then out *= 1 - s: s is read after out is written
+        return (0,) if ins[0] != ins[1] else ()
+    if cls is P.TanhGrad:  # tmp = 1 - t * t, then out = g * tmp
+        return (0, 1)
+    return ()
+
+
 def _where_kernel(c: ndarray, x: ndarray, y: ndarray, out: ndarray) -> tuple[Callable, str]:
     """``where(c, x, 0.0)`` (relu's and where's backward) as a bit mask: the result is
     either ``x``'s bits or all zero bits (+0.0), so ``x & -c`` on the integer views is the

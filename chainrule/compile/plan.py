@@ -23,7 +23,7 @@ from typing import Any, Callable
 from ..backend import ndarray, xp
 from ..core import graph as _graph
 from ..core.tensor_class import Tensor, _make
-from .fast import direct_grads, grad_target
+from .fast import direct_grads, grad_target, overwritable
 from .kernels import helper_kernel, kernel, static_view, ufunc_call
 from .program import Program
 
@@ -174,7 +174,12 @@ class Plan:
                 return
         sample = prog.values[v].sample
         pool = free.get(_key(sample))
-        if pool:
+        s = _dead_input(ins, i, root, root_last, self.slot, store, sample) \
+            if ins.op == "op" else None
+        if s is not None:  # written in place over an input read for the last time
+            del root_last[s[1]]
+            s = s[0]
+        elif pool:
             s = pool.pop()
         else:
             s = len(store)
@@ -367,6 +372,19 @@ def _const(t: Tensor) -> Callable[[], Tensor]:
 def _aligned(n: int, dt: Any) -> int:
     per = max(1, _ALIGN // dt.itemsize)
     return -(-n // per) * per
+
+
+def _dead_input(ins: Any, i: int, root: dict, root_last: dict, slot: dict, store: list,
+                sample: ndarray) -> tuple[int, int] | None:
+    """(buffer, value) of an input of instruction ``i`` whose buffer the result may take:
+    its last use is here, it owns the whole buffer, and the kernel reads each element of it
+    before writing the same element (see fast.overwritable)."""
+    for k in overwritable(ins.arg[0], ins.ins):
+        u = ins.ins[k]
+        if root.get(u) == u and root_last.get(u) == i and \
+                _key(store[slot[u]]) == _key(sample):
+            return slot[u], u
+    return None
 
 
 def _key(a: ndarray) -> tuple:
