@@ -5,6 +5,8 @@ steps."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -96,3 +98,106 @@ def test_tutorial_style_loop_several_steps(dtype):
     assert a[:3] == b[:3]
     (plan,) = b[3].programs()
     assert "add+sigmoid" in _in_place(plan) and "sigmoid_grad" in _in_place(plan)
+
+
+# -- the cheap guard of an unchanged call (compile/replay.py) ------------------------------
+def _adam_pair():
+    """The same MLP, Adam and step twice: eager and compiled."""
+    out = []
+    for compiled in (False, True):
+        cr.manual_seed(0)
+        model = nn.Sequential(nn.Linear(6, 10), nn.ReLU(), nn.Linear(10, 3))
+        opt = cr.optim.Adam(model.parameters(), lr=1e-2)
+
+        def step(x, y, model=model, opt=opt):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        out.append((model, opt, cr.compile(step) if compiled else step))
+    return out
+
+
+def _batch(n=8, seed=0):
+    rng = np.random.default_rng(seed)
+    return cr.tensor(rng.standard_normal((n, 6)).astype(np.float32)), \
+        cr.tensor(rng.integers(0, 3, n))
+
+
+def _same(pair):
+    for (m1, _, _), (m2, _, _) in [pair]:
+        for p, q in zip(m1.parameters(), m2.parameters()):
+            assert p.detach().numpy().tobytes() == q.detach().numpy().tobytes()
+
+
+@pytest.mark.parametrize("change", ["optimizer_state_dict", "state_tensor", "lr", "grad"])
+def test_changes_between_replays_are_seen(change):
+    eager, comp = _adam_pair()
+    x, y = _batch()
+    saved = None
+    for k in range(4):
+        for _model, opt, step in (eager, comp):
+            if k == 1 and change == "optimizer_state_dict" and step is eager[2]:
+                saved = copy.deepcopy(opt.state_dict())
+            step(x, y)
+    assert comp[2]._last is not None  # the cheap path is armed
+    for model, opt, step in (eager, comp):
+        p = next(iter(model.parameters()))
+        if change == "optimizer_state_dict":
+            opt.load_state_dict(saved)
+        elif change == "state_tensor":
+            opt.state[p]["exp_avg"] = cr.ones(p.shape)
+        elif change == "lr":
+            opt.param_groups[0]["lr"] = 0.5
+        else:
+            p.grad = cr.ones(p.shape)  # zero_grad sets it to None before it is read
+        for _ in range(2):
+            step(x, y)
+    _same((eager, comp))
+    p1, p2 = (next(iter(m.parameters())) for m, _, _ in (eager, comp))
+    assert eager[1].state[p1]["step"] == comp[1].state[p2]["step"] == \
+        (3.0 if change == "optimizer_state_dict" else 6.0)
+    assert eager[1].state[p1]["exp_avg"].numpy().tobytes() == \
+        comp[1].state[p2]["exp_avg"].numpy().tobytes()
+
+
+def test_argument_and_mode_changes_leave_the_cheap_path():
+    eager, comp = _adam_pair()
+    x, y = _batch()
+    for _ in range(3):
+        comp[2](x, y)
+    guard = comp[2]._last
+    assert guard is not None and guard.holds((x, y))
+    assert not guard.holds((x.double(), y))
+    assert not guard.holds((_batch(5)[0], y))
+    assert not guard.holds((x.clone().requires_grad_(), y))
+    assert not guard.holds((x,))
+    with cr.no_grad():
+        assert not guard.holds((x, y))
+    comp[0].eval()
+    assert not guard.holds((x, y))
+    comp[0].train()
+    comp[0][0].weight.data = cr.zeros(10, 6)
+    assert not guard.holds((x, y))
+
+
+def test_a_failing_replayed_call_is_named():
+    from chainrule.compile.plan import ReplayError
+
+    eager, comp = _adam_pair()
+    x, y = _batch()
+    for _ in range(3):
+        comp[2](x, y)
+    plan = comp[2]._last.var.plan
+    calls = list(plan.calls)
+
+    def boom():
+        raise ValueError("boom")
+
+    plan.calls[3] = boom
+    with pytest.raises(ReplayError, match=f"{plan.labels[3]}.*boom") as info:
+        plan.run((x, y))
+    assert info.value.harmless == (3 < plan.first_effect)
+    plan.calls[:] = calls

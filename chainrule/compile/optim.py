@@ -53,7 +53,9 @@ def _flat_group(plan: Any, opt: Any, gi: int, params: list) -> tuple | None:
         for p in params:
             if key not in opt.state.get(p, {}):
                 return None
-            plan.adopted.append((_state_getter(opt, p, key), plan.view(key, p)))
+            view = plan.view(key, p)
+            plan.adopted.append((_state_getter(opt, p, key), view))
+            plan.state_views.append((opt, p, key, view))
         states.append(plan.flat[(key, dt)][sl])
     if isinstance(opt, Adam):
         steps = {opt.state[p]["step"] for p in params}

@@ -17,7 +17,9 @@
 
 from __future__ import annotations
 
+from collections import deque
 from functools import partial
+from operator import length_hint
 from typing import Any, Callable
 
 from ..backend import ndarray, xp
@@ -28,6 +30,12 @@ from .kernels import helper_kernel, kernel, static_view, ufunc_call
 from .program import Program
 
 _ALIGN = 64
+run_all = deque  # run_all(map(call, calls), 0): the replay loop, in C
+try:
+    from operator import call  # Python 3.11+
+except ImportError:  # pragma: no cover  (Python 3.10)
+    def call(f: Callable[[], None]) -> None:  # type: ignore[misc]
+        f()
 
 
 class Plan:
@@ -48,9 +56,17 @@ class Plan:
         self.offsets: dict[int, tuple[Any, int, int]] = {}  # id(param) -> (dtype, start, end)
         self.pinned: list[tuple[Tensor, Any]] = []  # params and their grad tensor
         self.nodes: dict[int, Any] = {}  # output value id -> the node copy that makes it
+        # for replay.Guard: parameters and their flat views, optimizer state (optimizer,
+        # param, key, view), what each .grad is after a replay
+        self.param_views: list[tuple[Tensor, ndarray]] = []
+        self.state_views: list[tuple[Any, Tensor, str, ndarray]] = []
         self._layout()
         self._fixed_values()
         self._bind()
+        self.copy_in = [(self.buf[vid], i) for i, vid in enumerate(prog.inputs)
+                        if vid is not None]
+        self.outs = [(self.buf[o[1]], None) if o[0] == "value" else (None, o[1])
+                     for o in prog.outputs]
 
     # -- flat buffers ------------------------------------------------------------------------
     def _layout(self) -> None:
@@ -91,6 +107,7 @@ class Plan:
             elif v.kind == "param":
                 self.buf[vid] = self.view("param", v.ref)
                 self.adopted.append((_const(v.ref), self.buf[vid]))
+                self.param_views.append((v.ref, self.buf[vid]))
             elif v.kind == "grad":
                 self.buf[vid] = self.view("grad", v.ref)
             elif v.kind == "ext":
@@ -102,6 +119,8 @@ class Plan:
         for gv in prog.grads.values():
             p = prog.values[gv].ref
             self.pinned.append((p, _make(self.buf[gv])))
+        self.grad_left = [(p, g if prog.grad_end.get(id(p)) else None) for p, g in self.pinned]
+        self.grad_unset = [(p, g) for p, g in self.pinned if not prog.grad_end.get(id(p))]
 
     # -- the memory plan and the calls -------------------------------------------------------
     def _bind(self) -> None:
@@ -291,29 +310,30 @@ class Plan:
             p.grad = g
         return None
 
-    def run(self, args: list) -> list:
-        prog = self.prog
-        b = self.buf
-        for vid, x in zip(prog.inputs, args):
-            if vid is not None:
-                xp.copyto(b[vid], x._data)
-        i = -1
+    def run(self, args: Any) -> list:
+        """Copy the arguments in, run the calls, leave ``.grad`` as the traced call did."""
+        for buf, i in self.copy_in:
+            xp.copyto(buf, args[i]._data)
+        it = iter(self.calls)
         try:
             if self.quiet:  # sigmoid's exp(-x) may overflow to inf, as eager mode allows
                 with xp.errstate(over="ignore"):
-                    for i, call in enumerate(self.calls):  # noqa: B007  (i: in except)
-                        call()
+                    run_all(map(call, it), 0)
             else:
-                for i, call in enumerate(self.calls):  # noqa: B007  (i: in except)
-                    call()
+                run_all(map(call, it), 0)
         except Exception as e:
+            i = len(self.calls) - length_hint(it) - 1  # the call that raised
             raise ReplayError(self.labels[i], e, i < self.first_effect) from e
-        for p, g in self.pinned:
-            p.grad = g if prog.grad_end.get(id(p)) else None
-        out = []
-        for o in prog.outputs:
-            out.append(_make(b[o[1]].copy()) if o[0] == "value" else o[1])
-        return out
+        for p, g in self.grad_left:
+            p.grad = g
+        return [_make(b.copy()) if b is not None else o for b, o in self.outs]
+
+    def run_again(self, args: Any) -> list:
+        """:meth:`run` after a replay left everything in place (``replay.Guard`` checked):
+        only the ``.grad`` the last replay set to None is bound again first."""
+        for p, g in self.grad_unset:
+            p.grad = g
+        return self.run(args)
 
 
 class ReplayError(RuntimeError):
