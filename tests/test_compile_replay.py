@@ -201,3 +201,62 @@ def test_a_failing_replayed_call_is_named():
         plan.run((x, y))
     assert info.value.harmless == (3 < plan.first_effect)
     plan.calls[:] = calls
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("beta1", [0.9, 0.3])  # both branches of _lerp_
+def test_lean_adam_is_adam_update(dtype, beta1):
+    from chainrule.compile.optim import _adam_plain
+    from chainrule.optim.adam import adam_update
+
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(50).astype(dtype) for _ in range(4)]
+    arrays[3] = np.abs(arrays[3])  # v >= 0
+    a = [x.copy() for x in arrays]
+    b = [x.copy() for x in arrays]
+    for step in (1.0, 2.0, 7.0):
+        adam_update(*a, None, step, lr=1e-2, beta1=beta1, beta2=0.999, eps=1e-8)
+        _adam_plain(*b, np.empty_like(b[0]), np.empty_like(b[0]), step, 1e-2, beta1,
+                    0.999, 1e-8)
+        assert all(x.tobytes() == y.tobytes() for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_shift_with_non_finite_maxima(dtype):
+    # the row max softmax subtracts: 0 where it is inf or nan, as eager mode's _shift
+    from chainrule.compile.fast import shift_kernel
+    from chainrule.core.ops.reductions import _shift
+
+    big = np.finfo(dtype).max
+    x = np.array([[1.0, 2.0], [np.inf, 0.0], [np.nan, 1.0], [-np.inf, -np.inf],
+                  [big, big], [-3.0, -0.0]], dtype)
+    for axis in (1, 0, (0, 1)):
+        ref = _shift(x, axis)
+        out, finite = np.empty_like(ref), np.empty(ref.shape, bool)
+        shift_kernel(x, axis, out, finite)
+        assert out.tobytes() == ref.tobytes()
+    rows = np.full((4, 3), big, dtype)  # finite maxima at the top of the range: kept
+    out = np.empty((4, 1), dtype)
+    shift_kernel(rows, 1, out, np.empty((4, 1), bool))
+    assert out.tobytes() == _shift(rows, 1).tobytes()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_variants_share_the_flat_buffers(dtype):
+    # an epoch's last, smaller batch is another variant: same parameters, same flat buffers,
+    # so switching copies nothing; the numbers stay eager's
+    eager, comp = _adam_pair()
+    if dtype == np.float64:
+        for m, _, _ in (eager, comp):
+            m.double()
+    for n in (8, 8, 8, 5, 5, 8, 8, 5, 8):
+        x, y = _batch(n, seed=n)
+        losses = [step(x.to(dtype), y).detach().numpy().tobytes() for _, _, step in
+                  (eager, comp)]
+        assert losses[0] == losses[1]
+    _same((eager, comp))
+    a, b = comp[2].programs()
+    assert a.flat is b.flat
+    p = next(iter(comp[0].parameters()))
+    assert p._data is a.view("param", p) is b.view("param", p)
+    assert comp[1].state[p]["exp_avg"]._data is b.view("exp_avg", p)

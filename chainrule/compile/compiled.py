@@ -195,7 +195,8 @@ class CompiledFunction:
         merged = remove_recomputation(prog)
         dead += remove_dead_code(prog)
         fuse(prog)
-        plan = Plan(prog)
+        plan = Plan(prog, next((v.plan for v in self._variants.values()
+                                if v.plan is not None), None))
         why = plan.adopt()
         if why is not None:
             raise Uncapturable(why)

@@ -131,10 +131,10 @@ def _gather(x: ndarray, index: tuple, out: ndarray) -> None:
 def shift_kernel(x: ndarray, axis: Any, out: ndarray, finite: ndarray) -> None:
     """reductions._shift into ``out``: the kept max over ``axis``, non-finite maxima as 0
     (``finite``: a bool buffer of ``out``'s shape)."""
-    xp.maximum.reduce(x, axis=axis, keepdims=True, out=out)
+    xp.maximum.reduce(x, axis, None, out, True)
     xp.isfinite(out, finite)
-    if not finite.all():
-        xp.copyto(out, xp.where(xp.isfinite(out), out, 0).astype(out.dtype))
+    if not xp.logical_and.reduce(finite, None):  # ndarray.all, without its Python wrapper
+        xp.copyto(out, xp.where(finite, out, 0).astype(out.dtype))
 
 
 class AddSigmoid:

@@ -41,7 +41,7 @@ except ImportError:  # pragma: no cover  (Python 3.10)
 class Plan:
     """Buffers and prebound calls for one program."""
 
-    def __init__(self, prog: Program) -> None:
+    def __init__(self, prog: Program, share: Plan | None = None) -> None:
         self.prog = prog
         self.buf: list[Any] = [None] * len(prog.values)
         self.calls: list[Callable[[], None]] = []
@@ -60,7 +60,8 @@ class Plan:
         # param, key, view), what each .grad is after a replay
         self.param_views: list[tuple[Tensor, ndarray]] = []
         self.state_views: list[tuple[Any, Tensor, str, ndarray]] = []
-        self._layout()
+        self._views: dict[tuple, ndarray] = {}  # (kind, id(param), shape) -> its flat view
+        self._layout(share)
         self._fixed_values()
         self._bind()
         self.copy_in = [(self.buf[vid], i) for i, vid in enumerate(prog.inputs)
@@ -69,7 +70,10 @@ class Plan:
                      for o in prog.outputs]
 
     # -- flat buffers ------------------------------------------------------------------------
-    def _layout(self) -> None:
+    def _layout(self, share: Plan | None) -> None:
+        """Offsets of the parameters in the flat buffers; the buffers themselves are those
+        of ``share`` (another variant of the same function) when the layout is the same, so
+        that switching variants (the last, smaller batch of an epoch) copies nothing."""
         prog = self.prog
         order: list[Tensor] = []
         for ins in prog.instrs:
@@ -86,18 +90,28 @@ class Plan:
             start = _aligned(sizes.get(dt, 0), dt)
             self.offsets[id(p)] = (dt, start, start + p._data.size)
             sizes[dt] = start + p._data.size
+        self.params = [p for p in order if id(p) in self.offsets]
+        self.params = list({id(p): p for p in self.params}.values())
+        if share is not None and share.offsets == self.offsets:
+            self.flat, self._views = share.flat, share._views
+            return
         for dt, n in sizes.items():
             self.flat[("param", dt)] = xp.zeros(_aligned(n, dt), dt)
             self.flat[("grad", dt)] = xp.zeros(_aligned(n, dt), dt)
-        self.params = [p for p in order if id(p) in self.offsets]
-        self.params = list({id(p): p for p in self.params}.values())
 
     def view(self, kind: str, p: Tensor) -> ndarray:
+        """``p``'s slice of the flat ``kind`` buffer (one view object per slice, so that
+        a tensor already holding it is seen by identity)."""
+        vk = (kind, id(p), p._data.shape)
+        v = self._views.get(vk)
+        if v is not None:
+            return v
         dt, a, b = self.offsets[id(p)]
         key = (kind, dt)
         if key not in self.flat:
             self.flat[key] = xp.zeros_like(self.flat[("param", dt)])
-        return self.flat[key][a:b].reshape(p._data.shape)
+        v = self._views[vk] = self.flat[key][a:b].reshape(p._data.shape)
+        return v
 
     def _fixed_values(self) -> None:
         prog = self.prog
