@@ -98,6 +98,30 @@ def test_tutorial_style_loop_several_steps(dtype):
     assert a[:3] == b[:3]
     (plan,) = b[3].programs()
     assert "add+sigmoid" in _in_place(plan) and "sigmoid_grad" in _in_place(plan)
+    prog = plan.prog  # the folded 0.5 * ones of err's backward is read as the number 0.5
+    consts = [prog.values[v].sample for ins in prog.instrs if ins.op == "op"
+              for v in ins.ins if prog.values[v].kind == "const"]
+    assert consts and all(c.ndim == 0 for c in consts)
+
+
+def test_only_uniform_constants_become_numbers():
+    from chainrule.compile.fast import scalar_constants
+    from chainrule.compile.program import Instr, Program
+    from chainrule.core import primitives as P
+
+    prog = Program()
+    x = prog.add("tmp", None, np.ones((3, 2)))
+    same = prog.add("const", np.full((3, 2), -0.0), np.full((3, 2), -0.0))
+    mixed = np.array([[0.5, 0.5], [0.5, 0.5], [0.5, 0.25]])
+    other = prog.add("const", mixed, mixed)
+    for c in (same, other):
+        out = prog.add("tmp", None, np.ones((3, 2)))
+        prog.instrs.append(Instr("op", (x, c), out, (P.Mul(), {})))
+    assert scalar_constants(prog) == 1
+    first, second = prog.instrs
+    assert prog.values[first.ins[1]].sample.shape == () and \
+        np.signbit(prog.values[first.ins[1]].sample)
+    assert second.ins[1] == other
 
 
 # -- the cheap guard of an unchanged call (compile/replay.py) ------------------------------

@@ -28,6 +28,13 @@ Rewrites (:func:`fuse`, run on the program before the memory plan):
   orientation, which the plan checks on the traced call's arrays before using it (the
   order of a GEMM's operations does not depend on the data); if the bits differed it keeps
   the copy.
+- **Uniform constants as numbers.** A folded constant array whose elements are all the
+  same number (``0.5`` times a sum's ones) is read as that number: the same operation on
+  every element, one array pass fewer.
+- **Results over dead inputs.** :func:`overwritable` names the inputs an elementwise kernel
+  may write its result over; the memory plan gives the result that buffer when the input
+  is read for the last time (its values are read before being overwritten, element by
+  element, so the numbers are unchanged).
 - **Bias add folded into sigmoid.** ``sigmoid(a + b)`` starts with ``-(a + b)``; with ``b``
   small (a bias) that is ``(-b) - a``: exactly the same number (rounding is symmetric in
   sign), one pass over the big array fewer and no buffer for ``a + b``. Only when nothing
@@ -183,8 +190,36 @@ def _readers(prog: Program) -> dict[int, list[int]]:
     return out
 
 
+def scalar_constants(prog: Program) -> int:
+    """A constant operand of an elementwise add/sub/mul/div whose elements are all the same
+    number (the 0.5 of ``0.5 * e`` times the ones of a sum's backward, folded) becomes that
+    number as a 0-d array of the same dtype: the same IEEE operation on every element, one
+    array read fewer. Returns how many operands were replaced."""
+    n = 0
+    for ins in prog.instrs:
+        if ins.op != "op" or type(ins.arg[0]) not in (P.Add, P.Sub, P.Mul, P.Div) or \
+                len(ins.ins) != 2 or ins.arg[1]:
+            continue
+        out = prog.values[ins.out].sample
+        for k, v in enumerate(ins.ins):
+            c, other = prog.values[v], prog.values[ins.ins[1 - k]].sample
+            if c.kind != "const" or c.sample.ndim == 0 or c.sample.dtype != out.dtype or \
+                    other.dtype != out.dtype or other.shape != out.shape:
+                continue
+            first = c.sample.reshape(-1)[:1]
+            if xp.broadcast_to(first, c.sample.shape).tobytes() != c.sample.tobytes():
+                continue
+            arr = first.reshape(()).copy()
+            ins.ins = tuple(prog.add("const", arr, arr) if j == k else u
+                            for j, u in enumerate(ins.ins))
+            n += 1
+            break
+    return n
+
+
 def fuse(prog: Program) -> int:
     """Fold bias adds into the sigmoids that read them; returns how many were folded."""
+    scalar_constants(prog)
     readers = _readers(prog)
     producer = {ins.out: i for i, ins in enumerate(prog.instrs) if ins.op == "op"}
     drop: set[int] = set()
