@@ -138,7 +138,7 @@ def _gather(x: ndarray, index: tuple, out: ndarray) -> None:
 def shift_kernel(x: ndarray, axis: Any, out: ndarray, finite: ndarray) -> None:
     """reductions._shift into ``out``: the kept max over ``axis``, non-finite maxima as 0
     (``finite``: a bool buffer of ``out``'s shape)."""
-    xp.maximum.reduce(x, axis, None, out, True)
+    xp.maximum.reduce(x, axis=axis, keepdims=True, out=out)
     xp.isfinite(out, finite)
     if not xp.logical_and.reduce(finite, None):  # ndarray.all, without its Python wrapper
         xp.copyto(out, xp.where(finite, out, 0).astype(out.dtype))
@@ -198,7 +198,7 @@ def scalar_constants(prog: Program) -> int:
     n = 0
     for ins in prog.instrs:
         if ins.op != "op" or type(ins.arg[0]) not in (P.Add, P.Sub, P.Mul, P.Div) or \
-                len(ins.ins) != 2 or ins.arg[1]:
+                len(ins.ins) != 2 or ins.arg[1] or ins.out is None:
             continue
         out = prog.values[ins.out].sample
         for k, v in enumerate(ins.ins):

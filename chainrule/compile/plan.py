@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import deque
 from functools import partial
+import operator
 from operator import length_hint
 from typing import Any, Callable
 
@@ -31,11 +32,13 @@ from .program import Program
 
 _ALIGN = 64
 run_all = deque  # run_all(map(call, calls), 0): the replay loop, in C
-try:
-    from operator import call  # Python 3.11+
-except ImportError:  # pragma: no cover  (Python 3.10)
-    def call(f: Callable[[], None]) -> None:  # type: ignore[misc]
-        f()
+
+
+def _call(f: Callable[[], None]) -> None:  # Python 3.10 has no operator.call
+    f()
+
+
+call: Callable[[Callable[[], None]], None] = getattr(operator, "call", _call)
 
 
 class Plan:
