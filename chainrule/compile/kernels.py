@@ -2,11 +2,12 @@
 
 A kernel must compute exactly what the primitive's ``forward`` computes, bit for bit: the
 same NumPy function on the same operands, only with ``out=``. Where a forward is several
-NumPy steps (sigmoid, its backward), the kernel does the same steps in the same order. Any
-primitive not listed here (conv2d, pooling, index ops, whatever a later branch adds) runs its
-own ``forward`` and the result is copied into its buffer: correct for every op, one
-allocation slower. View ops (reshape, permute, broadcast_to, basic indexing) cost nothing at
-replay: their output is a fixed view of their input's fixed buffer, made once.
+NumPy steps (sigmoid, its backward), the kernel does the same steps in the same order.
+Convolutions and max pooling have theirs in cnn.py. Any other primitive (batch norm, index
+ops, whatever a later branch adds) runs its own ``forward`` and the result is copied into
+its buffer: correct for every op, one allocation slower. View ops (reshape, permute,
+broadcast_to, basic indexing) cost nothing at replay: their output is a fixed view of their
+input's fixed buffer, made once.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Callable
 
 from ..backend import ndarray, xp
 from ..core import primitives as P
+from .cnn import cnn_kernel
 from .fast import fast_kernel, shift_kernel, viewing
 
 _UFUNCS: dict[type, Any] = {
@@ -84,6 +86,9 @@ def kernel(node: Any, ins: tuple[ndarray, ...], out: ndarray) -> tuple[Callable[
     """A call with no arguments that computes ``node`` from ``ins`` into ``out``, and the
     name of what it runs (for the program listing)."""
     fast = fast_kernel(node, ins, out)
+    if fast is not None:
+        return fast
+    fast = cnn_kernel(node, ins, out)
     if fast is not None:
         return fast
     cls = type(node)

@@ -26,6 +26,7 @@ from typing import Any, Callable
 from ..backend import ndarray, xp
 from ..core import graph as _graph
 from ..core.tensor_class import Tensor, _make
+from .cnn import new_plan
 from .fast import direct_grads, grad_target, overwritable
 from .kernels import helper_kernel, kernel, static_view, ufunc_call
 from .program import Program
@@ -157,6 +158,7 @@ class Plan:
         free: dict[tuple, list[int]] = {}
         store: list[ndarray] = []
         self.direct = direct_grads(prog)  # values computed straight into a .grad buffer
+        new_plan()  # no convolution columns shared with another plan's kernels
         for i, ins in enumerate(prog.instrs):
             if ins.op in ("op", "fn", "vjp") and prog.values[ins.out or 0].kind == "tmp":
                 self._alloc(ins, i, last, root, root_last, free, store)
