@@ -54,9 +54,9 @@ def test_digits_cnn_step_bit_equal_and_kernels_used(dtype):
     fn.print_program(file=text)
     listing = text.getvalue()
     for name, n in [("conv2d", 2), ("conv2d_input_grad", 1), ("conv2d_weight_grad", 2),
-                    ("max_pool2d", 1), ("max_pool2d_grad", 1)]:
+                    ("max_pool2d", 1), ("max_pool2d_grad", 1), ("batch_norm", 2)]:
         assert listing.count(f"{name} (out= kernel)") == n, (name, listing)
-    assert "conv2d.forward" not in listing and "max_pool2d.forward" not in listing
+        assert f"{name}.forward" not in listing, (name, listing)  # no generic path left
 
 
 def _same(node, make, ins, expect, index=None):
@@ -130,3 +130,22 @@ def test_max_pool_kernels_bit_equal(kernel, stride, padding, dilation, channels_
     gathered = C.MaxPool2d(*geom, eager._index).forward(x)
     _same(C.MaxPool2d(*geom, eager._index), cnn.max_pool_kernel, (x,), gathered,
           eager._index)
+
+
+@pytest.mark.parametrize("layout", ["nchw", "channels_last", "2d", "3d"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batch_norm_kernel_bit_equal(layout, dtype):
+    from chainrule.core.primitives.batchnorm import BatchNorm
+
+    rng = np.random.default_rng(3)
+    shape = {"2d": (12, 6), "3d": (4, 6, 5)}.get(layout, (4, 6, 5, 3))
+    x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
+    if layout == "channels_last":
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    w, b = rng.standard_normal(6).astype(dtype), rng.standard_normal(6).astype(dtype)
+    eager = BatchNorm(1e-5)
+    y = eager.forward(x, w, b)
+    node = BatchNorm(1e-5)
+    _same(node, cnn.batch_norm_kernel, (x, w, b), y)
+    for k in ("_mean", "_var", "_invstd"):
+        assert getattr(node, k).tobytes() == getattr(eager, k).tobytes()

@@ -1,4 +1,5 @@
-"""out= kernels for the convolution and max-pool primitives (core/primitives/conv.py).
+"""out= kernels for the convolution, max-pool (core/primitives/conv.py) and batch norm
+(batchnorm.py) primitives.
 
 Each kernel runs the NumPy calls of the primitive's ``forward`` on the same operands in the
 same order, with every intermediate array preallocated once at build time instead of made at
@@ -17,6 +18,9 @@ every call, and writes into the value's buffer: the same bits, fewer allocations
   (handed to ``max_pool2d_grad`` through the node, as eager mode does); the gather form (an
   index given) runs its eager forward.
 - ``max_pool2d_grad``: the masked writes (or adds) into a zeroed buffer.
+- ``batch_norm``: the centred activations computed in the output buffer (scaled and shifted
+  there in place), their squares in a buffer; the per-channel statistics as eager mode
+  computes them, left on the node for the running estimates and the vjp.
 
 Only groups == 1 convolutions, and outputs in the memory layout these kernels assume, get a
 kernel; anything else keeps the generic path (the eager forward, copied into the buffer).
@@ -29,6 +33,7 @@ from typing import Any, Callable
 
 from ..backend import ndarray, xp
 from ..core.primitives import conv as C
+from ..core.primitives.batchnorm import BatchNorm, _PerChannel
 
 # (id of an input buffer, geometry) -> (that buffer, its column buffer), for the plan being
 # built: a weight gradient of the same input reuses the forward's columns. Cleared when a
@@ -235,6 +240,31 @@ def max_pool_grad_kernel(node: Any, ins: tuple, out: ndarray) -> Callable[[], No
                    inner, out)
 
 
+def _batch_norm(node: Any, x: ndarray, w: ndarray, b: ndarray, pc: Any, xw: ndarray,
+                xc: ndarray, sq: ndarray, sq_back: ndarray) -> None:
+    M = x.size // x.shape[1]
+    mean = C.channel_sum(x) / M
+    xp.subtract(xw, pc.vec(mean), out=xc)
+    xp.multiply(xc, xc, out=sq)
+    var = C.channel_sum(sq_back) / M
+    invstd = 1.0 / xp.sqrt(var + node.eps)
+    node._mean, node._var, node._invstd = mean, var, invstd
+    xc *= pc.vec(invstd * w)
+    xc += pc.vec(b)
+
+
+def batch_norm_kernel(node: Any, ins: tuple, out: ndarray) -> Callable[[], None] | None:
+    x, w, b = ins
+    if out.dtype != x.dtype or out.shape != x.shape or out.strides != x.strides:
+        return None
+    pc = _PerChannel(x)
+    xc = pc.view(out)
+    if not xp.shares_memory(xc, out):
+        return None
+    sq = xp.empty(xc.shape, x.dtype)
+    return partial(_batch_norm, node, x, w, b, pc, pc.view(x), xc, sq, pc.back(sq))
+
+
 def cnn_kernel(node: Any, ins: tuple, out: ndarray) -> tuple[Callable[[], None], str] | None:
     """A kernel for a convolution or max-pool primitive, and its listing label, if it has
     one for these buffers."""
@@ -246,5 +276,5 @@ def cnn_kernel(node: Any, ins: tuple, out: ndarray) -> tuple[Callable[[], None],
 _KERNELS: dict[type, Callable] = {
     C.Conv2d: conv_kernel, C.Conv2dInputGrad: input_grad_kernel,
     C.Conv2dWeightGrad: weight_grad_kernel, C.MaxPool2d: max_pool_kernel,
-    C.MaxPool2dGrad: max_pool_grad_kernel,
+    C.MaxPool2dGrad: max_pool_grad_kernel, BatchNorm: batch_norm_kernel,
 }
