@@ -57,6 +57,8 @@ def test_digits_cnn_step_bit_equal_and_kernels_used(dtype):
                     ("max_pool2d", 1), ("max_pool2d_grad", 1), ("batch_norm", 2)]:
         assert listing.count(f"{name} (out= kernel)") == n, (name, listing)
         assert f"{name}.forward" not in listing, (name, listing)  # no generic path left
+    assert listing.count("batch_norm.vjp(") == 2
+    assert listing.count("[vjp on arrays, an out= kernel]") == 2, listing
 
 
 def _same(node, make, ins, expect, index=None):
@@ -149,3 +151,34 @@ def test_batch_norm_kernel_bit_equal(layout, dtype):
     _same(node, cnn.batch_norm_kernel, (x, w, b), y)
     for k in ("_mean", "_var", "_invstd"):
         assert getattr(node, k).tobytes() == getattr(eager, k).tobytes()
+
+
+@pytest.mark.parametrize("layout", ["nchw", "channels_last", "2d", "mixed"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batch_norm_vjp_kernel_bit_equal(layout, dtype):
+    from chainrule.core.primitives.batchnorm import BatchNorm
+
+    rng = np.random.default_rng(4)
+    shape = (12, 6) if layout == "2d" else (4, 6, 5, 3)
+    x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    if layout in ("channels_last", "mixed"):  # mixed: x channels-last, g not
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    if layout == "channels_last":
+        g = np.ascontiguousarray(g.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    w, b = rng.standard_normal(6).astype(dtype), rng.standard_normal(6).astype(dtype)
+    xt, wt, bt = (cr.tensor(a, requires_grad=True) for a in (x, w, b))
+    y = cr.nn.functional.batch_norm(xt, None, None, wt, bt, training=True)
+    node = y._node
+    assert isinstance(node, BatchNorm)
+    y.backward(cr.tensor(g))
+    expect = [t.grad.numpy() for t in (xt, wt, bt)]
+    outs = (np.empty_like(x),) + tuple(np.empty_like(e) for e in expect[1:])  # eager layout
+    call = cnn.batch_norm_vjp_kernel(node, g, (x, w, b), (1, 1, 1), outs)
+    assert call is not None
+    for _ in range(2):
+        for o in outs:
+            o.fill(np.nan)
+        call()
+        assert [o.tobytes() for o in outs] == [e.tobytes() for e in expect]
+    assert cnn.batch_norm_vjp_kernel(node, g, (x, w, b), (1, None, 1), outs) is None

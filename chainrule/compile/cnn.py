@@ -258,11 +258,61 @@ def batch_norm_kernel(node: Any, ins: tuple, out: ndarray) -> Callable[[], None]
     if out.dtype != x.dtype or out.shape != x.shape or out.strides != x.strides:
         return None
     pc = _PerChannel(x)
+    if not (pc.cl or x.flags.c_contiguous):  # eager's temporaries in another layout
+        return None
     xc = pc.view(out)
     if not xp.shares_memory(xc, out):
         return None
     sq = xp.empty(xc.shape, x.dtype)
     return partial(_batch_norm, node, x, w, b, pc, pc.view(x), xc, sq, pc.back(sq))
+
+
+def _bn_vjp(node: Any, g: ndarray, gd: ndarray, x: ndarray, w: ndarray, pc: Any,
+            xc: ndarray, gv: ndarray, tmp: ndarray, tmp_back: ndarray, gx: ndarray,
+            dw: ndarray, db_out: ndarray) -> None:
+    if gd is not g:
+        xp.copyto(gd, g)
+    M = x.size // x.shape[1]
+    mean, invstd = node._mean, node._invstd
+    xp.subtract(pc.view(x), pc.vec(mean), out=xc)
+    db = C.channel_sum(gd)
+    xp.multiply(gv, xc, out=tmp)
+    gxc = C.channel_sum(tmp_back)
+    a = w * invstd
+    xc *= pc.vec(-a * invstd * invstd * gxc / M)
+    xc += pc.vec(-a * db / M)
+    xp.multiply(gv, pc.vec(a), out=gx)
+    gx += xc
+    xp.multiply(gxc, invstd, out=dw)
+    xp.copyto(db_out, db)
+
+
+def batch_norm_vjp_kernel(node: Any, g: ndarray, saved: tuple, nxt: tuple,
+                          outs: tuple) -> Callable[[], None] | None:
+    """batch_norm's vjp on arrays (no create_graph) into its three result buffers, the
+    same NumPy calls in the same order; None where the generic replay must run it."""
+    if not isinstance(node, BatchNorm) or any(e is None for e in nxt) or \
+            any(o is None for o in outs) or len(outs) != 3 or len(saved) < 2:
+        return None
+    x, w = saved[0], saved[1]
+    gx, dw, db = outs
+    pc = _PerChannel(x)
+    if not (pc.cl or x.flags.c_contiguous) or g.dtype != x.dtype or gx.shape != x.shape \
+            or gx.strides != x.strides or gx.dtype != x.dtype:
+        return None
+    gd = pc.adopt(g)
+    if not xp.shares_memory(gd, g):  # adopt copies: into a buffer of that layout
+        gd = xp.empty_like(gd)
+    else:
+        gd = g
+    if not (pc.cl or gd.flags.c_contiguous):
+        return None
+    gv, gxw = pc.view(gd), pc.view(gx)
+    if not xp.shares_memory(gxw, gx):
+        return None
+    tmp = xp.empty(gv.shape, x.dtype)
+    return partial(_bn_vjp, node, g, gd, x, w, pc, xp.empty(gv.shape, x.dtype), gv, tmp,
+                   pc.back(tmp), gxw, dw, db)
 
 
 def cnn_kernel(node: Any, ins: tuple, out: ndarray) -> tuple[Callable[[], None], str] | None:

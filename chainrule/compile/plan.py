@@ -26,7 +26,7 @@ from typing import Any, Callable
 from ..backend import ndarray, xp
 from ..core import graph as _graph
 from ..core.tensor_class import Tensor, _make
-from .cnn import new_plan
+from .cnn import batch_norm_vjp_kernel, new_plan
 from .fast import direct_grads, grad_target, overwritable
 from .kernels import helper_kernel, kernel, static_view, ufunc_call
 from .program import Program
@@ -294,6 +294,10 @@ class Plan:
                            tuple(None if e is None else _Edge(*e) for e in nxt),
                            tuple(None if v is None else b[v] for v in outs))
             label = f"{node.name}.vjp"
+            fast = batch_norm_vjp_kernel(node, b[ins.ins[0]], tuple(
+                b[v] for v in ins.ins[1:1 + n_saved]), nxt, call.args[-1])
+            if fast is not None:
+                call, label = fast, f"{node.name}.vjp (out= kernel)"
         elif op == "pycall":
             fn, args = ins.arg
             call, label = partial(fn, *args), fn.__name__

@@ -100,7 +100,9 @@ def _line(plan: Plan, ins: Any, refs: dict[int, str], label: str) -> str:
             refs[v] = f"%{len(refs)}"
             outs.append(refs[v])
         args = ", ".join(r(i) for i in ins.ins)
-        return f"{', '.join(outs)} = {label}({args})   [vjp on arrays, replayed as one call]"
+        name, _, kernel = label.partition(" (")
+        how = "vjp on arrays, an out= kernel" if kernel else "vjp on arrays, replayed as one call"
+        return f"{', '.join(outs)} = {name}({args})   [{how}]"
     if op == "pycall":
         return f"{label}({', '.join(r(v) for v in ins.ins)}, ...)"
     if op == "opt":
