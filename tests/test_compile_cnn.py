@@ -182,3 +182,12 @@ def test_batch_norm_vjp_kernel_bit_equal(layout, dtype):
         call()
         assert [o.tobytes() for o in outs] == [e.tobytes() for e in expect]
     assert cnn.batch_norm_vjp_kernel(node, g, (x, w, b), (1, None, 1), outs) is None
+
+
+def test_grouped_convolution_keeps_the_generic_path():
+    x = np.ones((2, 4, 5, 5), np.float32)
+    w = np.ones((6, 2, 3, 3), np.float32)
+    node = C.Conv2d((1, 1), ((0, 0), (0, 0)), (1, 1), 2)
+    out = np.empty_like(node.forward(x, w))
+    assert cnn.conv_kernel(node, (x, w), out) is None
+    assert cnn.cnn_kernel(node, (x, w), out) is None
