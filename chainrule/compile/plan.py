@@ -130,7 +130,7 @@ class Plan:
             if ins.side_effect and n < self.first_effect:
                 self.first_effect = n  # calls before it change nothing outside the plan
             self._emit(ins)
-            self.instr_labels.append("; ".join(self.labels[n:]) or "fixed view, no call")
+            self.instr_labels.append(_joined(self.labels[n:]) or "fixed view, no call")
             for r in [r for r, n in root_last.items() if n == i]:
                 del root_last[r]
                 s = self.slot[r]
@@ -353,3 +353,12 @@ def _aligned(n: int, dt: Any) -> int:
 
 def _key(a: ndarray) -> tuple:
     return (a.dtype, a.shape, a.strides)
+
+
+def _joined(labels: list[str]) -> str:
+    """``a; b``: the labels of what runs for one instruction, kept translatable (a picture of
+    the step writes them in its language, :class:`~chainrule.viz.i18n.Text`)."""
+    from ..viz.i18n import Text
+
+    return Text("; ".join(f"{{l{k}}}" for k in range(len(labels))),
+                **{f"l{k}": label for k, label in enumerate(labels)}) if labels else ""

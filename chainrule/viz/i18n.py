@@ -393,6 +393,13 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "{n} states": "{n} 个状态",
         "recurrent layer drawn unrolled without numbers: backward() freed its inputs":
             "循环层已展开,但没有数值:backward() 已释放它的输入",
+        # the pictures: a compiled training step (chainrule.compile.show)
+        "forward": "前向传播",
+        "backward": "反向传播",
+        "update": "参数更新",
+        "accumulate {name}": "累加到 {name}",
+        "{opt} update of group {gi} (flat, {n} elements)":
+            "{opt} 更新第 {gi} 组参数(展平,共 {n} 个元素)",
     },
 }
 

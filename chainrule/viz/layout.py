@@ -399,16 +399,15 @@ class _Layout:
                                      "right" if heads_right else "left"))
 
     def _grad_labels(self) -> None:
-        """Where each edge's gradient goes: by the middle of the edge, with an arrow pointing
-        the way backward sends it (from the reader back to the source)."""
-        self.grad_labels: list[tuple[float, float, str, str]] = []  # x, y, text, ha
-        for k, e in enumerate(self.view.edges):
-            if e.grad is None:
-                continue
-            x, y, ha, arrow = self.grad_anchor(k)
-            text = f"{arrow} {_grad_text(e, self.lang)}"
-            self.grad_labels.append((x, y, text, ha))
-            right = x + _text_width(text, 8.5) * (1 if ha == "left" else 0.5)
+        """Where each edge's gradient goes: by the middle of the edge, clear of the boxes and
+        of the other labels (:mod:`~chainrule.viz.labels`), with an arrow pointing the way
+        backward sends it (from the reader back to the source)."""
+        from .labels import grad_labels
+
+        self.grad_labels = grad_labels(self)  # x, y, text, ha
+        for x, _, text, ha in self.grad_labels:
+            w = _text_width(text, 8.5)
+            right = x + (w if ha == "left" else 0.0 if ha == "right" else w / 2)
             self.width = max(self.width, right + _MARGIN)
 
     def grad_anchor(self, k: int) -> tuple[float, float, str, str]:

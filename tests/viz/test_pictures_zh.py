@@ -220,3 +220,54 @@ def test_the_python_engine_draws_chinese(tmp_path):
                       engine="python", lang="zh").png()
     assert png[:4] == b"\x89PNG" and len(png) > 10_000
 
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_gradient_labels_keep_clear_of_the_boxes_and_of_each_other(lang):
+    """Where the middle of an edge is taken (edges converging on one op, an unrolled layer's
+    crossing edges), the gradient goes to a free spot along its edge."""
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("grandalf")
+    from chainrule.viz.labels import _overlap, _rect
+    from chainrule.viz.layout import _font_context, _Layout, _text_width
+
+    for view in (build_view(_mlp(), grads=True), build_view(_rnn(), grads=True, unroll=True),
+                 build_view(_rnn(T=10), grads=True, unroll=2)):
+        lay = _Layout(view, lang)
+        boxes = [(it.x - it.w / 2, it.y - it.h / 2, it.x + it.w / 2, it.y + it.h / 2)
+                 for it in lay.items if it.node is not None]
+        with _font_context(lay.family):
+            labels = [_rect(x, y, ha, _text_width(text, 8.5))
+                      for x, y, text, ha in lay.grad_labels]
+        assert len(labels) == sum(e.grad is not None for e in view.edges) > 10
+        assert not [r for r in labels if any(_overlap(r, b) for b in boxes)]
+        assert not [(a, b) for i, a in enumerate(labels) for b in labels[i + 1:]
+                    if _overlap(a, b)]
+        assert min(r[0] for r in labels) >= 0 and max(r[2] for r in labels) <= lay.width
+
+
+def test_a_compiled_step_in_chinese():
+    """cr.compile's program drawn in Chinese: its phases, the gradients accumulated and the
+    optimizer's update; the listing print_program writes stays as it was."""
+    cr.manual_seed(0)
+    model = nn.Linear(3, 2)
+    opt = cr.optim.Adam(model.parameters(), lr=0.1)
+
+    @cr.compile
+    def step(x):
+        loss = model(x).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    for _ in range(2):
+        step(cr.randn(4, 3))
+    zh = cr.viz.to_dot(step, lang="zh")
+    for words in ('label="前向传播"', 'label="反向传播"', 'label="参数更新"', "累加到 weight.grad"):
+        assert words in zh, words
+    assert re.search(r"Adam 更新第 0 组参数\(展平,共 \d+ 个元素\)", zh)
+    en = cr.viz.to_dot(step)
+    assert re.search(r"Adam update of group 0 \(flat, \d+ elements\)", en)
+    assert 'label="forward"' in en and "accumulate weight.grad" in en
+    assert not english_runs("\n".join(dot_labels(zh)))
