@@ -36,10 +36,16 @@ def grad_labels(lay: _Layout) -> list[tuple[float, float, str, str]]:
         x, y, ha, arrow = lay.grad_anchor(k)
         text = f"{arrow} {_grad_text(e, lay.lang)}"
         w = _text_width(text, _SIZE)
-        spots = [c for c in _candidates(lay, k, x, y, ha) if _rect(*c, w)[0] >= 2.0]
-        spot = min(spots or [(x, y, ha)],
-                   key=lambda c: sum(_covered(_rect(*c, w), r) for r in taken))
-        taken.append(_rect(*spot, w))
+        best: tuple[float, Rect, tuple[float, float, str]] | None = None
+        for cx, cy, cha in _candidates(lay, k, x, y, ha):  # (the first of the least covered)
+            r = _rect(cx, cy, cha, w)
+            if r[0] < 2.0:  # (left of the picture)
+                continue
+            covered = sum(_covered(r, t) for t in taken)
+            if best is None or covered < best[0]:
+                best = (covered, r, (cx, cy, cha))
+        rect, spot = (best[1], best[2]) if best is not None else (_rect(x, y, ha, w), (x, y, ha))
+        taken.append(rect)
         out.append((spot[0], spot[1], text, spot[2]))
     return out
 
