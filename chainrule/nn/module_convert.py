@@ -1,0 +1,51 @@
+"""Converting a module's parameters and buffers to another dtype (``Module.to`` and the
+``float``/``double``/``half``/``type`` shortcuts, which call it)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..core import graph
+from ..core.dtypes import normalize_dtype
+from ..core.tensor import Tensor, _make
+
+if TYPE_CHECKING:
+    from .module import Module
+
+M = TypeVar("M", bound="Module")
+
+
+def to(module: M, args: tuple, kwargs: dict[str, Any]) -> M:
+    """``module.to(*args, **kwargs)``: convert floating-point parameters and buffers in place
+    (the parameters stay the same objects, their gradients are converted too)."""
+    dtype = kwargs.pop("dtype", None)
+    for a in list(args) + [kwargs.pop("device", None)]:
+        if a is None:
+            continue
+        if isinstance(a, Tensor):
+            dtype = a.dtype
+        elif isinstance(a, str) and a.split(":")[0] == "cpu":
+            continue
+        elif isinstance(a, str) and a.split(":")[0] in ("cuda", "mps"):
+            from ..core.compat import CPU_ONLY, UnsupportedError
+
+            raise UnsupportedError(f"Module.to({a!r}) is not supported: {CPU_ONLY}")
+        else:
+            dtype = a
+    if kwargs:
+        raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
+    if dtype is None:
+        return module
+    dt = normalize_dtype(dtype)
+    if dt.kind != "f":
+        raise TypeError(
+            f"to: modules can only be converted to a floating-point dtype, got {dt}"
+        )
+    with graph.no_grad():
+        for t in itertools.chain(module.parameters(), module.buffers()):
+            if t._data.dtype.kind == "f" and t._data.dtype != dt:
+                t.data = _make(t._data.astype(dt))
+                if t.grad is not None:
+                    t.grad = _make(t.grad._data.astype(dt))
+    return module
