@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..core import graph
 from ..core.dtypes import normalize_dtype
-from ..core.tensor import Tensor, _make
+from ..core.tensor import _make
+from ..core.to_args import to_dtype
 
 if TYPE_CHECKING:
     from .module import Module
@@ -19,20 +20,7 @@ M = TypeVar("M", bound="Module")
 def to(module: M, args: tuple, kwargs: dict[str, Any]) -> M:
     """``module.to(*args, **kwargs)``: convert floating-point parameters and buffers in place
     (the parameters stay the same objects, their gradients are converted too)."""
-    dtype = kwargs.pop("dtype", None)
-    for a in list(args) + [kwargs.pop("device", None)]:
-        if a is None:
-            continue
-        if isinstance(a, Tensor):
-            dtype = a.dtype
-        elif isinstance(a, str) and a.split(":")[0] == "cpu":
-            continue
-        elif isinstance(a, str) and a.split(":")[0] in ("cuda", "mps"):
-            from ..core.compat import CPU_ONLY, UnsupportedError
-
-            raise UnsupportedError(f"Module.to({a!r}) is not supported: {CPU_ONLY}")
-        else:
-            dtype = a
+    dtype = to_dtype(args, kwargs, "Module.to")
     if kwargs:
         raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
     if dtype is None:
