@@ -507,7 +507,7 @@ def _rng(generator: Any) -> Any:
 
 def _filled(a: Tensor, value: Any) -> Tensor:
     """``value`` broadcast to ``a``'s shape and dtype (gradient flows to value, not to a)."""
-    return _F.where(True, _F.cast(_F._as_tensor(value, a), a.dtype), a)
+    return _F.where(True, _F.cast(_F._as_tensor(value, a), a._data.dtype), a)
 
 
 def _attach(cls: type) -> None:

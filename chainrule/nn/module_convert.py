@@ -7,7 +7,7 @@ import itertools
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..core import graph
-from ..core.dtypes import normalize_dtype
+from ..core.dtypes import dtype_name, normalize_dtype
 from ..core.tensor import _make
 from ..core.to_args import to_dtype
 
@@ -28,7 +28,7 @@ def to(module: M, args: tuple, kwargs: dict[str, Any]) -> M:
     dt = normalize_dtype(dtype)
     if dt.kind != "f":
         raise TypeError(
-            f"to: modules can only be converted to a floating-point dtype, got {dt}"
+            f"to: modules can only be converted to a floating-point dtype, got {dtype_name(dt)}"
         )
     with graph.no_grad():
         for t in itertools.chain(module.parameters(), module.buffers()):
