@@ -2,8 +2,10 @@
 
 Cases:
 - one training step of the digits MLP (64-128-10 ReLU, batch 32, cross-entropy, Adam,
-  float32): chainrule compiled ("chainrule"), chainrule eager, PyTorch eager, and the step
-  written naively in NumPy (bench_mlp's hand-written step: fresh arrays for everything);
+  float32): chainrule compiled ("chainrule"), chainrule eager, PyTorch eager, the step
+  written naively in NumPy (bench_mlp's hand-written step: fresh arrays for everything), and
+  the same step by hand with every buffer preallocated and flat Adam buffers
+  ("numpy_prealloc": the level a replay over NumPy can reach);
 - the tutorial's digits loop (1000 full-batch epochs, float64, sigmoid, squared error,
   in-place SGD): compiled against the tutorial's own NumPy program; the weights must be
   bit-equal;
@@ -116,6 +118,67 @@ def _numpy_step(init, batches):
     return one
 
 
+def _numpy_prealloc_step(init, batches):
+    """The same step written by hand with every buffer preallocated (per batch size) and the
+    parameters, gradients and Adam moments in flat buffers, updated with in-place ufuncs: what
+    a replay over NumPy can hope to reach (the issue's 'preallocated' step)."""
+    n = sum(p.size for p in init)
+    P, G, M, V, T1, T2 = (np.zeros(n, np.float32) for _ in range(6))
+    offs = np.cumsum([0] + [p.size for p in init])
+    views = [P[a:b].reshape(p.shape) for a, b, p in zip(offs, offs[1:], init)]
+    grads = [G[a:b].reshape(p.shape) for a, b, p in zip(offs, offs[1:], init)]
+    for v, p in zip(views, init):
+        v[...] = p
+    (W1, b1, W2, b2), (gW1, gb1, gW2, gb2) = views, grads
+    bufs = {}
+    state = {"t": 0}
+
+    def one():
+        xb, yb = batches[state["t"] % len(batches)]
+        B = len(xb)
+        if B not in bufs:
+            bufs[B] = (np.empty((B, 128), np.float32), np.empty((B, 128), np.float32),
+                       np.empty((B, 128), bool), np.empty((B, 10), np.float32),
+                       np.empty((B, 1), np.float32), np.arange(B))
+        h, a, mask, z, m, rows = bufs[B]
+        np.matmul(xb, W1.T, h)
+        np.add(h, b1, h)
+        np.maximum(h, 0, out=a)
+        np.matmul(a, W2.T, z)
+        np.add(z, b2, z)
+        np.maximum.reduce(z, 1, None, m, True)
+        np.subtract(z, m, z)
+        np.exp(z, z)
+        np.add.reduce(z, 1, None, m, True)
+        np.divide(z, m, z)
+        z[rows, yb] -= 1
+        np.divide(z, B, z)
+        np.matmul(z, W2, h)
+        np.greater(a, 0, mask)
+        np.multiply(h, mask, h)
+        np.matmul(h.T, xb, gW1)
+        np.add.reduce(h, 0, None, gb1)
+        np.matmul(z.T, a, gW2)
+        np.add.reduce(z, 0, None, gb2)
+        state["t"] += 1
+        t = state["t"]
+        np.multiply(M, 0.9, M)
+        np.multiply(G, 0.1, T1)
+        np.add(M, T1, M)
+        np.multiply(V, 0.999, V)
+        np.multiply(G, 0.001, T1)
+        np.multiply(T1, G, T1)
+        np.add(V, T1, V)
+        np.sqrt(V, T1)
+        np.divide(T1, np.sqrt(1 - 0.999 ** t), T1)
+        np.add(T1, 1e-8, T1)
+        np.multiply(M, -1e-3 / (1 - 0.9 ** t), T2)
+        np.divide(T2, T1, T2)
+        np.add(P, T2, P)
+
+    return one
+
+
 def _mlp(init):
     model = cr.nn.Sequential(cr.nn.Linear(64, 128), cr.nn.ReLU(), cr.nn.Linear(128, 10))
     with cr.no_grad():
@@ -147,7 +210,8 @@ def mlp_rows(quick):
     _same_as_eager(lambda: _mlp(init), batches)
     compiled, fn = _cr_step(_mlp(init), batches, True)
     eager, _ = _cr_step(_mlp(init), batches, False)
-    contenders = {"chainrule": compiled, "eager": eager, "numpy": _numpy_step(init, batches)}
+    contenders = {"chainrule": compiled, "eager": eager, "numpy": _numpy_step(init, batches),
+                  "numpy_prealloc": _numpy_prealloc_step(init, batches)}
     if torch is not None:
         tm = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(),
                                  torch.nn.Linear(128, 10))

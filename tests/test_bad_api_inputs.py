@@ -218,9 +218,7 @@ CASES = [
 ALSO_ACCEPTED = {RuntimeError: (ValueError, TypeError, IndexError), AssertionError: (ValueError,)}
 
 # Known, and left to the branch that owns the code.
-KNOWN = {"matmul-dtype": "chainrule promotes float32 @ float64 to float64 where PyTorch raises "
-                         "(a silent widening, not a wrong number; raising would need every "
-                         "internal mixed-dtype product audited)"}
+KNOWN: dict[str, str] = {}  # case name -> why chainrule still differs (strict xfail)
 
 
 def _raised_in_numpy(e):

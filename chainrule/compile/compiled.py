@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from ..core import graph
 from ..core.tensor_class import Tensor
+from .fast import fuse
 from .optim import structure
 from .plan import Plan, ReplayError
 from .program import Builder, Program, Uncapturable, remove_dead_code, remove_recomputation
@@ -57,7 +58,7 @@ def unflatten(leaves: list, spec: Any) -> Any:
 
 def _leaf_key(x: Any) -> Any:
     if isinstance(x, Tensor):
-        return ("tensor", x._data.shape, x._data.dtype.str, x._node is not None)
+        return ("tensor", x._data.shape, x._data.dtype, x._node is not None)
     try:
         hash(x)
         return ("value", type(x), x)
@@ -113,9 +114,12 @@ class CompiledFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not self._capture or graph._tracer is not None:  # nested: the outer trace sees all
             return self._fn(*args, **kwargs)
-        leaves, _ = flatten((args, kwargs))
+        if not kwargs and all(a.__class__ is Tensor for a in args):
+            leaves = list(args)  # what flatten gives, without its recursion
+        else:
+            leaves, _ = flatten((args, kwargs))
         key = (graph._grad_enabled, tuple(map(_leaf_key, leaves)),
-               tuple(m.training for m in self._modules))
+               tuple([m.training for m in self._modules]))
         var = self._variants.get(key)
         if var is None:
             if len(self._variants) >= self._limit:
@@ -173,6 +177,7 @@ class CompiledFunction:
         dead = remove_dead_code(prog)
         merged = remove_recomputation(prog)
         dead += remove_dead_code(prog)
+        fuse(prog)
         plan = Plan(prog)
         why = plan.adopt()
         if why is not None:

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from ..backend import ndarray, xp
 from ..core import primitives as P
+from .fast import fast_kernel, shift_kernel, viewing
 
 _UFUNCS: dict[type, Any] = {
     P.Add: xp.add, P.Sub: xp.subtract, P.Mul: xp.multiply, P.Div: xp.divide,
@@ -25,46 +26,48 @@ _UFUNCS: dict[type, Any] = {
 }
 
 
+def ufunc_call(uf: Any, ins: tuple, out: ndarray) -> Callable[[], None]:
+    """``uf(*ins, out=out)`` as a no-argument call; ``out`` positional where NumPy allows it
+    (a keyword costs a dict merge and NumPy's keyword parsing at every call; maximum and
+    minimum deprecate a third positional argument)."""
+    if len(ins) == uf.nin and uf not in (xp.maximum, xp.minimum):
+        return partial(uf, *ins, out)
+    return partial(uf, *ins, out=out)
+
+
 def _generic(forward: Callable, ins: tuple, out: ndarray) -> None:
     xp.copyto(out, forward(*ins))
 
 
 def _sigmoid(x: ndarray, out: ndarray) -> None:
     # forward: 1.0 / (1.0 + exp(-x)), one step at a time into out
-    xp.negative(x, out=out)
-    xp.exp(out, out=out)
-    xp.add(1.0, out, out=out)
-    xp.divide(1.0, out, out=out)
+    xp.negative(x, out)
+    xp.exp(out, out)
+    xp.add(1.0, out, out)
+    xp.divide(1.0, out, out)
 
 
 def _sigmoid_grad(g: ndarray, s: ndarray, out: ndarray, tmp: ndarray) -> None:
     # forward: out = g * s; out *= 1.0 - s
-    xp.multiply(g, s, out=out)
+    xp.multiply(g, s, out)
     xp.subtract(1.0, s, out=tmp)
-    xp.multiply(out, tmp, out=out)
+    xp.multiply(out, tmp, out)
 
 
 def _tanh_grad(g: ndarray, t: ndarray, out: ndarray, tmp: ndarray) -> None:
     # forward: u = t * t; u = 1.0 - u; g * u
     xp.multiply(t, t, out=tmp)
     xp.subtract(1.0, tmp, out=tmp)
-    xp.multiply(g, tmp, out=out)
+    xp.multiply(g, tmp, out)
 
 
 def _index_add(out: ndarray, index: Any, g: ndarray, basic: bool) -> None:
     # forward: scatter_add(shape, index, g, basic): zeros, then g put (or added) at index
-    out[...] = 0
+    out.fill(0)
     if basic:
         out[index] = g
     else:
         xp.add.at(out, index, g)
-
-
-def _shift(x: ndarray, axis: Any, out: ndarray) -> None:
-    # reductions._shift: the max over axis (kept), non-finite maxima replaced by 0
-    xp.amax(x, axis=axis, keepdims=True, out=out)
-    if not xp.isfinite(out).all():
-        xp.copyto(out, xp.where(xp.isfinite(out), out, 0).astype(out.dtype))
 
 
 def helper_kernel(fn: Callable, ins: tuple, out: ndarray) -> Callable[[], None] | None:
@@ -72,18 +75,22 @@ def helper_kernel(fn: Callable, ins: tuple, out: ndarray) -> Callable[[], None] 
     from ..core.ops import reductions
 
     if getattr(fn, "base", None) is reductions._shift and len(ins) == 1 and ins[0].size:
-        return partial(_shift, ins[0], fn.fixed[1], out)  # type: ignore[attr-defined]
+        return partial(shift_kernel, ins[0], fn.fixed[1], out,  # type: ignore[attr-defined]
+                       xp.empty(out.shape, bool))
     return None
 
 
 def kernel(node: Any, ins: tuple[ndarray, ...], out: ndarray) -> tuple[Callable[[], None], str]:
     """A call with no arguments that computes ``node`` from ``ins`` into ``out``, and the
     name of what it runs (for the program listing)."""
+    fast = fast_kernel(node, ins, out)
+    if fast is not None:
+        return fast
     cls = type(node)
     uf = _UFUNCS.get(cls)
     arrays = all(x.ndim > 0 for x in ins) and out.ndim > 0
     if uf is not None:
-        return partial(uf, *ins, out=out), f"np.{uf.__name__}"
+        return ufunc_call(uf, ins, out), f"np.{uf.__name__}"
     if cls is P.Relu:
         return partial(xp.maximum, ins[0], 0, out=out), "np.maximum(x, 0)"
     if cls is P.Sum:
@@ -106,9 +113,7 @@ def kernel(node: Any, ins: tuple[ndarray, ...], out: ndarray) -> tuple[Callable[
 
 def static_view(node: Any, ins: tuple[ndarray, ...]) -> ndarray | None:
     """The output as a fixed view of the input's buffer, if the op makes a view."""
-    viewing = isinstance(node, (P.Reshape, P.Permute, P.BroadcastTo)) or (
-        isinstance(node, P.GetItem) and node.basic) or getattr(node, "is_view", False)
-    if len(ins) != 1 or not viewing:
+    if len(ins) != 1 or not viewing(node):
         return None
     out = node.forward(*ins)
     if isinstance(out, ndarray) and out.base is not None and xp.may_share_memory(out, ins[0]):

@@ -23,7 +23,8 @@ from typing import Any, Callable
 from ..backend import ndarray, xp
 from ..core import graph as _graph
 from ..core.tensor_class import Tensor, _make
-from .kernels import helper_kernel, kernel, static_view
+from .fast import direct_grads, grad_target
+from .kernels import helper_kernel, kernel, static_view, ufunc_call
 from .program import Program
 
 _ALIGN = 64
@@ -119,6 +120,7 @@ class Plan:
         root_last: dict[int, int] = {}
         free: dict[tuple, list[int]] = {}
         store: list[ndarray] = []
+        self.direct = direct_grads(prog)  # values computed straight into a .grad buffer
         for i, ins in enumerate(prog.instrs):
             if ins.op in ("op", "fn", "vjp") and prog.values[ins.out or 0].kind == "tmp":
                 self._alloc(ins, i, last, root, root_last, free, store)
@@ -127,10 +129,11 @@ class Plan:
                 store.append(xp.empty_like(prog.values[v].sample))
                 self.buf[v] = store[-1]
             n = len(self.calls)
-            if ins.side_effect and n < self.first_effect:
+            if (ins.side_effect or ins.out in self.direct) and n < self.first_effect:
                 self.first_effect = n  # calls before it change nothing outside the plan
             self._emit(ins)
-            self.instr_labels.append("; ".join(self.labels[n:]) or "fixed view, no call")
+            self.instr_labels.append("; ".join(self.labels[n:]) or (
+                "computed in place, no call" if ins.op == "acc" else "fixed view, no call"))
             for r in [r for r, n in root_last.items() if n == i]:
                 del root_last[r]
                 s = self.slot[r]
@@ -146,6 +149,14 @@ class Plan:
             for k, s in spec.items():
                 setattr(node, k, self._resolve(s))
             src = tuple(self.buf[j] for j in ins.ins)
+            if v in self.direct:
+                gv, perm = self.direct[v]
+                target = grad_target(prog, ins, self.buf[gv], perm)
+                if target is not None:
+                    self.buf[v] = target
+                    self.fixed.add(v)
+                    return
+                del self.direct[v]
             sv = static_view(node, src)
             if sv is not None and ins.ins[0] in root:
                 r = root[ins.ins[0]]
@@ -203,17 +214,19 @@ class Plan:
             label = getattr(fn, "__name__", "helper")
             fast = helper_kernel(fn, src, b[ins.out])
             if isinstance(fn, xp.ufunc) and not kw:
-                call, label = partial(fn, *src, out=b[ins.out]), f"np.{label}"
+                call, label = ufunc_call(fn, src, b[ins.out]), f"np.{label}"
             elif fast is not None:
-                call, label = fast, f"np.amax (for {label})"
+                call, label = fast, f"np.maximum.reduce (for {label})"
             else:
                 call = partial(_generic_fn, fn, src, kw, b[ins.out])
         elif op == "acc":
             mode = ins.arg[0]
+            if mode == "copy" and _same_memory(b[ins.out], b[ins.ins[0]]):
+                return  # its producer wrote it there
             if mode == "copy":
                 call, label = partial(xp.copyto, b[ins.out], b[ins.ins[0]]), "np.copyto"
             else:
-                call, label = partial(xp.add, b[ins.out], b[ins.ins[0]], out=b[ins.out]), "np.add"
+                call, label = partial(xp.add, b[ins.out], b[ins.ins[0]], b[ins.out]), "np.add"
         elif op == "ufunc":
             t, o = b[ins.ins[0]], b[ins.ins[1]]
             call = partial(ins.arg, t, o, out=t, casting="same_kind")
@@ -340,6 +353,11 @@ def _with_sides(node: Any, sides: tuple, call: Callable[[], None]) -> None:
 
 def _generic_fn(fn: Callable, xs: tuple, kw: dict, out: ndarray) -> None:
     xp.copyto(out, fn(*xs, **kw))
+
+
+def _same_memory(a: ndarray, b: ndarray) -> bool:
+    return (a.shape == b.shape and a.strides == b.strides and a.dtype == b.dtype
+            and a.__array_interface__["data"][0] == b.__array_interface__["data"][0])
 
 
 def _const(t: Tensor) -> Callable[[], Tensor]:

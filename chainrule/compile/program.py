@@ -144,6 +144,8 @@ class Builder:
                                    "every call; create parameters outside the function")
             vid = self.p.add("param", tb, xb)
             self.p.params[id(tb)] = vid
+        elif isinstance(tb, Tensor) and ta is tb and tb._data is xb and _frozen(xb):
+            vid = self.p.add("const", xb, xb)  # a cached Python number (read-only, 0-d)
         elif isinstance(tb, Tensor) and ta is tb and tb._data is xb:
             vid = self.p.add("ext", tb, xb)
         elif self._view_of(xb) is not None:
@@ -256,7 +258,7 @@ class Builder:
         nc = _replay_node(node)
         self.copies[id(node)] = nc
         if all(self.p.values[i].kind in ("const", "extarr") for i in ins) and not outgoing and \
-                all(v[0] == "py" for v in spec.values()):
+                all(map(_constant_spec, spec.values())):
             self.ids[id(out)] = self.p.add("const", out.copy(), out)  # folded
             return
         vid = self.p.add("tmp", None, out)
@@ -371,6 +373,16 @@ class Builder:
         self.p.instrs.append(Instr("vjp", tuple(ins), new[0],
                                    (nc, n_saved, out is not None, nxt, tuple(outs))))
 
+    def _alias(self, k: int, a: tuple, b: tuple) -> None:
+        from .inplace import alias  # an in-place op on a graph tensor
+
+        alias(self, k, a, b)
+
+    def _rebind(self, k: int, a: tuple, b: tuple) -> None:
+        from .inplace import rebind
+
+        rebind(self, k, a, b)
+
     def _pycall(self, k: int, a: tuple, b: tuple) -> None:
         fn, args = b[1], b[2]
         name = getattr(fn, "__name__", "helper")
@@ -434,6 +446,18 @@ class Builder:
         return p
 
 
+def _frozen(a: ndarray) -> bool:
+    """A read-only 0-d array owning its data: the cached constants that Python numbers
+    become in ops (``convert._as_tensor``); nothing can change them, so ops on them fold."""
+    return a.ndim == 0 and a.base is None and not a.flags.writeable
+
+
+def _constant_spec(spec: Any) -> bool:
+    if spec[0] == "tuple":
+        return all(map(_constant_spec, spec[1]))
+    return spec[0] == "py"
+
+
 def _replay_node(node: Any) -> Any:
     """A copy of ``node`` to run its forward at replay: nothing saved, and its private state
     (``_cols``: a convolution's columns handed from forward to weight gradient) cleared, so
@@ -454,7 +478,8 @@ def _describe(e: tuple) -> str:
         return f"op {e[1].name}"
     return {"fn": "array helper", "acc": "gradient accumulation", "ufunc": "in-place update",
             "copyto": "in-place copy", "zero": "zero_grad", "opt": "optimizer step",
-            "call": "scheduler step", "vjp": "vjp", "pycall": "buffer update"}.get(e[0], e[0])
+            "call": "scheduler step", "vjp": "vjp", "pycall": "buffer update",
+            "alias": "in-place op", "rebind": "in-place op"}.get(e[0], e[0])
 
 
 def remove_dead_code(p: Program) -> int:

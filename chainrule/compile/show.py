@@ -55,6 +55,15 @@ def _ref(plan: Plan, vid: int, refs: dict[int, str]) -> str:
     return f"%{vid}"
 
 
+def _grad_place(plan: Plan, vid: int, refs: dict[int, str]) -> str:
+    """Where a value computed straight into a .grad buffer lives (fast.py)."""
+    direct = getattr(plan, "direct", {})
+    if vid not in direct:
+        return "buffer"
+    gv, perm = direct[vid]
+    return _ref(plan, gv, refs) + (" transposed" if perm is not None else "")
+
+
 def _line(plan: Plan, ins: Any, refs: dict[int, str], label: str) -> str:
     prog = plan.prog
     r = lambda v: _ref(plan, v, refs)  # noqa: E731
@@ -71,7 +80,7 @@ def _line(plan: Plan, ins: Any, refs: dict[int, str], label: str) -> str:
             params, name = "", getattr(ins.arg[0], "__name__", "helper")
         args = ", ".join([r(i) for i in ins.ins] + ([params] if params else []))
         where = "view" if len(ins.arg) == 3 else f"buf{plan.slot[ins.out]}" \
-            if ins.out in plan.slot else "buffer"
+            if ins.out in plan.slot else _grad_place(plan, ins.out, refs)
         return (f"{refs[ins.out]} = {name}({args}) -> {format_shape(v.shape)} {v.dtype}"
                 f"   [{where}: {label}]")
     if op == "acc":

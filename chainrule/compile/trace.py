@@ -72,6 +72,8 @@ class Tape:
     - ``("call", object, method_name, args)``: a Python call replayed as is (scheduler steps);
     - ``("pycall", function, args)``: a helper that changes its first argument (a tensor) in
       place, called again at replay with the same arguments (nodes: their replay copies);
+    - ``("alias", copy, array)`` / ``("rebind", array, result)``: around an in-place op on a
+      graph tensor (inplace.py);
     - ``("vjp", node, g_array, saved_inputs, saved_output, result_arrays, next)``: a vjp that
       computes (some of) its results on arrays, outside ``apply`` (softmax, layer norm):
       replayed as one call of the vjp.
@@ -223,11 +225,24 @@ def _patch_fn(owner: Any, name: str, wrap: Callable[[Callable], Callable],
     caller's global lookup finds the wrapper."""
     orig = getattr(owner, name)
     new = wrap(orig)
-    for mod in list(sys.modules.values()):
-        if (getattr(mod, "__name__", "").startswith("chainrule.")
-                and getattr(mod, "__dict__", {}).get(name) is orig):
+    for mod in _chainrule_modules():
+        if getattr(mod, "__dict__", {}).get(name) is orig:
             saved.append((mod, name, orig))
             setattr(mod, name, new)
+
+
+_MODULES: tuple[int, list[Any]] = (-1, [])
+
+
+def _chainrule_modules() -> list[Any]:
+    """chainrule's loaded modules, listed again only when a module was imported since (a
+    walk over every loaded module, torch's included, was half of the tracing time)."""
+    global _MODULES
+    if _MODULES[0] != len(sys.modules):
+        mods = [m for m in list(sys.modules.values())
+                if getattr(m, "__name__", "").startswith("chainrule.")]
+        _MODULES = (len(sys.modules), mods)
+    return _MODULES[1]
 
 
 def _backward(tape: Tape, orig: Callable) -> Callable:
@@ -292,9 +307,10 @@ def _inplace(tape: Tape, orig: Callable) -> Callable:
         tracked = graph._grad_enabled and (
             self._node is not None or any(isinstance(o, Tensor) and o._node is not None
                                           for o in others))
-        if tracked:
-            tape.graph_break(f"the in-place op {op} on a tensor that requires grad")
-            return orig(self, op, fn, *others, ufunc=ufunc)
+        if tracked:  # on a graph tensor: see inplace.py
+            from .inplace import record_tracked
+
+            return record_tracked(tape, orig, self, op, fn, others, ufunc)
         n = len(tape.entries)
         out = orig(self, op, fn, *others, ufunc=ufunc)
         if self._data is not before:

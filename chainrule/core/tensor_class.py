@@ -306,8 +306,8 @@ class Tensor(_Attached):
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self._data.shape[0]))
 
-    def __hash__(self) -> int:
-        return id(self)
+    # identity hashing (tensors key optimizer state), in C: no Python frame per dict lookup
+    __hash__ = object.__hash__
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         # NOTE: values and requires_grad only: a graph (and its weak references) is not data.

@@ -21,6 +21,12 @@ def matmul(a: Any, b: Any) -> Tensor:
     >>> (cr.ones(2, 3) @ cr.ones(3)).tolist()
     [3.0, 3.0]
     """
+    if (a.__class__ is Tensor and b.__class__ is Tensor
+            and a._data.dtype is not b._data.dtype and a._data.dtype != b._data.dtype):
+        raise RuntimeError(  # PyTorch refuses mixed dtypes here too (no promotion)
+            f"matmul: expected both operands to have the same dtype, got {a.dtype} (shape "
+            f"{tuple(a.shape)}) and {b.dtype} (shape {tuple(b.shape)}); convert one of them, "
+            f"e.g. b.to({a.dtype}) or a.to({b.dtype})")
     a, b = _pair(a, b)
     sa, sb = a._data.shape, b._data.shape
     if not sa or not sb:
