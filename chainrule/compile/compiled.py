@@ -21,6 +21,7 @@ from ..core.tensor_class import Tensor
 from .fast import fuse
 from .optim import structure
 from .plan import Plan, ReplayError
+from .replay import Guard
 from .program import Builder, Program, Uncapturable, remove_dead_code, remove_recomputation
 from .trace import Tape, tracing
 
@@ -79,6 +80,7 @@ class Variant:
         self.out_spec: Any = None
         self.dropped = (0, 0)  # (dead instructions removed, recomputations merged)
         self.arg_names: list[str] = []
+        self.guard: Guard | None = None  # the cheap check of an unchanged call (replay.py)
 
     def check(self) -> str | None:
         """None if the plan can run now (after resyncing replaced arrays), else why not."""
@@ -103,6 +105,7 @@ class CompiledFunction:
         self._variants: dict[Any, Variant] = {}
         self._modules: list[Any] = []
         self._warned: set[str] = set()
+        self._last: Guard | None = None
         self.__name__ = getattr(fn, "__name__", type(fn).__name__)
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
@@ -112,6 +115,16 @@ class CompiledFunction:
 
     # -- calling ---------------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        last = self._last  # the variant replayed last, if nothing it relies on has moved
+        if last is not None and not kwargs and graph._tracer is None and last.holds(args):
+            try:
+                return unflatten(last.var.plan.run_again(args), last.var.out_spec)
+            except ReplayError as e:
+                self._last = None
+                if not e.harmless:
+                    raise
+                return self._fn(*args, **kwargs)
+        self._last = None
         if not self._capture or graph._tracer is not None:  # nested: the outer trace sees all
             return self._fn(*args, **kwargs)
         if not kwargs and all(a.__class__ is Tensor for a in args):
@@ -132,13 +145,17 @@ class CompiledFunction:
             why = var.check()
             if why is None:
                 try:
-                    return unflatten(var.plan.run(leaves), var.out_spec)
+                    out = unflatten(var.plan.run(leaves), var.out_spec)
+                    if var.guard is None and all(k[0] == "tensor" for k in key[1]):
+                        var.guard = Guard(var, self._modules)
+                    self._last = var.guard
+                    return out
                 except ReplayError as e:
                     if not e.harmless:
                         raise
                     # bad data (a label out of range): eager mode says what is wrong
                     return self._fn(*args, **kwargs)
-            var.plan, var.first = None, None  # retrace
+            var.plan, var.first, var.guard = None, None, None  # retrace
         return self._trace(var, args, kwargs, leaves)
 
     def _trace(self, var: Variant, args: tuple, kwargs: dict, leaves: list) -> Any:
@@ -178,7 +195,8 @@ class CompiledFunction:
         merged = remove_recomputation(prog)
         dead += remove_dead_code(prog)
         fuse(prog)
-        plan = Plan(prog)
+        plan = Plan(prog, next((v.plan for v in self._variants.values()
+                                if v.plan is not None), None))
         why = plan.adopt()
         if why is not None:
             raise Uncapturable(why)

@@ -28,6 +28,13 @@ Rewrites (:func:`fuse`, run on the program before the memory plan):
   orientation, which the plan checks on the traced call's arrays before using it (the
   order of a GEMM's operations does not depend on the data); if the bits differed it keeps
   the copy.
+- **Uniform constants as numbers.** A folded constant array whose elements are all the
+  same number (``0.5`` times a sum's ones) is read as that number: the same operation on
+  every element, one array pass fewer.
+- **Results over dead inputs.** :func:`overwritable` names the inputs an elementwise kernel
+  may write its result over; the memory plan gives the result that buffer when the input
+  is read for the last time (its values are read before being overwritten, element by
+  element, so the numbers are unchanged).
 - **Bias add folded into sigmoid.** ``sigmoid(a + b)`` starts with ``-(a + b)``; with ``b``
   small (a bias) that is ``(-b) - a``: exactly the same number (rounding is symmetric in
   sign), one pass over the big array fewer and no buffer for ``a + b``. Only when nothing
@@ -74,6 +81,27 @@ def fast_kernel(node: Any, ins: tuple, out: ndarray) -> tuple[Callable[[], None]
     return None
 
 
+_ELEMENTWISE = (P.Add, P.Sub, P.Mul, P.Div, P.Maximum, P.Minimum, P.Neg, P.Exp, P.Log, P.Log1p,
+                P.Sqrt, P.Sin, P.Cos, P.Tanh, P.Abs, P.Relu, P.Sigmoid, P.Pow)
+
+
+def overwritable(node: Any, ins: tuple[int, ...]) -> tuple[int, ...]:
+    """Positions of the inputs whose buffer ``node``'s kernel may write its result into:
+    each element of that input is read before the same element of the output is written
+    (elementwise ufuncs, NumPy's in-place case, and the fused kernels built from them), so
+    the numbers are those of a separate output buffer."""
+    cls = type(node)
+    if cls in _ELEMENTWISE:
+        return tuple(range(len(ins)))
+    if cls is AddSigmoid:
+        return (1 - node.small,)
+    if cls is P.SigmoidGrad:  # out = g * s, then out *= 1 - s: s is read after out is written
+        return (0,) if ins[0] != ins[1] else ()
+    if cls is P.TanhGrad:  # tmp = 1 - t * t, then out = g * tmp
+        return (0, 1)
+    return ()
+
+
 def _where_kernel(c: ndarray, x: ndarray, y: ndarray, out: ndarray) -> tuple[Callable, str]:
     """``where(c, x, 0.0)`` (relu's and where's backward) as a bit mask: the result is
     either ``x``'s bits or all zero bits (+0.0), so ``x & -c`` on the integer views is the
@@ -112,8 +140,8 @@ def shift_kernel(x: ndarray, axis: Any, out: ndarray, finite: ndarray) -> None:
     (``finite``: a bool buffer of ``out``'s shape)."""
     xp.maximum.reduce(x, axis=axis, keepdims=True, out=out)
     xp.isfinite(out, finite)
-    if not finite.all():
-        xp.copyto(out, xp.where(xp.isfinite(out), out, 0).astype(out.dtype))
+    if not xp.logical_and.reduce(finite, None):  # ndarray.all, without its Python wrapper
+        xp.copyto(out, xp.where(finite, out, 0).astype(out.dtype))
 
 
 class AddSigmoid:
@@ -162,8 +190,36 @@ def _readers(prog: Program) -> dict[int, list[int]]:
     return out
 
 
+def scalar_constants(prog: Program) -> int:
+    """A constant operand of an elementwise add/sub/mul/div whose elements are all the same
+    number (the 0.5 of ``0.5 * e`` times the ones of a sum's backward, folded) becomes that
+    number as a 0-d array of the same dtype: the same IEEE operation on every element, one
+    array read fewer. Returns how many operands were replaced."""
+    n = 0
+    for ins in prog.instrs:
+        if ins.op != "op" or type(ins.arg[0]) not in (P.Add, P.Sub, P.Mul, P.Div) or \
+                len(ins.ins) != 2 or ins.arg[1] or ins.out is None:
+            continue
+        out = prog.values[ins.out].sample
+        for k, v in enumerate(ins.ins):
+            c, other = prog.values[v], prog.values[ins.ins[1 - k]].sample
+            if c.kind != "const" or c.sample.ndim == 0 or c.sample.dtype != out.dtype or \
+                    other.dtype != out.dtype or other.shape != out.shape:
+                continue
+            first = c.sample.reshape(-1)[:1]
+            if xp.broadcast_to(first, c.sample.shape).tobytes() != c.sample.tobytes():
+                continue
+            arr = first.reshape(()).copy()
+            ins.ins = tuple(prog.add("const", arr, arr) if j == k else u
+                            for j, u in enumerate(ins.ins))
+            n += 1
+            break
+    return n
+
+
 def fuse(prog: Program) -> int:
     """Fold bias adds into the sigmoids that read them; returns how many were folded."""
+    scalar_constants(prog)
     readers = _readers(prog)
     producer = {ins.out: i for i, ins in enumerate(prog.instrs) if ins.op == "op"}
     drop: set[int] = set()

@@ -53,7 +53,9 @@ def _flat_group(plan: Any, opt: Any, gi: int, params: list) -> tuple | None:
         for p in params:
             if key not in opt.state.get(p, {}):
                 return None
-            plan.adopted.append((_state_getter(opt, p, key), plan.view(key, p)))
+            view = plan.view(key, p)
+            plan.adopted.append((_state_getter(opt, p, key), view))
+            plan.state_views.append((opt, p, key, view))
         states.append(plan.flat[(key, dt)][sl])
     if isinstance(opt, Adam):
         steps = {opt.state[p]["step"] for p in params}
@@ -87,12 +89,47 @@ def _adam(opt: Any, gi: int, params: list, P: ndarray, G: ndarray, states: list,
         state[p]["step"] = step
     beta1, beta2 = group["betas"]
     amsgrad = group["amsgrad"]
+    if not amsgrad and group["weight_decay"] == 0 and not group["maximize"]:
+        _adam_plain(P, G, states[0], states[1], scratch[0], scratch[1], step, group["lr"],
+                    beta1, beta2, group["eps"])
+        _bump(opt, params, ("exp_avg", "exp_avg_sq"))
+        return
     adam_update(P, G, states[0], states[1], states[2] if amsgrad else None, step,
                 lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
                 weight_decay=group["weight_decay"], amsgrad=amsgrad, maximize=group["maximize"],
                 decoupled_weight_decay=group["decoupled_weight_decay"], scratch=scratch)
     _bump(opt, params, ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if amsgrad
           else ("exp_avg", "exp_avg_sq"))
+
+
+def _adam_plain(param: ndarray, g: ndarray, m: ndarray, v: ndarray, gbuf: ndarray,
+                tbuf: ndarray, step: float, lr: float, beta1: float, beta2: float,
+                eps: float) -> None:
+    """``adam_update`` without weight decay, maximize or amsgrad: the same ufuncs on the same
+    operands in the same order (its ``_lerp_`` and ``_decay_sq_`` included), each called with
+    a positional ``out`` instead of through keyword arguments and in-place operators."""
+    weight = 1 - beta1
+    subtract(g, m, tbuf)  # _lerp_(m, g, 1 - beta1, tbuf)
+    if abs(weight) < 0.5:
+        multiply(tbuf, weight, tbuf)
+        add(m, tbuf, m)
+    else:
+        multiply(tbuf, m.dtype.type(weight) - 1, tbuf)
+        add(g, tbuf, m)
+    multiply(v, beta2, v)  # _decay_sq_(v, g, beta2, tbuf)
+    multiply(g, 1 - beta2, tbuf)
+    multiply(tbuf, g, tbuf)
+    add(v, tbuf, v)
+    step_size = lr / (1 - beta1 ** step)
+    sqrt(v, tbuf)
+    divide(tbuf, (1 - beta2 ** step) ** 0.5, tbuf)
+    add(tbuf, eps, tbuf)
+    multiply(m, -step_size, gbuf)
+    divide(gbuf, tbuf, gbuf)
+    add(param, gbuf, param)
+
+
+add, subtract, multiply, divide, sqrt = xp.add, xp.subtract, xp.multiply, xp.divide, xp.sqrt
 
 
 def _sgd(opt: Any, gi: int, params: list, P: ndarray, G: ndarray, states: list,

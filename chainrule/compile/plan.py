@@ -17,23 +17,34 @@
 
 from __future__ import annotations
 
+from collections import deque
 from functools import partial
+import operator
+from operator import length_hint
 from typing import Any, Callable
 
 from ..backend import ndarray, xp
 from ..core import graph as _graph
 from ..core.tensor_class import Tensor, _make
-from .fast import direct_grads, grad_target
+from .fast import direct_grads, grad_target, overwritable
 from .kernels import helper_kernel, kernel, static_view, ufunc_call
 from .program import Program
 
 _ALIGN = 64
+run_all = deque  # run_all(map(call, calls), 0): the replay loop, in C
+
+
+def _call(f: Callable[[], None]) -> None:  # Python 3.10 has no operator.call
+    f()
+
+
+call: Callable[[Callable[[], None]], None] = getattr(operator, "call", _call)
 
 
 class Plan:
     """Buffers and prebound calls for one program."""
 
-    def __init__(self, prog: Program) -> None:
+    def __init__(self, prog: Program, share: Plan | None = None) -> None:
         self.prog = prog
         self.buf: list[Any] = [None] * len(prog.values)
         self.calls: list[Callable[[], None]] = []
@@ -48,12 +59,24 @@ class Plan:
         self.offsets: dict[int, tuple[Any, int, int]] = {}  # id(param) -> (dtype, start, end)
         self.pinned: list[tuple[Tensor, Any]] = []  # params and their grad tensor
         self.nodes: dict[int, Any] = {}  # output value id -> the node copy that makes it
-        self._layout()
+        # for replay.Guard: parameters and their flat views, optimizer state (optimizer,
+        # param, key, view), what each .grad is after a replay
+        self.param_views: list[tuple[Tensor, ndarray]] = []
+        self.state_views: list[tuple[Any, Tensor, str, ndarray]] = []
+        self._views: dict[tuple, ndarray] = {}  # (kind, id(param), shape) -> its flat view
+        self._layout(share)
         self._fixed_values()
         self._bind()
+        self.copy_in = [(self.buf[vid], i) for i, vid in enumerate(prog.inputs)
+                        if vid is not None]
+        self.outs = [(self.buf[o[1]], None) if o[0] == "value" else (None, o[1])
+                     for o in prog.outputs]
 
     # -- flat buffers ------------------------------------------------------------------------
-    def _layout(self) -> None:
+    def _layout(self, share: Plan | None) -> None:
+        """Offsets of the parameters in the flat buffers; the buffers themselves are those
+        of ``share`` (another variant of the same function) when the layout is the same, so
+        that switching variants (the last, smaller batch of an epoch) copies nothing."""
         prog = self.prog
         order: list[Tensor] = []
         for ins in prog.instrs:
@@ -70,18 +93,28 @@ class Plan:
             start = _aligned(sizes.get(dt, 0), dt)
             self.offsets[id(p)] = (dt, start, start + p._data.size)
             sizes[dt] = start + p._data.size
+        self.params = [p for p in order if id(p) in self.offsets]
+        self.params = list({id(p): p for p in self.params}.values())
+        if share is not None and share.offsets == self.offsets:
+            self.flat, self._views = share.flat, share._views
+            return
         for dt, n in sizes.items():
             self.flat[("param", dt)] = xp.zeros(_aligned(n, dt), dt)
             self.flat[("grad", dt)] = xp.zeros(_aligned(n, dt), dt)
-        self.params = [p for p in order if id(p) in self.offsets]
-        self.params = list({id(p): p for p in self.params}.values())
 
     def view(self, kind: str, p: Tensor) -> ndarray:
+        """``p``'s slice of the flat ``kind`` buffer (one view object per slice, so that
+        a tensor already holding it is seen by identity)."""
+        vk = (kind, id(p), p._data.shape)
+        v = self._views.get(vk)
+        if v is not None:
+            return v
         dt, a, b = self.offsets[id(p)]
         key = (kind, dt)
         if key not in self.flat:
             self.flat[key] = xp.zeros_like(self.flat[("param", dt)])
-        return self.flat[key][a:b].reshape(p._data.shape)
+        v = self._views[vk] = self.flat[key][a:b].reshape(p._data.shape)
+        return v
 
     def _fixed_values(self) -> None:
         prog = self.prog
@@ -91,6 +124,7 @@ class Plan:
             elif v.kind == "param":
                 self.buf[vid] = self.view("param", v.ref)
                 self.adopted.append((_const(v.ref), self.buf[vid]))
+                self.param_views.append((v.ref, self.buf[vid]))
             elif v.kind == "grad":
                 self.buf[vid] = self.view("grad", v.ref)
             elif v.kind == "ext":
@@ -102,6 +136,8 @@ class Plan:
         for gv in prog.grads.values():
             p = prog.values[gv].ref
             self.pinned.append((p, _make(self.buf[gv])))
+        self.grad_left = [(p, g if prog.grad_end.get(id(p)) else None) for p, g in self.pinned]
+        self.grad_unset = [(p, g) for p, g in self.pinned if not prog.grad_end.get(id(p))]
 
     # -- the memory plan and the calls -------------------------------------------------------
     def _bind(self) -> None:
@@ -174,7 +210,12 @@ class Plan:
                 return
         sample = prog.values[v].sample
         pool = free.get(_key(sample))
-        if pool:
+        s = _dead_input(ins, i, root, root_last, self.slot, store, sample) \
+            if ins.op == "op" else None
+        if s is not None:  # written in place over an input read for the last time
+            del root_last[s[1]]
+            s = s[0]
+        elif pool:
             s = pool.pop()
         else:
             s = len(store)
@@ -286,29 +327,30 @@ class Plan:
             p.grad = g
         return None
 
-    def run(self, args: list) -> list:
-        prog = self.prog
-        b = self.buf
-        for vid, x in zip(prog.inputs, args):
-            if vid is not None:
-                xp.copyto(b[vid], x._data)
-        i = -1
+    def run(self, args: Any) -> list:
+        """Copy the arguments in, run the calls, leave ``.grad`` as the traced call did."""
+        for buf, i in self.copy_in:
+            xp.copyto(buf, args[i]._data)
+        it = iter(self.calls)
         try:
             if self.quiet:  # sigmoid's exp(-x) may overflow to inf, as eager mode allows
                 with xp.errstate(over="ignore"):
-                    for i, call in enumerate(self.calls):  # noqa: B007  (i: in except)
-                        call()
+                    run_all(map(call, it), 0)
             else:
-                for i, call in enumerate(self.calls):  # noqa: B007  (i: in except)
-                    call()
+                run_all(map(call, it), 0)
         except Exception as e:
+            i = len(self.calls) - length_hint(it) - 1  # the call that raised
             raise ReplayError(self.labels[i], e, i < self.first_effect) from e
-        for p, g in self.pinned:
-            p.grad = g if prog.grad_end.get(id(p)) else None
-        out = []
-        for o in prog.outputs:
-            out.append(_make(b[o[1]].copy()) if o[0] == "value" else o[1])
-        return out
+        for p, g in self.grad_left:
+            p.grad = g
+        return [_make(b.copy()) if b is not None else o for b, o in self.outs]
+
+    def run_again(self, args: Any) -> list:
+        """:meth:`run` after a replay left everything in place (``replay.Guard`` checked):
+        only the ``.grad`` the last replay set to None is bound again first."""
+        for p, g in self.grad_unset:
+            p.grad = g
+        return self.run(args)
 
 
 class ReplayError(RuntimeError):
@@ -367,6 +409,19 @@ def _const(t: Tensor) -> Callable[[], Tensor]:
 def _aligned(n: int, dt: Any) -> int:
     per = max(1, _ALIGN // dt.itemsize)
     return -(-n // per) * per
+
+
+def _dead_input(ins: Any, i: int, root: dict, root_last: dict, slot: dict, store: list,
+                sample: ndarray) -> tuple[int, int] | None:
+    """(buffer, value) of an input of instruction ``i`` whose buffer the result may take:
+    its last use is here, it owns the whole buffer, and the kernel reads each element of it
+    before writing the same element (see fast.overwritable)."""
+    for k in overwritable(ins.arg[0], ins.ins):
+        u = ins.ins[k]
+        if root.get(u) == u and root_last.get(u) == i and \
+                _key(store[slot[u]]) == _key(sample):
+            return slot[u], u
+    return None
 
 
 def _key(a: ndarray) -> tuple:
