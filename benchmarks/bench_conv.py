@@ -60,15 +60,9 @@ def digits_batches():
                                                               STEP_BATCH]]) for i in range(n)]
 
 
-def chainrule_step(batches):
-    from chainrule import nn
-    from chainrule.cli.recipes import Config, build_model
-
-    cr.manual_seed(0)
-    model = build_model(Config(model="cnn"))
-    opt = cr.optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
-    data = [(cr.tensor(x), cr.tensor(y)) for x, y in batches]
+def cycling_step(model, opt, loss_fn, data):
+    """A training step per call (chainrule's or PyTorch's objects alike), on the batches of
+    ``data`` in turn; it returns the loss."""
     i = [0]
 
     def step():
@@ -80,7 +74,19 @@ def chainrule_step(batches):
         opt.step()
         return loss.item()
 
-    return model, step
+    return step
+
+
+def chainrule_step(batches):
+    from chainrule import nn
+    from chainrule.cli.recipes import Config, build_model
+
+    cr.manual_seed(0)
+    model = build_model(Config(model="cnn"))
+    opt = cr.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
+    data = [(cr.tensor(x), cr.tensor(y)) for x, y in batches]
+    return model, cycling_step(model, opt, loss_fn, data)
 
 
 def torch_step(batches, state):
@@ -94,18 +100,7 @@ def torch_step(batches, state):
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = t.CrossEntropyLoss(label_smoothing=0.1)
     data = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches]
-    i = [0]
-
-    def step():
-        xb, yb = data[i[0] % len(data)]
-        i[0] += 1
-        loss = loss_fn(model(xb), yb)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss.item()
-
-    return step
+    return cycling_step(model, opt, loss_fn, data)
 
 
 def run(quick=False):

@@ -33,6 +33,7 @@ from typing import Any, BinaryIO, Iterator, Union
 from . import pickled as _pickled
 from .backend import generic, ndarray, xp
 from .core.creation import from_numpy
+from .core.dtypes import dtype_name
 from .core.tensor import Tensor
 from .pickled import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
 
@@ -354,7 +355,8 @@ class _Decoder:
             out: Any = from_numpy(arr)
             if node.get("requires_grad"):
                 if arr.dtype.kind != "f":
-                    raise self.fail(f"tensor {key!r} of dtype {arr.dtype} cannot require grad")
+                    raise self.fail(f"tensor {key!r} of dtype {dtype_name(arr.dtype)} cannot "
+                                    "require grad")
                 out.requires_grad_(True)
         elif kind == "ndarray":
             out = arr

@@ -120,7 +120,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def cmd_graph(args: argparse.Namespace) -> int:
     """``chainrule graph digits --out step.svg``: the graph of one training step (the default
-    model and its loss, cross-entropy with label smoothing, on 8 digits), a box per layer."""
+    model and its loss, cross-entropy with label smoothing, on 8 digits), a box per layer,
+    its words in ``--lang``."""
     import chainrule as cr
     from chainrule import nn
     from chainrule.cli import recipes
@@ -143,11 +144,11 @@ def cmd_graph(args: argparse.Namespace) -> int:
         loss = loss_fn(model(x), y)
     try:
         d = cr.viz.draw(loss, out, values=args.values, grads=args.grads, depth=args.depth,
-                        engine=args.engine)
+                        engine=args.engine, lang=args.lang)
     except (ValueError, RuntimeError) as e:
         raise CLIError(str(e)) from None
     except OSError as e:
         raise CLIError(f"--out {args.out}: cannot write it ({e.strerror or e})") from None
-    what = f"{recipes.describe(cfg)} + cross-entropy, a batch of 8 digits"
-    print(f"wrote {out}: {d.n_nodes} nodes, {d.n_edges} edges ({what}; {d.engine} engine)")
+    print(i18n.tr(args.lang, "graph_wrote", out=out, nodes=d.n_nodes, edges=d.n_edges,
+                  what=recipes.describe(cfg), engine=d.engine))
     return 0

@@ -54,6 +54,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                        "centring; the denser the block, the more ink)",
         "predict_probs": "probability of each digit",
         "predict_png": "wrote {out}",
+        "graph_wrote": "wrote {out}: {nodes} nodes, {edges} edges ({what} + cross-entropy, a "
+                       "batch of 8 digits; {engine} engine)",
         "tutorial_intro": "The tutorial's program: 64 sigmoid hidden units, sigmoid outputs, "
                           "squared error, lr 0.01, full batch, unscaled randn init.",
         "tutorial_acc": "Test accuracy: [bold]{acc:.2f}%[/] ({seconds:.1f} s)",
@@ -112,6 +114,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                        "笔画越浓)",
         "predict_probs": "每个数字的概率",
         "predict_png": "已写入 {out}",
+        "graph_wrote": "已写入 {out}:{nodes} 个节点,{edges} 条边({what} + 交叉熵损失,一批 8 个"
+                       "数字;{engine} 引擎)",
         "tutorial_intro": "原教程的程序:64 个 sigmoid 隐藏单元,sigmoid 输出,损失函数为均方误差,"
                           "学习率 0.01,全批量训练,权重用未缩放的 randn 初始化。",
         "tutorial_acc": "测试集准确率:[bold]{acc:.2f}%[/](用时 {seconds:.1f} 秒)",

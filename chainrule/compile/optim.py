@@ -57,14 +57,17 @@ def _flat_group(plan: Any, opt: Any, gi: int, params: list) -> tuple | None:
             plan.adopted.append((_state_getter(opt, p, key), view))
             plan.state_views.append((opt, p, key, view))
         states.append(plan.flat[(key, dt)][sl])
+    from ..viz.i18n import Text  # (the label a picture of the step shows, in its language)
+
+    label = "{opt} update of group {gi} (flat, {n} elements)"
     if isinstance(opt, Adam):
         steps = {opt.state[p]["step"] for p in params}
         if len(steps) != 1:
             return None
         fn = partial(_adam, opt, gi, params, P, G, states, scratch)
-        return fn, f"{type(opt).__name__} update of group {gi} (flat, {b - a} elements)"
+        return fn, Text(label, opt=type(opt).__name__, gi=gi, n=b - a)
     fn = partial(_sgd, opt, gi, params, P, G, states, scratch)
-    return fn, f"SGD update of group {gi} (flat, {b - a} elements)"
+    return fn, Text(label, opt="SGD", gi=gi, n=b - a)
 
 
 def _state_getter(opt: Any, p: Any, key: str) -> Callable[[], Any]:

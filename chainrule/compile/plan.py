@@ -170,7 +170,7 @@ class Plan:
             if (ins.side_effect or ins.out in self.direct) and n < self.first_effect:
                 self.first_effect = n  # calls before it change nothing outside the plan
             self._emit(ins)
-            self.instr_labels.append("; ".join(self.labels[n:]) or (
+            self.instr_labels.append(_joined(self.labels[n:]) or (
                 "computed in place, no call" if ins.op == "acc" else "fixed view, no call"))
             for r in [r for r, n in root_last.items() if n == i]:
                 del root_last[r]
@@ -432,3 +432,12 @@ def _dead_input(ins: Any, i: int, root: dict, root_last: dict, slot: dict, store
 
 def _key(a: ndarray) -> tuple:
     return (a.dtype, a.shape, a.strides)
+
+
+def _joined(labels: list[str]) -> str:
+    """``a; b``: the labels of what runs for one instruction, kept translatable (a picture of
+    the step writes them in its language, :class:`~chainrule.viz.i18n.Text`)."""
+    from ..viz.i18n import Text
+
+    return Text("; ".join(f"{{l{k}}}" for k in range(len(labels))),
+                **{f"l{k}": label for k, label in enumerate(labels)}) if labels else ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..viz.i18n import Text
 from ..viz.view import GraphView, VEdge, VGroup, VNode, format_params, format_shape
 from .plan import Plan
 
@@ -176,7 +177,7 @@ def graph_view(plan: Plan, arg_names: list[str]) -> GraphView:
         if ins.op == "op":
             op = ins.arg[0].name
         elif ins.op == "acc":
-            op = f"accumulate {names.get(ins.out or 0, 'grad')}"
+            op = Text("accumulate {name}", name=names.get(ins.out or 0, "grad"))
         elif ins.op == "opt":
             op = lab
         else:
@@ -197,5 +198,5 @@ def graph_view(plan: Plan, arg_names: list[str]) -> GraphView:
                 if n.id == producer[o[1]]:
                     n.is_output = True
     used = {n.group for n in nodes if n.group}
-    groups = {p: VGroup(p, p, None) for p in PHASES if p in used}
+    groups = {p: VGroup(Text(p), p, None) for p in PHASES if p in used}  # (its label: p)
     return GraphView(nodes, edges, groups)

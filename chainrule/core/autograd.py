@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from . import graph
-from .graph import GraphError, run_backward
+from .backward import run_backward
+from .graph import GraphError
 from .tensor_class import Tensor, _make
 
 _ones_like = graph.xp_ones_like

@@ -10,7 +10,7 @@ from typing import Any
 
 from .. import backend as B
 from ..backend import xp
-from .dtypes import get_default_dtype, normalize_dtype
+from .dtypes import dtype_name, get_default_dtype, normalize_dtype
 from .ops.convert import _new_size
 from .tensor_class import Tensor, _check_grad_dtype, _make, _to_array
 
@@ -93,7 +93,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, device: An
 
 
 def as_tensor(data: Any, dtype: Any = None) -> Tensor:
-    if isinstance(data, Tensor) and (dtype is None or normalize_dtype(dtype) == data.dtype):
+    if isinstance(data, Tensor) and (dtype is None or normalize_dtype(dtype) == data._data.dtype):
         return data
     return tensor(data, dtype)
 
@@ -168,7 +168,8 @@ def _float_dt(dtype: Any, op: str) -> Any:
     dt = _dt(dtype)
     if dt.kind != "f":
         raise RuntimeError(f"{op}: samples a continuous distribution, so it needs a "
-                           f"floating-point dtype, got {dt} (use cr.randint for integers)")
+                           f"floating-point dtype, got {dtype_name(dt)} (use cr.randint for "
+                           "integers)")
     return dt
 
 
@@ -199,7 +200,7 @@ def randperm(n: int, generator: Generator | None = None, dtype: Any = None,
 
 
 def _like(x: Tensor, dtype: Any) -> Any:
-    return x.dtype if dtype is None else normalize_dtype(dtype)
+    return x._data.dtype if dtype is None else normalize_dtype(dtype)
 
 
 def zeros_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:

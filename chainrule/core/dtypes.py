@@ -145,6 +145,20 @@ def normalize_dtype(dtype: Any) -> Any:
     return dt
 
 
+def dtype_name(dt: Any) -> str:
+    """A tensor's dtype as error messages name it: PyTorch's ``torch.float32``, from a NumPy
+    dtype or a :class:`dtype`. A NumPy dtype PyTorch has no name for (object, complex, a
+    string) keeps NumPy's name.
+
+    >>> import numpy as np
+    >>> from chainrule.core.dtypes import dtype_name
+    >>> dtype_name(np.dtype("int64")), dtype_name(np.dtype("U3"))
+    ('torch.int64', '<U3')
+    """
+    np_dt = dt.dtype if dt.__class__ is _DType else B.dtype(dt)
+    return "torch." + np_dt.name if np_dt.name in _NAMES else str(np_dt)
+
+
 def set_default_dtype(dtype: Any) -> None:
     """Set the dtype that Python floats become (float32 unless changed).
 
@@ -155,7 +169,8 @@ def set_default_dtype(dtype: Any) -> None:
     """
     dt = normalize_dtype(dtype)
     if dt.kind != "f":
-        raise TypeError(f"set_default_dtype: the default must be a float dtype, got {dt}")
+        raise TypeError(f"set_default_dtype: the default must be a float dtype, got "
+                        f"{dtype_name(dt)}")
     _default[0] = dt
 
 

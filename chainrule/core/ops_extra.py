@@ -227,7 +227,7 @@ def take_along_dim(input: Any, indices: Any, dim: int | None = None) -> Tensor:
     idx = _as_tensor(indices)
     if idx._data.dtype.kind not in "iu":
         raise TypeError(f"take_along_dim: indices must be an integer tensor, got "
-                        f"{idx._data.dtype}")
+                        f"{idx.dtype}")
     if dim is None:
         return F.gather(F.reshape(x, -1), 0, _make(idx._data.reshape(-1)))
     if idx._data.ndim != x._data.ndim:

@@ -19,7 +19,8 @@ from typing import Any, Callable
 
 from ..backend import xp
 from . import graph
-from .tensor import Tensor
+from .dtypes import dtype_name
+from .tensor import Tensor, _torch_name
 
 __all__ = ["write_out", "with_out", "OUT_FUNCTIONS"]
 
@@ -49,8 +50,9 @@ def write_out(out: Any, res: Any, op: str) -> Any:
         # PyTorch resizes out (warning when it had elements); chainrule resizes silently.
         out._data = xp.empty(data.shape, out._data.dtype)
     if not xp.can_cast(data.dtype, out._data.dtype, "same_kind"):
-        raise TypeError(f"{op}: result type {data.dtype} can't be cast to the desired output "
-                        f"type {out._data.dtype} (out=)")
+        raise TypeError(f"{op}: result type {_torch_name(data.dtype)} can't be cast to the "
+                        f"desired output type {_torch_name(out._data.dtype)} (out=: the result "
+                        f"is {dtype_name(data.dtype)}, out is {dtype_name(out._data.dtype)})")
     xp.copyto(out._data, data, casting="same_kind")
     out._vc[0] += 1
     return out

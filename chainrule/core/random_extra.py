@@ -82,7 +82,7 @@ def multinomial(input: Any, num_samples: int, replacement: bool = False, *,
     if a.ndim not in (1, 2):
         raise ValueError(f"multinomial: input must be 1-D or 2-D, got shape {tuple(x.shape)}")
     if a.dtype.kind != "f":
-        raise TypeError(f"multinomial: input must be a float tensor of weights, got {a.dtype}")
+        raise TypeError(f"multinomial: input must be a float tensor of weights, got {x.dtype}")
     rows = a.reshape(-1, a.shape[-1]).astype(B.float64)
     n = rows.shape[1]
     if not xp.all(xp.isfinite(rows)) or xp.any(rows < 0):

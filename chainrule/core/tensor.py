@@ -20,11 +20,12 @@ from . import functional as _F
 from . import graph
 from . import views as _views
 from .autograd import backward as _backward
-from .compat import CPU_ONLY, UnsupportedError, install_tensor_stubs
+from .compat import install_tensor_stubs
 from .compat import Size as _Size
 from .creation import default_generator
 from .dtypes import normalize_dtype
 from .graph import AccumulateGrad, GraphError, Node
+from .to_args import to_dtype
 from .tensor_class import (Tensor, _check_grad_dtype, _make, _rebuild, _to_array,  # noqa: F401
                            _unwrap_nested)
 
@@ -100,18 +101,7 @@ class _TensorMethods:
 
     def to(self: Any, *args: Any, **kwargs: Any) -> Tensor:
         """``to(dtype)``, ``to("cpu")``, ``to(other_tensor)``; the device is always the CPU."""
-        dtype = kwargs.pop("dtype", None)
-        for a in list(args) + [kwargs.pop("device", None)]:
-            if a is None:
-                continue
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, str) and a.split(":")[0] in ("cpu",):
-                continue
-            elif isinstance(a, str) and a.split(":")[0] in ("cuda", "mps"):
-                raise UnsupportedError(f"to({a!r}) is not supported: {CPU_ONLY}")
-            else:
-                dtype = a
+        dtype = to_dtype(args, kwargs, "to")
         if dtype is None:
             return self
         dtype = normalize_dtype(dtype)
@@ -517,7 +507,7 @@ def _rng(generator: Any) -> Any:
 
 def _filled(a: Tensor, value: Any) -> Tensor:
     """``value`` broadcast to ``a``'s shape and dtype (gradient flows to value, not to a)."""
-    return _F.where(True, _F.cast(_F._as_tensor(value, a), a.dtype), a)
+    return _F.where(True, _F.cast(_F._as_tensor(value, a), a._data.dtype), a)
 
 
 def _attach(cls: type) -> None:

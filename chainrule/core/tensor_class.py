@@ -23,7 +23,7 @@ from .. import backend as B
 from ..backend import ndarray, xp
 from .compat import Size as _Size
 from .compat import device as _device
-from .dtypes import get_default_dtype, normalize_dtype, wrap_dtype
+from .dtypes import dtype_name, get_default_dtype, normalize_dtype, wrap_dtype
 
 if TYPE_CHECKING:  # pragma: no cover
     from .graph import Node
@@ -62,7 +62,8 @@ def _rebuild(cls: type, data: ndarray, requires_grad: bool) -> Tensor:
 def _check_grad_dtype(dt: Any, where: str) -> None:
     if dt.kind != "f":
         raise TypeError(
-            f"{where}: only floating-point tensors can require gradients, got dtype {dt}. "
+            f"{where}: only floating-point tensors can require gradients, got dtype "
+            f"{dtype_name(dt)}. "
             "Create it with a float dtype (dtype=cr.float32) or convert it with .float()."
         )
 

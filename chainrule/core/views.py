@@ -30,6 +30,7 @@ from typing import Any
 
 from ..backend import xp
 from . import graph, tensor_class
+from .dtypes import dtype_name
 from .graph import GraphError, Node, apply
 from .primitives.views import CopySlices
 
@@ -171,9 +172,9 @@ def inplace(t: Any, op: str, fn: Any, others: tuple, ufunc: Any = None) -> Any:
     if rd.dtype != t._data.dtype and not xp.can_cast(rd.dtype, t._data.dtype, "same_kind"):
         raise RuntimeError(  # PyTorch's error and wording
             f"{op}: result type {_torch_name(rd.dtype)} can't be cast to the desired "
-            f"output type {_torch_name(t._data.dtype)} (the result is {rd.dtype}, the "
-            f"tensor {t._data.dtype}: an in-place op keeps the tensor's dtype); use an "
-            "out-of-place op (x = x / y) or convert the tensor first (x = x.float())"
+            f"output type {_torch_name(t._data.dtype)} (the result is {dtype_name(rd.dtype)}, "
+            f"the tensor {dtype_name(t._data.dtype)}: an in-place op keeps the tensor's dtype); "
+            "use an out-of-place op (x = x / y) or convert the tensor first (x = x.float())"
         )
     xp.copyto(t._data, rd, casting="same_kind")
     t._vc[0] += 1

@@ -14,6 +14,7 @@ from typing import Any, Callable, Generic, Sequence, TypeVar
 
 from ..backend import ndarray, xp
 from ..core.creation import Generator, default_generator, from_numpy
+from ..core.dtypes import dtype_name
 from ..core.tensor import Tensor
 
 T_co = TypeVar("T_co", covariant=True)
@@ -122,7 +123,7 @@ class Subset(Dataset[T_co]):
             idx = idx.astype(xp.int64)
         if idx.ndim != 1 or idx.dtype.kind not in "iu":
             raise TypeError(f"Subset: indices must be a 1-d sequence of integers, got "
-                            f"{idx.dtype} with shape {tuple(idx.shape)}")
+                            f"{dtype_name(idx.dtype)} with shape {tuple(idx.shape)}")
         n = len(dataset)  # type: ignore[arg-type]
         if idx.size and (idx.min() < -n or idx.max() >= n):
             raise IndexError(f"Subset: indices must lie in [-{n}, {n}) for a dataset of {n} "

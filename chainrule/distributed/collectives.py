@@ -12,6 +12,7 @@ from typing import Any, Callable, Sequence
 
 from ..backend import ndarray, xp
 from ..core.tensor import Tensor
+from ..core.dtypes import dtype_name
 from .process_group import ProcessGroup, Work, default_group
 
 __all__ = ["ReduceOp", "all_gather", "all_reduce", "barrier", "broadcast", "reduce_scatter"]
@@ -33,8 +34,8 @@ def _buffer(t: Any, what: str, name: str = "tensor") -> ndarray:
         raise TypeError(f"{what}: {name} must be a chainrule Tensor, got {type(t).__name__}")
     arr = t._data
     if arr.dtype.kind not in "fiu" or arr.dtype.itemsize < 4 and arr.dtype.kind == "f":
-        raise TypeError(f"{what}: {name} has dtype {arr.dtype}, which MPI does not reduce; "
-                        "use float32, float64 or an integer dtype")
+        raise TypeError(f"{what}: {name} has dtype {dtype_name(arr.dtype)}, which MPI does not "
+                        "reduce; use float32, float64 or an integer dtype")
     return arr if arr.flags.c_contiguous and arr.flags.writeable else xp.ascontiguousarray(arr)
 
 
@@ -50,7 +51,8 @@ def _mpi_op(pg: ProcessGroup, op: Any, buf: ndarray, what: str) -> Any:
         raise TypeError(f"{what}: op must be a ReduceOp (SUM, AVG, PRODUCT, MIN, MAX), got "
                         f"{op!r}")
     if op is ReduceOp.AVG and buf.dtype.kind != "f":
-        raise TypeError(f"{what}: ReduceOp.AVG needs a floating-point tensor, got {buf.dtype}")
+        raise TypeError(f"{what}: ReduceOp.AVG needs a floating-point tensor, got "
+                        f"{dtype_name(buf.dtype)}")
     M = pg.MPI
     return {ReduceOp.SUM: M.SUM, ReduceOp.AVG: M.SUM, ReduceOp.PRODUCT: M.PROD,
             ReduceOp.MIN: M.MIN, ReduceOp.MAX: M.MAX}[op]
@@ -78,7 +80,7 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group: Any = None,
             buf[...] /= pg.size()
         _store(tensor, buf)
 
-    return _run(pg, request, f"all_reduce of {tuple(tensor.shape)} {buf.dtype}", finish,
+    return _run(pg, request, f"all_reduce of {tuple(tensor.shape)} {dtype_name(buf.dtype)}", finish,
                 async_op)
 
 
@@ -89,7 +91,8 @@ def broadcast(tensor: Tensor, src: int, group: Any = None, async_op: bool = Fals
         raise ValueError(f"broadcast: src must be a rank in [0, {pg.size()}), got {src!r}")
     buf = _buffer(tensor, "broadcast")
     request = pg.comm.Ibcast(buf, root=src)
-    return _run(pg, request, f"broadcast of {tuple(tensor.shape)} {buf.dtype} from rank {src}",
+    return _run(pg, request,
+                f"broadcast of {tuple(tensor.shape)} {dtype_name(buf.dtype)} from rank {src}",
                 lambda: _store(tensor, buf), async_op)
 
 
@@ -101,8 +104,9 @@ def _check_list(tensors: Sequence[Any], like: ndarray, size: int, what: str, nam
     for i, t in enumerate(tensors):
         arr = _buffer(t, what, f"{name}[{i}]")
         if arr.shape != like.shape or arr.dtype != like.dtype:
-            raise ValueError(f"{what}: {name}[{i}] has shape {arr.shape} and dtype {arr.dtype}; "
-                             f"expected {like.shape} and {like.dtype}, like the tensor given")
+            raise ValueError(f"{what}: {name}[{i}] has shape {arr.shape} and dtype "
+                             f"{dtype_name(arr.dtype)}; expected {like.shape} and "
+                             f"{dtype_name(like.dtype)}, like the tensor given")
 
 
 def all_gather(tensor_list: list[Tensor], tensor: Tensor, group: Any = None,
@@ -118,7 +122,8 @@ def all_gather(tensor_list: list[Tensor], tensor: Tensor, group: Any = None,
         for t, values in zip(tensor_list, recv):
             _store(t, values)
 
-    return _run(pg, request, f"all_gather of {send.shape} {send.dtype}", finish, async_op)
+    return _run(pg, request, f"all_gather of {send.shape} {dtype_name(send.dtype)}", finish,
+                async_op)
 
 
 def reduce_scatter(output: Tensor, input_list: list[Tensor], op: ReduceOp = ReduceOp.SUM,
@@ -136,7 +141,8 @@ def reduce_scatter(output: Tensor, input_list: list[Tensor], op: ReduceOp = Redu
             out[...] /= pg.size()
         _store(output, out)
 
-    return _run(pg, request, f"reduce_scatter of {out.shape} {out.dtype}", finish, async_op)
+    return _run(pg, request, f"reduce_scatter of {out.shape} {dtype_name(out.dtype)}", finish,
+                async_op)
 
 
 def barrier(group: Any = None, async_op: bool = False, device_ids: Any = None) -> Work | None:

@@ -16,6 +16,7 @@ from typing import Any
 from ..backend import xp
 from ..core import functional as _F
 from ..core import graph
+from ..core.dtypes import dtype_name
 from ..core.tensor import Tensor, _make
 
 __all__ = ["embedding", "embedding_bag"]
@@ -115,8 +116,8 @@ def _bags(idx: Any, offsets: Any, include_last_offset: bool, op: str) -> tuple[A
                          "input)")
     off = offsets._data if isinstance(offsets, Tensor) else xp.asarray(offsets)
     if off.ndim != 1 or off.dtype.kind not in "iu":
-        raise ValueError(f"{op}: offsets has to be a 1-D integer tensor, got {off.dtype} of "
-                         f"shape {tuple(off.shape)}")
+        raise ValueError(f"{op}: offsets has to be a 1-D integer tensor, got "
+                         f"{dtype_name(off.dtype)} of shape {tuple(off.shape)}")
     if off.size == 0 or int(off[0]) != 0:
         raise ValueError(f"{op}: offsets[0] has to be 0, i.e., the first sequence in the "
                          f"mini-batch has to start from position 0. However, got "

@@ -8,6 +8,7 @@ from typing import Any
 from .. import backend as B
 from ..backend import ndarray, xp
 from ..core import functional as _F
+from ..core.dtypes import dtype_name
 from ..core.tensor import Tensor, _make, _to_array
 from .functional_base import (_REDUCTIONS, _arange, _check_reduction, _float_input, _reduce,
                               _same_shape_target, _tensor)
@@ -96,7 +97,7 @@ def _index_target(target: Any, x: Tensor, C: int, shape: tuple[int, ...], ignore
                  f"{tuple(x.shape)})") if op == "cross_entropy" else ""
         raise TypeError(
             f"{op}: target must hold class indices as an integer tensor of shape {shape}"
-            f"{probs}, got {t.dtype} of shape {tuple(t.shape)}; convert labels with "
+            f"{probs}, got {dtype_name(t.dtype)} of shape {tuple(t.shape)}; convert labels with "
             "target.long()"
         )
     if t.shape != shape:
@@ -389,7 +390,8 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """
     t = tensor._data if isinstance(tensor, Tensor) else _to_array(tensor)
     if t.dtype.kind not in "iu":
-        raise TypeError(f"one_hot: expects an integer tensor of class indices, got {t.dtype}; "
+        raise TypeError(f"one_hot: expects an integer tensor of class indices, got "
+                        f"{dtype_name(t.dtype)}; "
                         "convert it with .long()")
     if num_classes == -1:
         if t.size == 0:

@@ -89,7 +89,7 @@ def _write(tensor: Tensor, values: Any, op: str) -> Tensor:
 def _check_float(tensor: Tensor, op: str) -> None:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{op}: expects a Tensor (or Parameter), got {type(tensor).__name__}")
-    if tensor.dtype.kind != "f":
+    if tensor._data.dtype.kind != "f":
         raise TypeError(f"{op}: expects a floating-point tensor, got {tensor.dtype}")
 
 

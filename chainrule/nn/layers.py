@@ -13,6 +13,7 @@ from ..core.tensor import Tensor
 from . import functional as F
 from . import init
 from .module import Module, Parameter
+from .norm_affine import register_affine, reset_affine
 
 __all__ = ["Linear", "Identity", "ReLU", "LeakyReLU", "GELU", "ELU", "SiLU", "Sigmoid", "Tanh",
            "Softmax", "LogSoftmax", "Flatten", "Dropout", "Conv2d", "MaxPool2d", "AvgPool2d",
@@ -485,14 +486,7 @@ class _BatchNorm(Module):
         self.affine = affine
         self.track_running_stats = track_running_stats
         self._has_bias = affine and bias  # bias=False: a learned scale only (as PyTorch)
-        if affine:
-            self.weight = Parameter(ones(num_features, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-        if self._has_bias:
-            self.bias = Parameter(zeros(num_features, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        register_affine(self, (num_features,), affine, bias, dtype)
         if track_running_stats:
             self.register_buffer("running_mean", zeros(num_features, dtype=dtype))
             self.register_buffer("running_var", ones(num_features, dtype=dtype))
@@ -511,10 +505,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         name = type(self).__name__

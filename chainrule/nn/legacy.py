@@ -62,26 +62,28 @@ def _weighted(loss: Tensor, weight: Any, reduction: str, op: str) -> Tensor:
     return NF._reduce(weighted, reduction)
 
 
+def _elementwise_loss(op: str, input: Tensor, target: Tensor, reduction: str,
+                      weight: Tensor | None) -> Tensor:
+    """mse_loss or l1_loss with PyTorch's optional ``weight`` (one per element)."""
+    plain = _plain[op]
+    if weight is None:
+        return plain(input, target, reduction)
+    NF._check_reduction(reduction, op)
+    return _weighted(plain(input, target, "none"), weight, reduction, op)
+
+
 def mse_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,
              reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """mean((x - y)^2) (or the sum, or elementwise); ``weight`` multiplies each element."""
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    if weight is not None:
-        NF._check_reduction(reduction, "mse_loss")
-        return _weighted(_plain["mse_loss"](input, target, "none"), weight, reduction,
-                         "mse_loss")
-    return _plain["mse_loss"](input, target, reduction)
+    return _elementwise_loss("mse_loss", input, target,
+                             legacy_reduction(size_average, reduce, reduction), weight)
 
 
 def l1_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,
             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """mean(|x - y|); ``weight`` multiplies each element."""
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    if weight is not None:
-        NF._check_reduction(reduction, "l1_loss")
-        return _weighted(_plain["l1_loss"](input, target, "none"), weight, reduction,
-                         "l1_loss")
-    return _plain["l1_loss"](input, target, reduction)
+    return _elementwise_loss("l1_loss", input, target,
+                             legacy_reduction(size_average, reduce, reduction), weight)
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,

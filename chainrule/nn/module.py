@@ -12,10 +12,9 @@ import itertools
 from collections import OrderedDict
 from typing import Any, Callable, Iterator, Mapping, TypeVar
 
-from ..core import graph
 from ..core.graph import RemovableHandle
-from ..core.dtypes import normalize_dtype
-from ..core.tensor import Tensor, _make, _to_array
+from ..core.tensor import Tensor, _to_array
+from . import module_convert as _convert
 from . import module_hooks as _hooks
 from . import module_state as _state
 from .module_hooks import _hook_ids
@@ -517,36 +516,7 @@ class Module:
         >>> m.weight.dtype
         torch.float64
         """
-        dtype = kwargs.pop("dtype", None)
-        for a in list(args) + [kwargs.pop("device", None)]:
-            if a is None:
-                continue
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, str) and a.split(":")[0] == "cpu":
-                continue
-            elif isinstance(a, str) and a.split(":")[0] in ("cuda", "mps"):
-                from ..core.compat import CPU_ONLY, UnsupportedError
-
-                raise UnsupportedError(f"Module.to({a!r}) is not supported: {CPU_ONLY}")
-            else:
-                dtype = a
-        if kwargs:
-            raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
-        if dtype is None:
-            return self
-        dt = normalize_dtype(dtype)
-        if dt.kind != "f":
-            raise TypeError(
-                f"to: modules can only be converted to a floating-point dtype, got {dt}"
-            )
-        with graph.no_grad():
-            for t in itertools.chain(self.parameters(), self.buffers()):
-                if t._data.dtype.kind == "f" and t._data.dtype != dt:
-                    t.data = _make(t._data.astype(dt))
-                    if t.grad is not None:
-                        t.grad = _make(t.grad._data.astype(dt))
-        return self
+        return _convert.to(self, args, kwargs)
 
     def float(self: M) -> M:
         return self.to("float32")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.creation import ones, zeros
+from ..core.creation import ones
 from ..core.tensor import Tensor
 from . import functional as F
-from . import init
 from .functional_attention import normalized_shape_arg
 from .module import Module, Parameter
+from .norm_affine import register_affine, reset_affine
 
 __all__ = ["LayerNorm", "GroupNorm", "RMSNorm"]
 
@@ -34,21 +34,10 @@ class LayerNorm(Module):
         self.normalized_shape = normalized_shape_arg(normalized_shape, "LayerNorm")
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(ones(*self.normalized_shape, dtype=dtype))
-            if bias:
-                self.bias = Parameter(zeros(*self.normalized_shape, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        register_affine(self, self.normalized_shape, elementwise_affine, bias, dtype)
 
     def reset_parameters(self) -> None:
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         return _named(self, F.layer_norm, input, self.normalized_shape, self.weight, self.bias,
@@ -84,20 +73,10 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if affine:
-            self.weight = Parameter(ones(num_channels, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-        if affine and bias:  # bias=False: a learned scale only (as PyTorch)
-            self.bias = Parameter(zeros(num_channels, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        register_affine(self, (num_channels,), affine, bias, dtype)
 
     def reset_parameters(self) -> None:
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         shape = tuple(input.shape)
@@ -136,8 +115,7 @@ class RMSNorm(Module):
             self.register_parameter("weight", None)
 
     def reset_parameters(self) -> None:
-        if self.weight is not None:
-            init.ones_(self.weight)
+        reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         return _named(self, F.rms_norm, input, self.normalized_shape, self.weight, self.eps)

@@ -149,7 +149,7 @@ class RNNBase(Module):
             raise TypeError(f"{name}: expected a floating-point input, got {x.dtype}; convert "
                             "it with x.float()")
         w = self.weight_ih_l0
-        if x.dtype != w.dtype:
+        if x._data.dtype != w._data.dtype:
             raise TypeError(f"{name}: input dtype {x.dtype} does not match the parameters' "
                             f"dtype {w.dtype}; convert the input (x.to({w.dtype.name!r})) or the "
                             f"layer (.to({x.dtype.name!r}))")
@@ -162,7 +162,7 @@ class RNNBase(Module):
             last = "proj_size" if what != "hidden[1]" and self.proj_size else "hidden_size"
             raise RuntimeError(f"{self._name()}: expected {what} size {expected}, got "
                                f"{_shape(h)} (num_layers * num_directions, batch, {last})")
-        if h.dtype != self.weight_ih_l0.dtype:
+        if h._data.dtype != self.weight_ih_l0._data.dtype:
             raise TypeError(f"{self._name()}: {what} dtype {h.dtype} does not match the "
                             f"parameters' dtype {self.weight_ih_l0.dtype}")
 
@@ -215,7 +215,7 @@ class RNNBase(Module):
             if self.batch_first and not unbatched:
                 x = _F.transpose(x, 0, 1)
         B = x.shape[1]
-        h0, c0 = self._initial(hx, B, unbatched, x.dtype)
+        h0, c0 = self._initial(hx, B, unbatched, x._data.dtype)
         if packed and input.sorted_indices is not None:  # hx is in the caller's batch order
             idx = input.sorted_indices
             h0 = h0[:, idx]
@@ -266,7 +266,7 @@ class RNNBase(Module):
         w_ih, w_hh = getattr(self, "weight_ih" + sfx), getattr(self, "weight_hh" + sfx)
         b_ih = getattr(self, "bias_ih" + sfx) if self.bias else None
         b_hh = (getattr(self, "bias_hh" + sfx) if self.bias
-                else zeros(w_hh.shape[0], dtype=w_hh.dtype))
+                else zeros(w_hh.shape[0], dtype=w_hh._data.dtype))
         xi = _F.reshape(F.linear(flat, w_ih, b_ih), (T, B, w_ih.shape[0]))
         if self.proj_size:
             return recurrent_composite(self.mode, xi, w_hh, b_hh, s0, sizes, bool(d),
@@ -378,7 +378,7 @@ class RNNCellBase(Module):
         B = x.shape[0]
         lstm = self.mode == "lstm"
         if hx is None:
-            z = zeros(B, H, dtype=x.dtype)
+            z = zeros(B, H, dtype=x._data.dtype)
             hs = [z, z] if lstm else [z]
         else:
             hs = list(hx) if lstm else [hx]
@@ -393,7 +393,7 @@ class RNNCellBase(Module):
             if unbatched:
                 hs = [_F.unsqueeze(h, 0) for h in hs]
         xi = _F.unsqueeze(F.linear(x, self.weight_ih, self.bias_ih), 0)
-        b_hh = self.bias_hh if self.bias else zeros(self.weight_hh.shape[0], dtype=x.dtype)
+        b_hh = self.bias_hh if self.bias else zeros(self.weight_hh.shape[0], dtype=x._data.dtype)
         s0 = _F.cat(hs, 1) if lstm else hs[0]
         s = apply(RecurrentLayer(self.mode), xi, self.weight_hh, b_hh, s0)[0]
         h, c = (s[:, :H], s[:, H:]) if lstm else (s, None)

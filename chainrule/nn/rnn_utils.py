@@ -22,7 +22,7 @@ from typing import Any, NamedTuple, Sequence
 from ..backend import xp
 from ..core import functional as _F
 from ..core.creation import tensor
-from ..core.dtypes import float32, float64
+from ..core.dtypes import dtype_name, float32, float64
 from ..core.tensor import Tensor, _make
 
 __all__ = ["PackedSequence", "pad_sequence", "pack_padded_sequence", "pad_packed_sequence",
@@ -93,7 +93,7 @@ def _lengths(lengths: Any, batch: int, op: str) -> Any:
         arr = xp.asarray(lengths)
     if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
         raise ValueError(f"{op}: lengths must be a 1-D sequence of ints, got "
-                         f"{arr.dtype} of shape {tuple(arr.shape)}")
+                         f"{dtype_name(arr.dtype)} of shape {tuple(arr.shape)}")
     if arr.shape[0] != batch:
         raise ValueError(f"{op}: expected len(lengths) to be equal to batch_size, but got "
                          f"{arr.shape[0]} (batch_size={batch})")

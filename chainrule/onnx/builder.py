@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from ..backend import ndarray, xp
+from ..core.dtypes import dtype_name
 from ..core.graph import Node
 from .trace import OnnxExporterError, describe, same
 
@@ -180,9 +181,9 @@ class Ctx:
                 xp.zeros(1, a.dtype)))
         what = "size" if a.shape != b.shape else "values"
         raise self.error(
-            f"it reads a constant of shape {a.shape} ({a.dtype}) whose {what} changed with "
-            f"the input's {what} (shape {b.shape} in a second run): it was computed outside the "
-            "graph (NumPy on x._data, x.shape, .item(), a mask built from the input), so the "
+            f"it reads a constant of shape {a.shape} ({dtype_name(a.dtype)}) whose {what} changed "
+            f"with the input's {what} (shape {b.shape} in a second run): it was computed outside "
+            "the graph (NumPy on x._data, x.shape, .item(), a mask built from the input), so the "
             "ONNX graph would hold the example's numbers. Write that part with tensor ops, "
             "or pass it as a constant that does not depend on the input.")
 

@@ -337,7 +337,7 @@ class Optimizer:
                         f"{name}: state {key!r} of parameter {k} has shape {arr.shape} but the "
                         f"parameter has shape {tuple(p.shape)}; the state dict belongs to a "
                         "different model, or its parameters are in a different order")
-                dt = p.dtype if p.dtype.kind == "f" else arr.dtype
+                dt = p._data.dtype if p._data.dtype.kind == "f" else arr.dtype
                 out[key] = from_numpy(xp.array(arr, dtype=dt, copy=True))
             else:
                 out[key] = copy.deepcopy(v)

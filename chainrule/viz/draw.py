@@ -20,6 +20,7 @@ from typing import Any, Callable, Mapping
 
 from ..core.tensor import Tensor
 from .dot import _dot
+from .i18n import Text, check_lang
 from .layout import _Layout
 from .render_mpl import _render_python
 from .style import _chain  # noqa: F401  (tests reach it here)
@@ -41,14 +42,15 @@ def _view(t: Tensor, model: Any, values: bool, grads: bool, depth: int | None,
                       unroll=unroll)
     if not view.nodes:  # a tensor with no graph behind it: one box that says so
         view.nodes.append(VNode("n0", "input", "const", tuple(t.shape), str(t._data.dtype),
-                                name="tensor (no graph: nothing requires grad)",
+                                name=Text("tensor (no graph: nothing requires grad)"),
                                 value=t._data if values else None, is_output=True))
     return view
 
 
 def to_dot(t: Tensor, model: Any = None, *, values: bool = False, grads: bool = False,
            depth: int | None = None, names: Mapping[str, Tensor] | None = None,
-           legend: bool = True, rankdir: str = "TB", unroll: bool | int | None = None) -> str:
+           legend: bool = True, rankdir: str = "TB", unroll: bool | int | None = None,
+           lang: str = "en") -> str:
     """The graph behind ``t`` as Graphviz DOT text.
 
     Each node shows its op (with parameters) or its name, its shape and dtype, and on
@@ -57,7 +59,9 @@ def to_dot(t: Tensor, model: Any = None, *, values: bool = False, grads: bool = 
     Module calls recorded with :func:`~chainrule.viz.record` become nested boxes labelled
     like ``0 (Linear)``; edges carry the shape of the tensor flowing along them.
     ``model``, ``values``, ``grads``, ``depth``, ``names`` and ``unroll`` (recurrent layers one
-    box per time step) are those of :func:`~chainrule.viz.build_view`.
+    box per time step) are those of :func:`~chainrule.viz.build_view`. ``lang="zh"`` writes
+    the words of the picture in Chinese (参数, 输入, 指数 2, 图例, ...); names, op names and
+    formulas stay as they are.
 
     >>> import chainrule as cr
     >>> w = cr.tensor([[0.5], [0.25]], requires_grad=True)
@@ -65,8 +69,9 @@ def to_dot(t: Tensor, model: Any = None, *, values: bool = False, grads: bool = 
     >>> dot.startswith("digraph"), "<B>t2 = matmul</B>" in dot, "<B>w</B>" in dot
     (True, True, True)
     """
+    check_lang(lang, "to_dot")
     return _dot(_view(t, model, values, grads, depth, names, unroll), legend=legend,
-                rankdir=rankdir)
+                rankdir=rankdir, lang=lang)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,7 +194,7 @@ def _run_dot(source: str, fmt: str) -> bytes:
 def draw(t: Tensor, path: str | Path | None = None, model: Any = None, *, values: bool = False,
          grads: bool = False, depth: int | None = None,
          names: Mapping[str, Tensor] | None = None, format: str | None = None,
-         engine: str = "auto", unroll: bool | int | None = None) -> Drawing:
+         engine: str = "auto", unroll: bool | int | None = None, lang: str = "en") -> Drawing:
     """Draw the graph behind ``t``; write it to ``path`` (``.svg``, ``.png`` or ``.pdf``)
     when given, and return the :class:`Drawing` (shown inline in Jupyter).
 
@@ -206,6 +211,9 @@ def draw(t: Tensor, path: str | Path | None = None, model: Any = None, *, values
     ``unroll=k`` keeps the first and last ``k`` steps of a long sequence, ``unroll=False``
     keeps each layer one fused box. See :mod:`chainrule.viz.unroll`.
 
+    ``lang="zh"`` draws the picture in Chinese: the kinds of boxes, the constants' roles, the
+    legend and the notes (the Python engine finds a font with Chinese glyphs on the system).
+
     >>> import chainrule as cr
     >>> model = cr.nn.Sequential(cr.nn.Linear(2, 3), cr.nn.ReLU(), cr.nn.Linear(3, 1))
     >>> with cr.viz.record(model):
@@ -214,9 +222,10 @@ def draw(t: Tensor, path: str | Path | None = None, model: Any = None, *, values
     >>> d.save("model.svg")             # doctest: +SKIP
     """
     fmt = _format_of(path, format)
+    check_lang(lang, "draw")
     used = _pick_engine(engine)
     view = _view(t, model, values, grads, depth, names, unroll)
-    source = _dot(view)
+    source = _dot(view, lang=lang)
     render: Callable[[str], bytes]
     if used == "graphviz":
         def render(f: str) -> bytes:
@@ -226,7 +235,7 @@ def draw(t: Tensor, path: str | Path | None = None, model: Any = None, *, values
 
         def render(f: str) -> bytes:
             if not layout:
-                layout.append(_Layout(view))
+                layout.append(_Layout(view, lang))
             return _render_python(layout[0], f)
     d = Drawing(source, used, render, len(view.nodes), len(view.edges))
     if path is not None:

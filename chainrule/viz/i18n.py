@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["LANGS", "MESSAGES", "TRANSLATIONS", "message", "translate", "check_lang"]
+__all__ = ["LANGS", "MESSAGES", "TRANSLATIONS", "Text", "message", "translate",
+           "check_lang"]
 
 LANGS = ("en", "zh")
 
@@ -325,8 +326,102 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "tutorial: d_W2 = np.dot(a1.T, d_z2)": "原教程:d_W2 = np.dot(a1.T, d_z2)",
         "tutorial: d_z1 = d_a1 * a1 * (1 - a1)": "原教程:d_z1 = d_a1 * a1 * (1 - a1)",
         "tutorial: d_W1 = np.dot(X.T, d_z1)": "原教程:d_W1 = np.dot(X.T, d_z1)",
+        # the pictures (draw, to_dot, print_graph): what a box is
+        "parameter": "参数",
+        "input": "输入",
+        "constant": "常数",
+        "exponent": "指数",
+        "base": "底数",
+        "factor": "系数",
+        "divisor": "除数",
+        "numerator": "被除数",
+        "offset": "偏移量",
+        "target": "目标",
+        "mask": "掩码",
+        "threshold": "阈值",
+        "matrix": "矩阵",
+        "index": "索引",
+        "(not kept)": "(未保留)",
+        "tensor (no graph: nothing requires grad)": "张量(没有计算图:没有张量需要梯度)",
+        "{n} parameters": "{n} 个参数",
+        "value {v}": "值 {v}",
+        "grad {v}": "梯度 {v}",
+        "made by backward (second order)": "由反向传播生成(二阶导数)",
+        "leaf": "叶子节点",
+        "const": "常数",
+        "const {shape} {dtype} (no graph: nothing requires grad)":
+            "常数 {shape} {dtype}(没有计算图:没有张量需要梯度)",
+        # the pictures: the legend
+        "legend": "图例",
+        "op": "运算",
+        "op (rounded box)": "运算(圆角框)",
+        "parameter (requires grad)": "参数(需要梯度)",
+        "input / constant": "输入 / 常数",
+        "module call (collapsed)": "模块调用(折叠成一个框)",
+        "output": "输出",
+        "module call (box)": "模块调用(外框)",
+        "module call (box around its ops)": "模块调用(框住其中的运算)",
+        "arrows: data flow (forward)": "箭头:数据流向(前向传播)",
+        "edge labels: tensor shape": "边上的标注:张量的形状",
+        "red arrow + grad: the gradient the edge carries back": "红色箭头 + 梯度:这条边传回的梯度",
+        "(backward runs against the black arrows)": "(反向传播逆着黑色箭头进行)",
+        "red line in a box: an op made by backward": "框中的红色文字:由反向传播生成的运算",
+        # the pictures: what they cannot show
+        "gradients not shown: backward() already freed this graph. Draw it before "
+        "backward(), call backward(retain_graph=True), or build it inside "
+        "`with cr.viz.record():`, which keeps them":
+            "未显示梯度:backward() 已经释放了这个计算图。请在 backward() 之前画图,或调用 "
+            "backward(retain_graph=True),或在 `with cr.viz.record():` 中构建计算图(它会保留梯度)",
+        "some values not shown: an op keeps only the inputs its backward reads. Build "
+        "the graph inside `with cr.viz.record():` to keep every value":
+            "部分数值未显示:每个运算只保留反向传播要读的输入。在 `with cr.viz.record():` "
+            "中构建计算图,即可保留所有数值",
+        # the pictures: a recurrent layer unrolled in time (chainrule.viz.unroll)
+        "layer {k}": "第 {k} 层",
+        "recurrent layer": "循环层",
+        "{layer}, reverse": "{layer},反向",
+        "{layer}: unrolled over {T} time steps": "{layer}:沿 {T} 个时间步展开",
+        "{cell} step t={n}": "{cell} 时间步 t={n}",
+        "{cell} steps t={a}..{b}": "{cell} 时间步 t={a}..{b}",
+        "{n} steps not drawn": "省略了 {n} 个时间步",
+        "sum over t=1..{T}": "对 t=1..{T} 求和",
+        "used at every step: the steps' shares add up": "每个时间步都用到它:各步的贡献相加",
+        "the steps' shares: {parts}": "各时间步的贡献:{parts}",
+        "the steps' shares (norms): {parts}": "各时间步的贡献(范数):{parts}",
+        "stack": "堆叠",
+        "the states of steps 1..{T}, in time order": "第 1..{T} 步的状态,按时间顺序排列",
+        "{n} states": "{n} 个状态",
+        "recurrent layer drawn unrolled without numbers: backward() freed its inputs":
+            "循环层已展开,但没有数值:backward() 已释放它的输入",
+        # the pictures: a compiled training step (chainrule.compile.show)
+        "forward": "前向传播",
+        "backward": "反向传播",
+        "update": "参数更新",
+        "accumulate {name}": "累加到 {name}",
+        "{opt} update of group {gi} (flat, {n} elements)":
+            "{opt} 更新第 {gi} 组参数(展平,共 {n} 个元素)",
     },
 }
+
+
+class Text(str):
+    """English text made by chainrule from a template of :data:`TRANSLATIONS` and its
+    fields: a plain ``str`` (the English) that :func:`translate` can put in another language,
+    translating the fields that are Texts too and leaving the others (names, numbers,
+    formulas) as they are.
+
+    >>> t = Text("{what} {ref}", what=Text("exponent"), ref="2")
+    >>> t, translate(t, "zh")
+    ('exponent 2', '指数 2')
+    """
+
+    template: str
+    fields: dict[str, Any]
+
+    def __new__(cls, template: str, **fields: Any) -> Text:
+        self = super().__new__(cls, template.format(**fields) if fields else template)
+        self.template, self.fields = template, fields
+        return self
 
 
 def check_lang(lang: str, where: str) -> str:
@@ -351,4 +446,9 @@ def translate(text: str, lang: str = "en") -> str:
     """
     if lang == "en":
         return text
+    if isinstance(text, Text):
+        fields = {k: translate(v, lang) if isinstance(v, Text) else v
+                  for k, v in text.fields.items()}
+        template = TRANSLATIONS.get(lang, {}).get(text.template, text.template)
+        return template.format(**fields) if fields else template
     return TRANSLATIONS.get(lang, {}).get(text, text)

@@ -9,7 +9,8 @@ import warnings
 from typing import Any
 
 from .sides import _Sides, _topological
-from .style import _SIZE, _chain, _edge_text, _grad_text, _label
+from .i18n import translate
+from .style import _SIZE, _chain, _edge_text, _grad_text, _label, _legend_notes, _say
 from .view import GraphView
 
 
@@ -42,11 +43,14 @@ class _Layout:
     """Positions of every box, module box, edge and edge label, in points (y grows
     downwards)."""
 
-    def __init__(self, view: GraphView) -> None:
-        self.view = view
-        self.labels = {n.id: _label(n, view.values, view.grads) for n in view.nodes}
+    def __init__(self, view: GraphView, lang: str = "en") -> None:
+        self.view, self.lang = view, lang
+        self.labels = {n.id: _label(n, view.values, view.grads, lang) for n in view.nodes}
+        self.group_labels = {p: _say(g.label, lang) for p, g in view.groups.items()}
         texts = [s for lines in self.labels.values() for s, _ in lines]
-        self.family, self.font_notes = _font_family(texts + [g.label for g in view.groups.values()])
+        legend = [translate("legend", lang)] + [s for s, _ in _legend_notes(view, lang)]
+        self.family, self.font_notes = _font_family(
+            texts + list(self.group_labels.values()) + legend)
         with _font_context(self.family):
             self._lay_out()
 
@@ -54,9 +58,9 @@ class _Layout:
         view = self.view
         self.size = {k: _measure(v) for k, v in self.labels.items()}
         self.chains = {n.id: _chain(view, n.group) for n in view.nodes}
-        self.shapes = [_edge_text(e) for e in view.edges]
-        self.group_label_w = {p: _text_width(g.label, 9.5, "bold")
-                              for p, g in view.groups.items()}
+        self.shapes = [_edge_text(e, self.lang) for e in view.edges]
+        self.group_label_w = {p: _text_width(label, 9.5, "bold")
+                              for p, label in self.group_labels.items()}
         self.sides = _Sides(view)
         self._rank_and_order()
         self._place_x()
@@ -193,7 +197,7 @@ class _Layout:
             if (e.src, e.dst) in self.sides.flat:
                 gap = _text_width(self.shapes[k], 8.5) + 18
                 if e.grad is not None:  # and for what it carries back, under it
-                    gap = max(gap, _text_width("← " + _grad_text(e), 8.5) + 18)
+                    gap = max(gap, _text_width("← " + _grad_text(e, self.lang), 8.5) + 18)
                 key = frozenset((e.src, e.dst))
                 flat_gap[key] = max(flat_gap.get(key, 0.0), gap)
         for rank in self.ranks:
@@ -395,16 +399,15 @@ class _Layout:
                                      "right" if heads_right else "left"))
 
     def _grad_labels(self) -> None:
-        """Where each edge's gradient goes: by the middle of the edge, with an arrow pointing
-        the way backward sends it (from the reader back to the source)."""
-        self.grad_labels: list[tuple[float, float, str, str]] = []  # x, y, text, ha
-        for k, e in enumerate(self.view.edges):
-            if e.grad is None:
-                continue
-            x, y, ha, arrow = self.grad_anchor(k)
-            text = f"{arrow} {_grad_text(e)}"
-            self.grad_labels.append((x, y, text, ha))
-            right = x + _text_width(text, 8.5) * (1 if ha == "left" else 0.5)
+        """Where each edge's gradient goes: by the middle of the edge, clear of the boxes and
+        of the other labels (:mod:`~chainrule.viz.labels`), with an arrow pointing the way
+        backward sends it (from the reader back to the source)."""
+        from .labels import grad_labels
+
+        self.grad_labels = grad_labels(self)  # x, y, text, ha
+        for x, _, text, ha in self.grad_labels:
+            w = _text_width(text, 8.5)
+            right = x + (w if ha == "left" else 0.0 if ha == "right" else w / 2)
             self.width = max(self.width, right + _MARGIN)
 
     def grad_anchor(self, k: int) -> tuple[float, float, str, str]:

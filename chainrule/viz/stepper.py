@@ -11,8 +11,9 @@ view, the same names and the same numbers as ``explain`` (nothing is computed tw
 picture is drawn from that view). Each step highlights its node; the backward steps show the
 local derivative in symbols and in numbers, the gradient each edge carries back, and the sums
 where a tensor was used twice or broadcast; the last step is one step of gradient descent.
-English and Chinese are both in the page (a button switches): the messages, and each local
-derivative, expression and note in both languages.
+English and Chinese are both in the page (a button switches): the messages, each local
+derivative, expression and note, and the picture, drawn once in each language (its words and
+so its boxes' sizes differ; the page shows the one of the language it is in).
 """
 
 from __future__ import annotations
@@ -41,24 +42,39 @@ _SATURATING = {"sigmoid": "0.25", "sigmoid_grad": "0.25", "tanh": "1"}
 class Stepper:
     """The stepper page: ``html()`` is the whole self-contained file, ``save(path)`` writes
     it, and in Jupyter it shows inline. ``explanation`` is what it plays, and ``steps`` the
-    steps as data (the numbers formatted as on the page)."""
+    steps as data (the numbers formatted as on the page). ``svgs`` holds the picture in each
+    language (empty without one) and ``overlays`` where the numbers go on it; ``svg`` and
+    ``overlay`` are the English ones."""
 
-    def __init__(self, explanation: Explanation, steps: list[dict[str, Any]], svg: str | None,
-                 overlay: dict[str, list[Any]], lang: str, lr: float) -> None:
+    def __init__(self, explanation: Explanation, steps: list[dict[str, Any]],
+                 svgs: dict[str, str], overlays: dict[str, dict[str, list[Any]]], lang: str,
+                 lr: float) -> None:
         self.explanation = explanation
         self.steps = steps
-        self.svg = svg
-        self.overlay = overlay
+        self.svgs = svgs
+        self.overlays = overlays
         self.lang = lang
         self.lr = lr
         self.path: Path | None = None
 
+    @property
+    def svg(self) -> str | None:
+        return self.svgs.get("en")
+
+    @property
+    def overlay(self) -> dict[str, list[Any]]:
+        return self.overlays.get("en", {})
+
+    @overlay.setter
+    def overlay(self, value: dict[str, list[Any]]) -> None:
+        self.overlays = {lang: value for lang in self.overlays}
+
     def html(self) -> str:
         from .stepper_page import page
 
-        data = {"steps": self.steps, "overlay": self.overlay, "lang": self.lang,
+        data = {"steps": self.steps, "overlays": self.overlays, "lang": self.lang,
                 "messages": MESSAGES}
-        return page(json.dumps(data, ensure_ascii=False), self.svg)
+        return page(json.dumps(data, ensure_ascii=False), self.svgs)
 
     def save(self, path: str | Path) -> Path:
         p = Path(path)
@@ -105,8 +121,10 @@ def stepper(target: Tensor | Callable[..., Tensor], *args: Any,
         raise TypeError(f"stepper: expected a Tensor (the loss) or a function, got "
                         f"{type(target).__name__}")
     ex = build_explanation(loss, names, model, max_nodes, notes=notes)
-    svg, overlay = _picture(ex)
-    page = Stepper(ex, _steps(ex, lr), svg, overlay, lang, lr)
+    pictures = {k: _picture(ex, k) for k in LANGS}
+    svgs = {k: svg for k, (svg, _) in pictures.items() if svg is not None}
+    overlays = {k: overlay for k, (svg, overlay) in pictures.items() if svg is not None}
+    page = Stepper(ex, _steps(ex, lr), svgs, overlays, lang, lr)
     if path is not None:
         page.save(path)
     return page
@@ -143,8 +161,9 @@ def _call(fn: Callable[..., Tensor], args: tuple[Any, ...],
 # ---------------------------------------------------------------------------------------------
 
 
-def _picture(ex: Explanation) -> tuple[str | None, dict[str, list[Any]]]:
-    """The SVG of the graph (nodes ``node-<id>``, edges ``edge-<src>-<dst>-<k>``) and, for
+def _picture(ex: Explanation, lang: str = "en") -> tuple[str | None, dict[str, list[Any]]]:
+    """The SVG of the graph in ``lang`` (nodes ``node-<id>``, edges ``edge-<src>-<dst>-<k>``)
+    and, for
     each edge, where its gradient is written on it (Python engine only: with Graphviz the
     page places the numbers itself, at the middle of each edge and right of each box).
     Graphviz's ``dot`` draws it when installed, else the Python engine (matplotlib and
@@ -160,12 +179,12 @@ def _picture(ex: Explanation) -> tuple[str | None, dict[str, list[Any]]]:
         return None, {}
     overlay: dict[str, list[Any]] = {}
     if engine == "graphviz":
-        svg = _run_dot(_dot(view, legend=False, svg_ids=True), "svg").decode("utf-8")
+        svg = _run_dot(_dot(view, legend=False, svg_ids=True, lang=lang), "svg").decode("utf-8")
     else:
         from .layout import _Layout
         from .render_mpl import _render_python
 
-        lay = _Layout(view)
+        lay = _Layout(view, lang)
         svg = _render_python(lay, "svg", legend=False).decode("utf-8")
         for k, e in enumerate(view.edges):
             x, y, ha, arrow = lay.grad_anchor(k)

@@ -4,7 +4,10 @@ The script reads the steps (``DATA``, built by :mod:`chainrule.viz.stepper`; eve
 is already formatted there, and each text of a step is a ``{"en": ..., "zh": ...}`` pair)
 and the messages of both languages, and draws one step at a
 time: the panel's text, and classes on the picture's nodes (``node-<id>``) and edges
-(``edge-<src>-<dst>-<k>``). The address's hash holds the step and the language
+(``edge-<src>-<dst>-<k>``). The picture is there once per language, each in a
+``<template id="picture-<lang>">`` (outside the document: the ids do not clash); the one of
+the page's language is copied into ``#picture``, and again when the language changes. The
+address's hash holds the step and the language
 (``#step=5&lang=zh``), so a step can be linked to.
 """
 
@@ -189,8 +192,10 @@ function edgeAt(g) {  // no position from Python (a Graphviz picture): the edge'
   return [mid.x + 5, mid.y, up ? (s[1] < d[1] ? "\u2191" : "\u2193") :
     (s[0] < d[0] ? "\u2190" : "\u2192"), "left"];
 }
+let shown = null;  // the language of the picture shown
+function OV() { return (D.overlays || {})[shown] || {}; }
 function nodeAt(id) {
-  if (D.overlay["node:" + id]) return D.overlay["node:" + id];
+  if (OV()["node:" + id]) return OV()["node:" + id];
   const g = node(id);
   if (!g || !g.getBBox) return null;
   const b = g.getBBox();
@@ -233,7 +238,7 @@ function mark() {
     (e) => [e, null]));
   for (const [prefix, v] of hot) edges(prefix).forEach((g) => {
     g.classList.add("hot");
-    const at = D.overlay[g.id.slice(5)] || edgeAt(g);
+    const at = OV()[g.id.slice(5)] || edgeAt(g);
     if (v && at && ov) text(at[0], at[1] + 3, at[2] + " " + v.t, "gradlabel",
       at[3] === "center" ? "middle" : "start");
   });
@@ -274,15 +279,20 @@ function play() {
   }
   $("play").textContent = t(timer ? "pause" : "play");
 }
-function setLang(l) { lang = l; texts(); render(); }
+function setLang(l) { lang = l; texts(); picture(); render(); }
 function fromHash() {
   const h = new URLSearchParams(location.hash.slice(1));
   if (h.get("lang") && D.messages[h.get("lang")]) lang = h.get("lang");
   const k = parseInt(h.get("step") || "1", 10);
   cur = isNaN(k) ? 0 : Math.max(0, Math.min(S.length - 1, k - 1));
 }
-function init() {
-  fromHash();
+function picture() {  // the picture in the page's language (else the English one)
+  const tpl = $("picture-" + lang) || $("picture-en");
+  const want = tpl ? tpl.id.slice(8) : null;
+  if (!tpl || want === shown) return;
+  shown = want;
+  $("picture").textContent = "";
+  $("picture").appendChild(document.importNode(tpl.content, true));
   const svg = document.querySelector("#picture svg");
   if (svg) {
     svg.querySelectorAll("g.node").forEach((g) => {  // (ids set by chainrule are kept)
@@ -303,7 +313,7 @@ function init() {
     }
     const ov = document.createElementNS("http://www.w3.org/2000/svg", "g");
     ov.id = "overlay";  // in the nodes' coordinates (Graphviz transforms its g.graph)
-    (Object.keys(D.overlay).length ? svg : svg.querySelector("g.graph") || svg).appendChild(ov);
+    (Object.keys(OV()).length ? svg : svg.querySelector("g.graph") || svg).appendChild(ov);
     nodes().forEach((g) => g.addEventListener("click", () => {
       const id = g.id.slice(5);
       const back = S[cur].phase !== "forward";
@@ -312,6 +322,10 @@ function init() {
       if (k >= 0) go(k);
     }));
   }
+}
+function init() {
+  fromHash();
+  picture();
   $("first").onclick = () => go(0);
   $("back").onclick = () => go(cur - 1);
   $("next").onclick = () => go(cur + 1);
@@ -329,7 +343,7 @@ function init() {
     else return;
     e.preventDefault();
   });
-  window.addEventListener("hashchange", () => { fromHash(); texts(); render(); });
+  window.addEventListener("hashchange", () => { fromHash(); texts(); picture(); render(); });
   texts();
   render();
 }
@@ -356,9 +370,12 @@ _BODY = """<header>
 _TERMS = ("forward", "backward", "graph", "chain", "bias", "mse", "vanishing")
 
 
-def page(data_json: str, svg: str | None) -> str:
-    """The whole page: ``data_json`` is the steps and messages, ``svg`` the picture."""
-    picture = svg if svg is not None else '<p data-t="no_picture"></p>'
+def page(data_json: str, svgs: dict[str, str]) -> str:
+    """The whole page: ``data_json`` is the steps and messages, ``svgs`` the picture in each
+    language (none: the page says how to get one)."""
+    templates = "".join(f'<template id="picture-{lang}">{svg}</template>\n'
+                        for lang, svg in svgs.items())
+    picture = "" if svgs else '<p data-t="no_picture"></p>'
     glossary = "".join(f"<dd>{html.escape(MESSAGES['en']['term_' + k])} / "
                        f"{html.escape(MESSAGES['zh']['term_' + k])}</dd>" for k in _TERMS)
     body = _BODY.replace("{picture}", picture).replace("{glossary}", glossary)
@@ -367,6 +384,6 @@ def page(data_json: str, svg: str | None) -> str:
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
             f"<title>{html.escape('chainrule stepper')}</title>\n<style>{_CSS}</style>\n"
-            f"</head><body>\n{body}\n"
+            f"</head><body>\n{body}\n{templates}"
             f'<script type="application/json" id="data">{data}</script>\n'
             f"<script>{_JS}</script>\n</body></html>\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .i18n import Text, translate
 from .view import GraphView, VNode, format_shape, format_value
 
 _FONT = "Helvetica,Arial,sans-serif"
@@ -32,18 +33,25 @@ _WIDTH = 50  # characters per label line before it wraps
 # ---------------------------------------------------------------------------------------------
 
 
-def _label(n: VNode, values: bool, grads: bool) -> list[tuple[str, str]]:
-    """The label of ``n`` as (text, role) lines; roles pick font and colour."""
+def _say(text: str, lang: str) -> str:
+    """``text`` in ``lang`` when chainrule wrote it (a :class:`~chainrule.viz.i18n.Text`);
+    names, op names and formulas (plain strings) as they are: a tensor the user named
+    ``target`` stays ``target``."""
+    return translate(text, lang) if isinstance(text, Text) else text
+
+
+def _label(n: VNode, values: bool, grads: bool, lang: str = "en") -> list[tuple[str, str]]:
+    """The label of ``n`` as (text, role) lines in ``lang``; roles pick font and colour."""
     lines = n.lines(values, grads)
     out: list[tuple[str, str]] = []
     if n.kind == "op":  # the op in bold, its parameters below in the small font
-        ref = n.name or n.ref
-        out.append((f"{ref} = {n.op}" if ref else n.op, "title"))
-        out += [(s, "params") for s in _wrap(n.params, _WIDTH - 4)] if n.params else []
+        ref, op, params = n.name or n.ref, _say(n.op, lang), _say(n.params, lang)
+        out.append((f"{ref} = {op}" if ref else op, "title"))
+        out += [(s, "params") for s in _wrap(params, _WIDTH - 4)] if params else []
         if n.from_backward:
-            out.append(("made by backward (second order)", "backward"))
+            out.append((translate("made by backward (second order)", lang), "backward"))
     else:
-        out.append((lines[0], "title"))
+        out.append((_say(lines[0], lang), "title"))
     for k, s in enumerate(lines[1:]):
         if s.startswith("value "):
             role = "value"
@@ -55,18 +63,39 @@ def _label(n: VNode, values: bool, grads: bool) -> list[tuple[str, str]]:
             role = "shape"
         else:
             role = "info"
-        out += [(w, role) for w in _wrap(s, _WIDTH)]
+        out += [(w, role) for w in _wrap(_say(s, lang), _WIDTH)]
     return out
 
 
+def _wide(ch: str) -> bool:
+    """Whether ``ch`` takes two columns (a CJK character or a full-width form)."""
+    return "\u2e80" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" or "\uff00" <= ch <= "\uffef"
+
+
+def _columns(text: str) -> int:
+    """The width of ``text`` in columns: a CJK character takes two."""
+    return sum(2 if _wide(ch) else 1 for ch in text)
+
+
+_CJK_BREAK_AFTER = ",。:;、)!?"
+
+
 def _wrap(text: str, width: int) -> list[str]:
-    """Break ``text`` into lines of at most ``width`` characters where it reads best: after
-    the outermost ``", "``, else at a double space, else at a space."""
+    """Break ``text`` into lines of at most ``width`` columns (a CJK character takes two)
+    where it reads best: after the outermost ``", "``, else at a double space or after
+    Chinese punctuation, else at a space, else between two Chinese characters."""
     out = []
-    while len(text) > width:
-        best: tuple[float, int] | None = None  # (badness, -position)
-        depth = 0
-        for i, ch in enumerate(text[:width + 1]):
+    while _columns(text) > width:
+        best: tuple[float, int] | None = None  # (badness, -where the line ends)
+        depth = col = 0
+        fit = 0  # the longest start of text that fits
+        for i, ch in enumerate(text):
+            col += 2 if _wide(ch) else 1
+            if col > width + 1:
+                break
+            if col <= width:
+                fit = i + 1
+            score, cut = None, i
             if ch in "([{":
                 depth += 1
             elif ch in ")]}":
@@ -78,9 +107,13 @@ def _wrap(text: str, width: int) -> list[str]:
                     score = 0.5
                 else:
                     score = 5.0
-                if best is None or (score, -i) <= best:
-                    best = (score, -i)
-        cut = -best[1] if best is not None else width
+            elif _wide(ch) and col <= width and i + 1 < len(text):
+                cut = i + 1  # after it
+                score = 0.5 if ch in _CJK_BREAK_AFTER else (
+                    6.0 if _wide(text[i + 1]) and text[i + 1] not in _CJK_BREAK_AFTER else None)
+            if score is not None and (best is None or (score, -cut) <= best):
+                best = (score, -cut)
+        cut = -best[1] if best is not None else max(fit, 1)
         out.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
     out.append(text)
@@ -111,26 +144,26 @@ def _legend_entries(view: GraphView) -> list[str]:
 
 
 
-def _legend_notes(view: GraphView) -> list[tuple[str, str]]:
-    """The legend's lines of text under the swatches, as (text, colour)."""
+def _legend_notes(view: GraphView, lang: str = "en") -> list[tuple[str, str]]:
+    """The legend's lines of text under the swatches, as (text, colour), in ``lang``."""
     out = [("arrows: data flow (forward)", "#555555"), ("edge labels: tensor shape", "#555555")]
     if view.grads and any(e.grad is not None for e in view.edges):
         out.append(("red arrow + grad: the gradient the edge carries back", _GRAD))
         out.append(("(backward runs against the black arrows)", _GRAD))
     if any(n.from_backward for n in view.nodes):
         out.append(("red line in a box: an op made by backward", _GRAD))
-    return out
+    return [(translate(text, lang), colour) for text, colour in out]
 
 
-def _edge_text(e: Any) -> str:
+def _edge_text(e: Any, lang: str = "en") -> str:
     """An edge's label: the shape of what flows along it, after its name when it has one
     (``label=None``: none)."""
     if getattr(e, "label", "") is None:
         return ""
     shape = format_shape(e.shape)
-    return f"{e.label} {shape}" if getattr(e, "label", "") else shape
+    return f"{_say(e.label, lang)} {shape}" if getattr(e, "label", "") else shape
 
 
-def _grad_text(e: Any) -> str:
+def _grad_text(e: Any, lang: str = "en") -> str:
     """The text of what an edge carries back, after the arrow showing which way."""
-    return "grad " + format_value(e.grad)
+    return translate(Text("grad {v}", v=format_value(e.grad)), lang)

@@ -30,6 +30,7 @@ from typing import Any
 
 from ..backend import xp as np
 from ..core.graph import AccumulateGrad
+from .i18n import Text
 from .through_time import ThroughTime, through_time
 from .view import GraphView, VEdge, VGroup, VNode, _kept
 
@@ -67,12 +68,13 @@ class Unrolled:
         return int(self.rec.shape[0])
 
     def label(self) -> str:
-        """``layer 0`` / ``layer 0, reverse`` from the weights' names, else ``layer``."""
+        """``layer 0`` / ``layer 0, reverse`` from the weights' names, else ``recurrent
+        layer``."""
         name = self.names.get("weight_hh", "")
         k = name.rsplit("_l", 1)[-1] if "_l" in name else ""
         k = k.replace("_reverse", "")
-        text = f"layer {k}" if k.isdigit() else "recurrent layer"
-        return text + (", reverse" if self.node.reverse else "")
+        text = Text("layer {k}", k=k) if k.isdigit() else Text("recurrent layer")
+        return Text("{layer}, reverse", layer=text) if self.node.reverse else text
 
 
 def keep_steps(unroll: Any) -> int | None:
@@ -230,7 +232,8 @@ def _unroll_layer(j: int, lay: Unrolled, view: GraphView,
         view.notes.append("recurrent layer drawn unrolled without numbers: backward() freed "
                           "its inputs")
     box = _TimeBox(f"{rec.group or ''}~unrolled{j}",
-                   f"{lay.label()}: unrolled over {lay.T} time steps", rec.group)
+                   Text("{layer}: unrolled over {T} time steps", layer=lay.label(), T=lay.T),
+                   rec.group)
     d = _Drawer(j, lay, view, tt, box.path, _segments(lay.T, keep))
     d.sums()
     d.steps()
@@ -268,18 +271,19 @@ class _Drawer:
             src = self.view.node(lay.weights[w])
             sid = self.sum_of[w] = f"u{self.j}{w}"
             total = g.total(w) if g is not None and w in g.shares else None
-            said = "used at every step: the steps' shares add up"
+            said = Text("used at every step: the steps' shares add up")
             if g is not None and total is not None:
                 segs = sorted(self.segs, key=lambda seg: min(self._times(seg)))
                 parts = [g.shares[w][self._times(seg)].sum(0) for seg in segs]
                 one = parts[0].size == 1  # a single number: its value (signed), else its norm
-                said = f"the steps' shares{'' if one else ' (norms)'}: " + ", ".join(
-                    f"t={_span(self.order, seg)} "
-                    f"{float(v.sum() if one else np.linalg.norm(v)):.3g}"
-                    for seg, v in zip(segs, parts))
-            self.nodes.append(VNode(sid, "op", f"sum over t=1..{T}", src.shape, src.dtype,
-                                    name=f"dL/d{lay.names[w]}", params=said, group=self.group,
-                                    grad=total))
+                said = Text("the steps' shares: {parts}" if one else
+                            "the steps' shares (norms): {parts}", parts=", ".join(
+                                f"t={_span(self.order, seg)} "
+                                f"{float(v.sum() if one else np.linalg.norm(v)):.3g}"
+                                for seg, v in zip(segs, parts)))
+            self.nodes.append(VNode(sid, "op", Text("sum over t=1..{T}", T=T), src.shape,
+                                    src.dtype, name=f"dL/d{lay.names[w]}", params=said,
+                                    group=self.group, grad=total))
             self.edges.append(VEdge(src.id, sid, 0, src.shape, label=None))  # (box: its grad)
             if src.group == lay.rec.group:  # the weight beside its sum, in the layer's box
                 src.group = self.group
@@ -336,7 +340,8 @@ class _Drawer:
         """The states of all steps stacked: the layer's output, read by what read the fused
         node (which becomes this box)."""
         rec, g, B = self.lay.rec, self.g, self.B
-        rec.op, rec.params = "stack", f"the states of steps 1..{self.T}, in time order"
+        rec.op = Text("stack")
+        rec.params = Text("the states of steps 1..{T}, in time order", T=self.T)
         rec.group = self.group
         S = int(rec.shape[2])
         for sid, seg in zip(self.ids, self.segs):
@@ -347,7 +352,7 @@ class _Drawer:
                 shape: tuple[int, ...] = (B, S)
                 grad = g.from_output[ts[0]] if g is not None else None
             else:
-                label, shape = f"{len(ts)} states", (len(ts), B, S)
+                label, shape = Text("{n} states", n=len(ts)), (len(ts), B, S)
                 grad = g.from_output[ts] if g is not None else None
             self.edges.append(VEdge(sid, rec.id, ts[0], shape, grad=grad, label=label))
 
@@ -365,8 +370,9 @@ def _step_node(sid: str, lay: Unrolled, ts: list[int], order: list[int], group: 
     B, H = shape
     if len(ts) > 1:
         a, b = min(ts) + 1, max(ts) + 1
-        return VNode(sid, "op", f"{cell} steps t={a}..{b}", (len(ts), B, H), dt,
-                     name=f"h_{a} ... h_{b}", params=f"{len(ts)} steps not drawn",
+        return VNode(sid, "op", Text("{cell} steps t={a}..{b}", cell=cell, a=a, b=b),
+                     (len(ts), B, H), dt, name=f"h_{a} ... h_{b}",
+                     params=Text("{n} steps not drawn", n=len(ts)),
                      group=group)
     t = ts[0]
     k = order.index(t)
@@ -383,5 +389,6 @@ def _step_node(sid: str, lay: Unrolled, ts: list[int], order: list[int], group: 
                    "gru": f"(1 - z)*n + z*h_{p}"}[mode]
     value = tt.h[t] if tt is not None else None
     grad = tt.dh[t] if tt is not None and tt.dh is not None else None
-    return VNode(sid, "op", f"{cell} step t={n}", (B, H), dt, name=f"h_{n}", params=formula,
+    return VNode(sid, "op", Text("{cell} step t={n}", cell=cell, n=n), (B, H), dt,
+                 name=f"h_{n}", params=formula,
                  group=group, value=value, grad=grad)

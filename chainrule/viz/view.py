@@ -31,6 +31,7 @@ from ..core.graph import AccumulateGrad, GraphError, Node, nodes
 from ..core.tensor import Tensor
 from . import annotate
 from .formatting import format_param, format_params, format_shape, format_value
+from .i18n import Text
 from .recording import _RECORDINGS, Recording, record
 
 __all__ = ["record", "Recording", "GraphView", "VNode", "VEdge", "VGroup", "build_view",
@@ -188,18 +189,20 @@ class VNode:
             return self.name or self.op
         if self.name:
             return self.name
-        what = "parameter" if self.kind == "param" else (self.role or "input")
-        return f"{what} {self.ref}" if self.ref else what  # a scalar: ref is its value
+        what = Text("parameter" if self.kind == "param" else (self.role or "input"))
+        return Text("{what} {ref}", what=what, ref=self.ref) if self.ref else what  # (a
+        # scalar constant's ref is its value: exponent 2)
 
     def lines(self, values: bool = False, grads: bool = False) -> list[str]:
-        """The label, one string per line."""
+        """The label, one string per line (in English; the words chainrule adds are
+        :class:`~chainrule.viz.i18n.Text`, which the pictures translate)."""
         out = [self.title(), f"{format_shape(self.shape)} {self.dtype}"]
         if self.kind == "module" and self.n_params:
-            out.append(f"{self.n_params:,} parameters")
+            out.append(Text("{n} parameters", n=f"{self.n_params:,}"))
         if values and self.value is not None:
-            out.append("value " + format_value(self.value))
+            out.append(Text("value {v}", v=format_value(self.value)))
         if grads and self.grad is not None:
-            out.append("grad " + format_value(self.grad))
+            out.append(Text("grad {v}", v=format_value(self.grad)))
         return out
 
 
@@ -376,10 +379,10 @@ def _walk(t: Tensor, graph_nodes: list[Node], recs: list[Recording],
             if cid is None:
                 cid = consts[key] = f"n{len(vnodes)}"
                 if x is None:  # not kept: drawn without shape (record() keeps every input)
-                    vnodes.append(VNode(cid, "input", "const", (), "?", name="(not kept)"))
+                    vnodes.append(VNode(cid, "input", "const", (), "?", name=Text("(not kept)")))
                 else:
                     const_arrays[key] = x._data
-                    vnodes.append(VNode(cid, "input", "const", tuple(x.shape), str(x.dtype),
+                    vnodes.append(VNode(cid, "input", "const", tuple(x.shape), str(x._data.dtype),
                                         name=const_names.get(id(x)),
                                         value=x._data if values else None))
             pending.append((cid, i, vnodes[int(cid[1:])].shape))

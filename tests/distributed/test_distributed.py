@@ -89,7 +89,7 @@ def test_a_killed_rank_stops_the_others():
 def test_a_hung_rank_times_out_the_collective():
     res = launch(2, "fault", "hang", timeout_s=2, check=False)
     assert res.returncode != 0 and "ok" not in res.stdout
-    assert "all_reduce of (3,) float32 timed out after 2 s on rank 0 of 2" in res.stderr
+    assert "all_reduce of (3,) torch.float32 timed out after 2 s on rank 0 of 2" in res.stderr
 
 
 def test_without_a_process_group():

@@ -7,6 +7,7 @@ from typing import Any
 
 from ... import backend as B
 from ...backend import ndarray, xp
+from ..dtypes import dtype_name
 from ..graph import apply
 from ..indexing import split_ints
 from ..primitives import structure as S
@@ -40,7 +41,8 @@ def _normalize_index(index: Any, op: str) -> tuple[tuple, bool]:
                 out.append(i)
             else:
                 raise IndexError(
-                    f"{op}: tensors used as indices must be integer or bool, got {i.dtype}"
+                    f"{op}: tensors used as indices must be integer or bool, got "
+                    f"{dtype_name(i.dtype)}"
                 )
         elif i is None or i is Ellipsis or isinstance(i, slice):
             out.append(i)

@@ -6,6 +6,7 @@ import builtins
 from typing import Any, Sequence
 
 from ...backend import xp
+from ..dtypes import dtype_name
 from ..graph import apply
 from ..primitives import structure as S
 from ..promotion import result_type
@@ -289,7 +290,7 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     nd = x._data.ndim
     d = _dim(dim, nd, "gather")
     if idx.dtype.kind not in "iu":
-        raise TypeError(f"gather: index must be an integer tensor, got {idx.dtype}")
+        raise TypeError(f"gather: index must be an integer tensor, got {dtype_name(idx.dtype)}")
     if idx.ndim != nd:
         raise ValueError(
             f"gather: index has {idx.ndim} dims but the input has {nd} (shapes "

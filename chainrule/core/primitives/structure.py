@@ -55,7 +55,7 @@ class Amax(Node):
         x = self.inputs[0]
         ks = _keepdim_shape(x.shape, self.axis)
         out = F.reshape(self.saved_output(), ks)
-        mask = F.cast(F.eq(x, out), x.dtype)
+        mask = F.cast(F.eq(x, out), x._data.dtype)
         count = F.sum(mask, dim=self.axis, keepdim=True)
         return (F.mul(mask, F.div(F.reshape(g, ks), count)),)
 
