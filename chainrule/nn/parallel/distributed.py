@@ -134,10 +134,12 @@ class DistributedDataParallel(Module):
         if not self._sync:
             return None
         bucket, i, off = self._where[id(p)]
-        slot = bucket.buf[off:off + p._data.size]
-        slot[...] = g._data.reshape(-1)
+        # NOTE: copied in the parameter's shape: a weight's gradient is often a transposed
+        # (non-contiguous) array, and reshape(-1) first would copy it twice.
+        slot = bucket.buf[off:off + p._data.size].reshape(p._data.shape)
+        xp.copyto(slot, g._data)
         if p.grad is not None:  # gradients accumulated under no_sync() travel too
-            slot += p.grad._data.reshape(-1)
+            slot += p.grad._data
         self._fired += 1
         self._mark_ready(bucket)
         if self._ready < self._n_params:
