@@ -17,7 +17,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-LANGS = ("en", "zh")
+from ..viz.i18n import LANGS as LANGS  # the languages --lang accepts
+from ..viz.i18n import check_lang
+
 
 MESSAGES: dict[str, dict[str, str]] = {
     "en": {
@@ -160,9 +162,7 @@ def resolve(lang: str | None) -> str:
     """The language to use: ``lang`` when given (``en`` or ``zh``), else the locale's."""
     if lang is None:
         return lang_from_env()
-    if lang not in LANGS:
-        raise ValueError(f"lang must be one of {', '.join(LANGS)}, got {lang!r}")
-    return lang
+    return check_lang(lang, "--lang")
 
 
 def tr(lang: str, key: str, **kw: Any) -> str:

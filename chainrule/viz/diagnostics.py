@@ -79,6 +79,7 @@ from ..backend import xp
 from ..core.graph import Node, nodes
 from ..core.tensor import Tensor
 from . import diagnostics_time, i18n_diag
+from .i18n import check_lang
 from .plot_lang import plot_lang
 
 __all__ = ["Diagnostics"]
@@ -127,7 +128,7 @@ class Diagnostics:
     def __init__(self, params: Any = None, every: int = 1, lang: str = "en") -> None:
         if not isinstance(every, int) or every < 1:
             raise ValueError(f"Diagnostics: every must be an int >= 1, got {every!r}")
-        self.lang = i18n_diag.check_lang(lang)  # of the warnings: "en" or "zh"
+        self.lang = check_lang(lang, "Diagnostics")  # of the warnings: "en" or "zh"
         self.every = every
         self.history: list[dict[str, Any]] = []
         self.layers: dict[str, list[Tensor]] = {}

@@ -11,8 +11,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-LANGS = ("en", "zh")
-
 MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         "nonfinite": "NaN/inf: {what} at step {step} ({n} of {recorded} recorded steps have "
@@ -158,12 +156,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "str_time": "梯度范数,第一个时间步 / 最后一个时间步(共 {n} 步):{v}",
     },
 }
-
-
-def check_lang(lang: str) -> str:
-    if lang not in LANGS:
-        raise ValueError(f"Diagnostics: lang must be one of {', '.join(LANGS)}, got {lang!r}")
-    return lang
 
 
 def msg(lang: str, key: str, **kw: Any) -> str:
