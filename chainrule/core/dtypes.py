@@ -58,10 +58,6 @@ class dtype:
         except TypeError:
             return NotImplemented
 
-    def __ne__(self, other: Any) -> Any:
-        eq = self.__eq__(other)
-        return eq if eq is NotImplemented else not eq
-
     def __hash__(self) -> _builtins.int:
         return hash(self.dtype)
 

@@ -498,7 +498,7 @@ def _torch_name(dt: Any) -> str:
     """PyTorch's name of a dtype in its messages (Float, Long, ...)."""
     return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
             "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-            "bool": "Bool"}.get(str(dt), str(dt))
+            "bool": "Bool"}.get(dt.name, str(dt))  # a NumPy dtype or a cr.dtype
 
 
 def _rng(generator: Any) -> Any:
