@@ -8,15 +8,6 @@ pytest.importorskip("rich")
 from chainrule.cli import main  # noqa: E402
 
 
-@pytest.fixture
-def locale(monkeypatch):
-    def use(value):
-        for var in ("LC_ALL", "LC_MESSAGES"):
-            monkeypatch.delenv(var, raising=False)
-        monkeypatch.setenv("LANG", value)
-    return use
-
-
 def test_explain_tutorial_in_chinese(capsys, locale):
     locale("en_US.UTF-8")
     assert main(["explain", "tutorial", "--lang", "zh"]) == 0

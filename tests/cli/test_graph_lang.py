@@ -11,15 +11,6 @@ pytest.importorskip("grandalf")
 from chainrule.cli import main  # noqa: E402
 
 
-@pytest.fixture
-def locale(monkeypatch):
-    def use(value):
-        for var in ("LC_ALL", "LC_MESSAGES"):
-            monkeypatch.delenv(var, raising=False)
-        monkeypatch.setenv("LANG", value)
-    return use
-
-
 def test_graph_in_chinese(tmp_path, capsys, locale):
     locale("en_US.UTF-8")
     out = tmp_path / "step.svg"
