@@ -21,13 +21,14 @@ Rewrites (:func:`fuse`, run on the program before the memory plan):
 
 - **Gradients written in place.** A value whose only use is to become a parameter's
   ``.grad`` (``acc`` in copy mode: the first gradient of this call) is computed straight into
-  the flat gradient buffer, and the copy disappears. When the value is the transpose of a
-  matmul (``Linear``'s weight gradient, ``(x.T @ g).T``), the matmul writes into the
-  transposed gradient buffer; NumPy then runs the GEMM in the other orientation
-  (``g.T @ x``). OpenBLAS computes every element as the same dot product in either
-  orientation, which the plan checks on the traced call's arrays before using it (the
-  order of a GEMM's operations does not depend on the data); if the bits differed it keeps
-  the copy.
+  the flat gradient buffer, and the copy disappears. Transposes between the value and the
+  gradient compose into one permutation (``Linear``'s weight gradient is ``(g.T @ x).T``
+  seen through ``W.T``'s permute: the identity, written straight in). When they leave the
+  value transposed (a parameter used as ``P.T @ x``), the matmul writes into the transposed
+  gradient buffer; NumPy then runs the GEMM in the other orientation. OpenBLAS computes
+  every element as the same dot product in either orientation, which the plan checks on
+  the traced call's arrays before using it (the order of a GEMM's operations does not
+  depend on the data); if the bits differed it keeps the copy.
 - **Uniform constants as numbers.** A folded constant array whose elements are all the
   same number (``0.5`` times a sum's ones) is read as that number: the same operation on
   every element, one array pass fewer.
@@ -262,20 +263,25 @@ def direct_grads(prog: Program) -> dict[int, tuple[int, tuple[int, ...] | None]]
                 src not in producer:
             continue
         i = producer[src]
-        node = prog.instrs[i].arg[0]
-        perm = None
-        if type(node) is P.Permute and len(prog.instrs[i].arg) == 2:
+        perm: tuple[int, ...] | None = None
+        while type(prog.instrs[i].arg[0]) is P.Permute and len(prog.instrs[i].arg) == 2:
+            # a chain of transposes (Linear's weight gradient is (g^T x)^T seen through W^T's
+            # permute): one permutation, the identity when they cancel
             base = prog.instrs[i].ins[0]
             if readers.get(base) != [i] or base not in producer or \
                     prog.values[base].kind != "tmp":
-                continue
-            perm = tuple(node.dims)
+                break
+            dims = tuple(prog.instrs[i].arg[0].dims)
+            perm = dims if perm is None else tuple(dims[j] for j in perm)
             src, i = base, producer[base]
-        if any(gv in prog.instrs[j].ins or prog.instrs[j].out == gv for j in range(i, k)):
-            continue
-        if viewing(prog.instrs[i].arg[0]):
-            continue
-        out[src] = (gv, perm)
+        else:
+            if perm == tuple(range(len(perm or ()))):
+                perm = None
+            if any(gv in prog.instrs[j].ins or prog.instrs[j].out == gv for j in range(i, k)):
+                continue
+            if viewing(prog.instrs[i].arg[0]):
+                continue
+            out[src] = (gv, perm)
     return out
 
 
