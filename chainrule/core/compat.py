@@ -336,8 +336,6 @@ _TENSOR_METHODS: dict[str, str] = {
     "untyped_storage": "use x.numpy() (the array that holds the values)",
     "data_ptr": "use x.numpy().ctypes.data",
     "bfloat16": _FUNCTIONS["bfloat16"],
-    "register_post_accumulate_grad_hook": "use x.register_hook(hook) (called with the gradient "
-                                          "before it is added to .grad)",
     "apply_": _NUMPY, "map_": _NUMPY,
     "repeat": "use x.expand(...) (no copy) or cr.cat([x] * n, dim)",
     "unfold": _NUMPY, "masked_scatter": _NUMPY,

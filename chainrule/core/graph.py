@@ -284,7 +284,7 @@ def _released_error(node: Node) -> GraphError:
 class AccumulateGrad(Node):
     """The node of a leaf tensor that requires grad: adds incoming cotangents to ``.grad``."""
 
-    __slots__ = ("variable",)
+    __slots__ = ("variable", "post_hooks")
     name = "AccumulateGrad"
 
     def __init__(self, t: Tensor) -> None:
@@ -295,6 +295,7 @@ class AccumulateGrad(Node):
         self.inputs = None
         self.out = None
         self.hooks = None
+        self.post_hooks: list | None = None  # register_post_accumulate_grad_hook's
         self.shape = t._data.shape
         self.dtype = t._data.dtype
 
@@ -317,6 +318,13 @@ class AccumulateGrad(Node):
                 t.grad._vc[0] += 1
             else:
                 t.grad = _make(gd + g._data)
+        if self.post_hooks:
+            for hook in tuple(self.post_hooks):
+                if hook(t) is not None:
+                    raise TypeError(
+                        f"post-accumulate-grad hook {hook!r} returned a value; such a hook is "
+                        "called with the tensor after its .grad was updated and returns "
+                        "None (to change the gradient, use register_hook)")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -210,6 +210,45 @@ class _TensorMethods:
 
         return graph.RemovableHandle(remove)
 
+    def register_post_accumulate_grad_hook(self: Any, hook: Any) -> graph.RemovableHandle:
+        """Call ``hook(tensor)`` after a backward pass has added this leaf's gradient to its
+        ``.grad`` (PyTorch's; an optimizer step per parameter, DistributedDataParallel's
+        gradient buckets). The hook returns None. Returns a handle whose ``.remove()``
+        unregisters it.
+
+        >>> import chainrule as cr
+        >>> w = cr.tensor([1.0, 2.0], requires_grad=True)
+        >>> h = w.register_post_accumulate_grad_hook(lambda p: print(p.grad))
+        >>> (w * w).sum().backward()
+        tensor([2., 4.])
+        >>> h.remove()
+        """
+        n = self._node
+        if n is None:
+            raise GraphError(
+                "register_post_accumulate_grad_hook: cannot register a hook on a tensor that "
+                "doesn't require grad; create it with requires_grad=True")
+        if n.__class__ is not graph.AccumulateGrad:
+            raise GraphError(
+                "register_post_accumulate_grad_hook: post accumulate grad hooks cannot be "
+                f"registered on non-leaf tensors (this one is the output of {n.name}); use "
+                "register_hook, or register on the leaf whose .grad you want")
+        if not callable(hook):
+            raise TypeError(f"register_post_accumulate_grad_hook: the hook must be callable, "
+                            f"got {type(hook).__name__}")
+        if n.post_hooks is None:
+            n.post_hooks = []
+        hooks = n.post_hooks
+        hooks.append(hook)
+
+        def remove() -> None:
+            for i, h in enumerate(hooks):
+                if h is hook:
+                    del hooks[i]
+                    return
+
+        return graph.RemovableHandle(remove)
+
     def backward(self: Any, gradient: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Sequence[Tensor] | None = None) -> None:
         """Backpropagate from this tensor, accumulating into the ``.grad`` of leaves.
