@@ -62,7 +62,9 @@ class Ranks:
             return model
         from chainrule.nn.parallel import DistributedDataParallel
 
-        return DistributedDataParallel(model)
+        # .grad as views of the buckets: no copy out (the loop reads .grad only before the
+        # next backward)
+        return DistributedDataParallel(model, gradient_as_bucket_view=True)
 
     def loader(self, dataset: Any, batch_size: int, seed: int) -> Any:
         from chainrule.data import DataLoader, DistributedSampler

@@ -76,10 +76,10 @@ def model(r, bn=False):
     return nn.Sequential(*layers).to(cr.float64)
 
 
-def train(r, n, out):
+def train(r, n, out, view=False):
     """The correctness run: global batch 16 over n ranks, 3 epochs of SGD with momentum."""
     m = model(r)
-    ddp = DDP(m, bucket_cap_mb=0.0005)  # several buckets
+    ddp = DDP(m, bucket_cap_mb=0.0005, gradient_as_bucket_view=view)  # several buckets
     assert len(ddp._buckets) > 1
     opt = cr.optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
     ds = data()
@@ -91,8 +91,12 @@ def train(r, n, out):
             opt.zero_grad()
             loss.backward()
             opt.step()
+    if n > 1:  # .grad is a view of its bucket, or a copy of it
+        bufs = [b.buf for b in ddp._buckets]
+        assert all(any(np.shares_memory(p.grad.numpy(), b) for b in bufs) == view
+                   for p in m.parameters())
     w = np.concatenate([p.detach().numpy().ravel() for p in m.parameters()])
-    np.save(os.path.join(out, f"w{n}_{r}.npy"), w)
+    np.save(os.path.join(out, f"w{n}_{r}{'_view' if view else ''}.npy"), w)
 
 
 def no_sync(r, n):
@@ -114,6 +118,19 @@ def no_sync(r, n):
         g = p.grad.clone()
         dist.all_reduce(g, dist.ReduceOp.MAX)
         assert np.array_equal(g.numpy(), p.grad.numpy())  # the same on every rank
+    # .grad as views of the buckets: the same gradients, also when .grad is not zeroed
+    # between steps (the next backward adds to the averaged .grad, the sum is averaged)
+    m3, m4 = model(r), model(r)
+    c, d = DDP(m3, gradient_as_bucket_view=True), DDP(m4)
+    for _ in range(2):
+        for k in range(2):
+            for ddp in (c, d):
+                nn.functional.cross_entropy(ddp(parts[k][0]), parts[k][1]).backward()
+        for p, q in zip(m3.parameters(), m4.parameters()):
+            assert np.array_equal(p.grad.numpy(), q.grad.numpy())
+        with c.no_sync(), d.no_sync():
+            for ddp in (c, d):
+                nn.functional.cross_entropy(ddp(parts[2][0]), parts[2][1]).backward()
 
 
 def buffers_and_unused(r, n):
@@ -176,7 +193,7 @@ if __name__ == "__main__":
     if mode == "collectives":
         collectives(rank, size)
     elif mode == "train":
-        train(rank, size, sys.argv[2])
+        train(rank, size, sys.argv[2], view=sys.argv[3:] == ["view"])
     elif mode == "no_sync":
         no_sync(rank, size)
     elif mode == "buffers":

@@ -2,11 +2,13 @@
 
 How the gradients travel: the parameters that require grad are split into buckets (in
 reverse order of registration, as PyTorch does: roughly the order backward reaches them),
-each bucket owning one flat buffer of at most ``bucket_cap_mb``. A hook on every parameter
-copies the parameter's gradient into its place in the bucket; when a bucket is complete its
-non-blocking allreduce starts, so communication overlaps with the hooks of the next buckets.
-When the last parameter's gradient has arrived, every bucket is waited for, divided by the
-world size, and written into ``param.grad``: after ``loss.backward()`` every rank holds the
+each bucket owning one flat buffer of at most ``bucket_cap_mb``. A post-accumulate-grad hook
+on every parameter writes its ``.grad`` divided by the world size into its place in the bucket
+(the division first, as PyTorch's default communication hook does); when a bucket is complete
+its non-blocking allreduce (a sum) starts, so communication overlaps with the hooks of the
+next buckets. When the last parameter's gradient has arrived, every bucket is waited for and
+``param.grad`` is set to its slot (a copy, or with ``gradient_as_bucket_view=True`` a view of
+the bucket: one pass over the gradients fewer): after ``loss.backward()`` every rank holds the
 same averaged gradient.
 
 NOTE: chainrule's engine reaches the parameters (leaf nodes, the oldest in the graph) after
@@ -69,7 +71,9 @@ class DistributedDataParallel(Module):
     ``find_unused_parameters=True``: parameters that did not contribute to the output count as
     ready with a zero gradient (otherwise such a model raises at the next forward).
     ``broadcast_buffers``: rank 0's buffers (batch-norm statistics) are copied to the others
-    at every forward in training mode.
+    at every forward in training mode. ``gradient_as_bucket_view=True``: each ``.grad`` is a
+    view of the communication bucket instead of a copy (as in PyTorch: less memory, no copy;
+    the next backward overwrites a ``.grad`` kept from the step before).
     """
 
     def __init__(self, module: Module, device_ids: Any = None, output_device: Any = None,
@@ -93,6 +97,7 @@ class DistributedDataParallel(Module):
         if self.bucket_cap_mb <= 0:
             raise ValueError(f"DistributedDataParallel: bucket_cap_mb must be positive, got "
                              f"{bucket_cap_mb}")
+        self.gradient_as_bucket_view = bool(gradient_as_bucket_view)
         self.require_backward_grad_sync = True
         _flat_broadcast(self.process_group, list(module.parameters()) + list(module.buffers()))
         params = [p for p in module.parameters() if p.requires_grad]
@@ -105,7 +110,7 @@ class DistributedDataParallel(Module):
         self._ready = 0  # parameters whose gradient is in its bucket
         self._fired = 0  # of them, those whose hook ran in this backward
         self._sync = False
-        self._handles = [p.register_hook(self._hook_for(p)) for p in params]
+        self._handles = [p.register_post_accumulate_grad_hook(self._on_grad) for p in params]
 
     # -- buckets --------------------------------------------------------------------------
     def _make_buckets(self, params: list[Any]) -> list[_Bucket]:
@@ -124,27 +129,18 @@ class DistributedDataParallel(Module):
             buckets.append(_Bucket(current))
         return buckets
 
-    def _hook_for(self, p: Any) -> Any:
-        def hook(g: Tensor) -> Tensor | None:
-            return self._on_grad(p, g)
-
-        return hook
-
-    def _on_grad(self, p: Any, g: Tensor) -> Tensor | None:
+    def _on_grad(self, p: Any) -> None:
+        """``p.grad`` now holds this backward's gradient (plus what no_sync() accumulated)."""
         if not self._sync:
-            return None
+            return
         bucket, i, off = self._where[id(p)]
-        # NOTE: copied in the parameter's shape: a weight's gradient is often a transposed
-        # (non-contiguous) array, and reshape(-1) first would copy it twice.
         slot = bucket.buf[off:off + p._data.size].reshape(p._data.shape)
-        xp.copyto(slot, g._data)
-        if p.grad is not None:  # gradients accumulated under no_sync() travel too
-            slot += p.grad._data
+        # NOTE: in place when .grad is this slot (gradient_as_bucket_view), element by element
+        xp.divide(p.grad._data, self.process_group.size(), slot)
         self._fired += 1
         self._mark_ready(bucket)
-        if self._ready < self._n_params:
-            return None
-        return self._finish(p)
+        if self._ready == self._n_params:
+            self._finish()
 
     def _mark_ready(self, bucket: _Bucket) -> None:
         self._ready += 1
@@ -153,26 +149,27 @@ class DistributedDataParallel(Module):
             pg = self.process_group
             bucket.request = pg.comm.Iallreduce(pg.MPI.IN_PLACE, bucket.buf, pg.MPI.SUM)
 
-    def _finish(self, last: Any) -> Tensor:
-        """All gradients are in: wait, average, write ``.grad``; return ``last``'s gradient."""
+    def _finish(self) -> None:
+        """All gradients are in: wait for the allreduces and set every ``.grad``."""
         pg = self.process_group
-        out = None
+        view = self.gradient_as_bucket_view
         for k, b in enumerate(self._buckets):
             pg.wait(b.request, f"DistributedDataParallel: allreduce of gradient bucket {k} "
                                f"({b.buf.size} values)")
             b.request = None
             b.pending = len(b.params)
-            for p, off in zip(b.params, b.offsets):  # divide and copy out in one pass
-                avg = xp.divide(b.buf[off:off + p._data.size], pg.size()).reshape(p._data.shape)
-                if p is last:
-                    p.grad = None  # the engine stores what the hook returns
-                    out = _make(avg)
-                else:
+            for p, off in zip(b.params, b.offsets):
+                avg = b.buf[off:off + p._data.size].reshape(p._data.shape)
+                g = p.grad
+                if view:
                     p.grad = _make(avg)
+                elif g is not None and g._data.flags.writeable and g._data.shape == avg.shape:
+                    xp.copyto(g._data, avg)  # into .grad, as PyTorch copies the bucket out
+                    g._vc[0] += 1
+                else:
+                    p.grad = _make(avg.copy())
         self._ready = self._fired = 0
         self._sync = False
-        assert out is not None
-        return out
 
     # -- forward --------------------------------------------------------------------------
     def _prepare(self, output: Any) -> None:
@@ -196,7 +193,10 @@ class DistributedDataParallel(Module):
                 for p, off in zip(b.params, b.offsets):
                     if id(p._node) not in used:
                         slot = b.buf[off:off + p._data.size]
-                        slot[...] = 0 if p.grad is None else p.grad._data.reshape(-1)
+                        if p.grad is None:
+                            slot[...] = 0
+                        else:
+                            xp.divide(p.grad._data.reshape(-1), self.process_group.size(), slot)
                         self._mark_ready(b)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
