@@ -221,7 +221,7 @@ def test_listing_names_the_gradient_a_value_is_computed_into(capsys):
     fn.print_program()
     text = capsys.readouterr().out
     assert "[0.bias.grad: np.add.reduce]" in text
-    assert "[0.weight.grad: np.matmul]" in text  # (g^T x) in W's layout, no transpose
+    assert "[0.weight.grad: np.dot]" in text  # (g^T x) in W's layout, no transpose
     assert "0.weight.grad = %" in text and "[computed in place, no call]" in text
 
 
