@@ -85,15 +85,24 @@ def worker(steps):
     seconds = time.perf_counter() - t0
     # The parts, on the same ranks: one step's compute alone, one gradient allreduce alone.
     xb, yb = ds.get_batch(slice(0, BATCH))
-    compute = min(_time(lambda: step(xb, yb, model), 5) for _ in range(3))
+    compute = min(_synced(lambda: step(xb, yb, model), 20) for _ in range(5))
     grad = cr.zeros(sum(p.numel() for p in model.parameters()))
-    allreduce = min(_time(lambda: dist.all_reduce(grad), 20) for _ in range(3))
+    allreduce = min(_synced(lambda: dist.all_reduce(grad), 20) for _ in range(3))
     if rank == 0:
         print(json.dumps({"ranks": size, "steps": steps, "seconds": seconds,
                           "samples_per_s": steps * BATCH * size / seconds,
                           "compute_ms": 1e3 * compute, "allreduce_ms": 1e3 * allreduce,
                           "gradient_values": int(grad.numel()), "data": source}))
     dist.destroy_process_group()
+
+
+def _synced(fn, number):
+    """_time on every rank at once (a barrier first): the ranks time the same thing side by
+    side, none of them waiting in a collective meanwhile."""
+    import chainrule.distributed as dist
+
+    dist.barrier()
+    return _time(fn, number)
 
 
 def _time(fn, number):
