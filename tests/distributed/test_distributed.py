@@ -24,8 +24,9 @@ needs_mpi = pytest.mark.skipif(
     reason='needs mpi4py and an mpiexec: pip install "chainrule[mpi]"')
 
 
-def launch(n, *args, timeout_s=None, check=True):
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+def launch(n, *args, timeout_s=None, check=True, **env_extra):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               **env_extra)
     if timeout_s is not None:
         env["TEST_DIST_TIMEOUT"] = str(timeout_s)
     # NOTE: the 240 s is a guard against a hang failing the suite slowly, not a timing test.
@@ -47,12 +48,13 @@ def test_collectives(n):
 
 
 @needs_mpi
-@pytest.mark.parametrize("view", ["", "view"])
-def test_two_ranks_follow_one_rank_trajectory(tmp_path, view):
+@pytest.mark.parametrize("view, shm", [("", "1"), ("view", "1"), ("", "0")])
+def test_two_ranks_follow_one_rank_trajectory(tmp_path, view, shm):
     """1 rank with global batch 16 and 2 ranks with 8 each: the same weights, to 1e-10 (with
-    .grad copied out of the buckets, and as views of them: gradient_as_bucket_view)."""
-    launch(1, "train", tmp_path, view)
-    launch(2, "train", tmp_path, view)
+    .grad copied out of the buckets, and as views of them: gradient_as_bucket_view; buckets
+    reduced in shared memory, and with CHAINRULE_DDP_SHM=0 by MPI's allreduce)."""
+    launch(1, "train", tmp_path, view, CHAINRULE_DDP_SHM=shm)
+    launch(2, "train", tmp_path, view, CHAINRULE_DDP_SHM=shm)
     sfx = "_view" if view else ""
     one = np.load(tmp_path / f"w1_0{sfx}.npy")
     a, b = np.load(tmp_path / f"w2_0{sfx}.npy"), np.load(tmp_path / f"w2_1{sfx}.npy")
@@ -62,8 +64,11 @@ def test_two_ranks_follow_one_rank_trajectory(tmp_path, view):
 
 
 @needs_mpi
-def test_no_sync_accumulates_then_averages():
-    launch(2, "no_sync")
+@pytest.mark.parametrize("n", [2, 3])
+def test_no_sync_accumulates_then_averages(n):
+    """Also the shared-memory buckets of 3 ranks: parts of unequal sizes, the same bits on
+    every rank."""
+    launch(n, "no_sync")
 
 
 @needs_mpi

@@ -5,8 +5,9 @@ reverse order of registration, as PyTorch does: roughly the order backward reach
 each bucket owning one flat buffer of at most ``bucket_cap_mb``. A post-accumulate-grad hook
 on every parameter writes its ``.grad`` divided by the world size into its place in the bucket
 (the division first, as PyTorch's default communication hook does); when a bucket is complete
-its non-blocking allreduce (a sum) starts, so communication overlaps with the hooks of the
-next buckets. When the last parameter's gradient has arrived, every bucket is waited for and
+its non-blocking reduction (a sum) starts, so communication overlaps with the hooks of the
+next buckets. The reduction is MPI's Iallreduce, or, when all ranks run on one machine, a sum
+over the ranks' buckets kept in one shared-memory window (chainrule/distributed/shm.py). When the last parameter's gradient has arrived, every bucket is waited for and
 ``param.grad`` is set to its slot (a copy, or with ``gradient_as_bucket_view=True`` a view of
 the bucket: one pass over the gradients fewer): after ``loss.backward()`` every rank holds the
 same averaged gradient.
@@ -30,7 +31,7 @@ __all__ = ["DistributedDataParallel"]
 
 
 class _Bucket:
-    __slots__ = ("params", "offsets", "buf", "pending", "request")
+    __slots__ = ("params", "offsets", "buf", "pending", "request", "index")
 
     def __init__(self, params: list[Any]) -> None:
         self.params = params
@@ -41,6 +42,7 @@ class _Bucket:
         self.buf = xp.zeros(n, params[0]._data.dtype)
         self.pending = len(params)
         self.request: Any = None
+        self.index = 0
 
 
 def _flat_broadcast(pg: Any, tensors: list[Tensor]) -> None:
@@ -102,6 +104,7 @@ class DistributedDataParallel(Module):
         _flat_broadcast(self.process_group, list(module.parameters()) + list(module.buffers()))
         params = [p for p in module.parameters() if p.requires_grad]
         self._buckets = self._make_buckets(params)
+        self._shared = self._share_buckets()
         self._where: dict[int, tuple[_Bucket, int, int]] = {}
         for b in self._buckets:
             for i, p in enumerate(b.params):
@@ -129,6 +132,22 @@ class DistributedDataParallel(Module):
             buckets.append(_Bucket(current))
         return buckets
 
+    def _share_buckets(self) -> Any:
+        """Ranks on one machine: the buckets in shared memory (distributed/shm.py)."""
+        from ...distributed.shm import SharedBuckets
+
+        for k, b in enumerate(self._buckets):
+            b.index = k
+        dtypes = {b.buf.dtype for b in self._buckets}
+        if self.process_group.size() == 1 or len(dtypes) != 1:
+            return None
+        shared = SharedBuckets.create(self.process_group, [b.buf.size for b in self._buckets],
+                                      dtypes.pop())
+        if shared is not None:
+            for b, arr in zip(self._buckets, shared.arrays):
+                b.buf = arr
+        return shared
+
     def _on_grad(self, p: Any) -> None:
         """``p.grad`` now holds this backward's gradient (plus what no_sync() accumulated)."""
         if not self._sync:
@@ -147,15 +166,22 @@ class DistributedDataParallel(Module):
         bucket.pending -= 1
         if bucket.pending == 0:
             pg = self.process_group
-            bucket.request = pg.comm.Iallreduce(pg.MPI.IN_PLACE, bucket.buf, pg.MPI.SUM)
+            if self._shared is not None:
+                bucket.request = self._shared.start(bucket.index)
+            else:
+                bucket.request = pg.comm.Iallreduce(pg.MPI.IN_PLACE, bucket.buf, pg.MPI.SUM)
 
     def _finish(self) -> None:
         """All gradients are in: wait for the allreduces and set every ``.grad``."""
         pg = self.process_group
         view = self.gradient_as_bucket_view
         for k, b in enumerate(self._buckets):
-            pg.wait(b.request, f"DistributedDataParallel: allreduce of gradient bucket {k} "
-                               f"({b.buf.size} values)")
+            what = f"DistributedDataParallel: allreduce of gradient bucket {k} ({b.buf.size} " \
+                   "values)"
+            if self._shared is not None:
+                self._shared.finish(k, b.request, what)
+            else:
+                pg.wait(b.request, what)
             b.request = None
             b.pending = len(b.params)
             for p, off in zip(b.params, b.offsets):
