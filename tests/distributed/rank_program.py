@@ -91,8 +91,13 @@ def train(r, n, out, view=False):
             opt.zero_grad()
             loss.backward()
             opt.step()
-    # the ranks share one machine: buckets in shared memory unless CHAINRULE_DDP_SHM=0
-    assert (ddp._shared is not None) == (n > 1 and os.environ["CHAINRULE_DDP_SHM"] != "0")
+    # the ranks share one machine: buckets in shared memory unless CHAINRULE_DDP_SHM=0 (or
+    # /dev/shm has no room for them: a container's can be small)
+    from chainrule.distributed.shm import _room
+
+    room = _room(sum(b.buf.nbytes for b in ddp._buckets))
+    assert (ddp._shared is not None) == (n > 1 and os.environ["CHAINRULE_DDP_SHM"] != "0"
+                                         and room)
     if n > 1:  # .grad is a view of its bucket, or a copy of it
         bufs = [b.buf for b in ddp._buckets]
         assert all(any(np.shares_memory(p.grad.numpy(), b) for b in bufs) == view
