@@ -54,7 +54,8 @@ class SharedBuckets:
         off = 0
         for size in sizes:
             lo, hi = off + self.r * size // self.n, off + (self.r + 1) * size // self.n
-            self.parts.append(([s[lo:hi] for s in segments], xp.empty(hi - lo, dtype)))
+            self.parts.append(([s[lo:hi] for s in segments],
+                               xp.empty(hi - lo if self.n > 2 else 0, dtype)))
             self.arrays.append(segments[self.r][off:off + size])
             self.arrays[-1][...] = 0
             off += size
@@ -86,11 +87,14 @@ class SharedBuckets:
         pg.wait(arrived, what)
         self.win.Sync()
         parts, total = self.parts[k]
+        if self.n == 2:  # the sum straight into this rank's part (read before written)
+            total = parts[self.r]
         xp.add(parts[0], parts[1], total)
         for p in parts[2:]:
             xp.add(total, p, total)
         for p in parts:
-            xp.copyto(p, total)
+            if p is not total:
+                xp.copyto(p, total)
         self.win.Sync()
         pg.wait(self.node.Ibarrier(), what)
         self.win.Sync()
