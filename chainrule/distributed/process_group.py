@@ -62,7 +62,6 @@ class ProcessGroup:
         self._rank = comm.Get_rank()
         self._size = comm.Get_size()
         self.timeout = timeout.total_seconds()
-        self._on_free: list[Any] = []  # what to release with the group (shared windows)
 
     def rank(self) -> int:
         return self._rank
@@ -118,14 +117,7 @@ class ProcessGroup:
             time.sleep(1e-3)
         time.sleep(0.2)  # let the others print their own error before the job is aborted
 
-    def on_free(self, release: Any) -> None:
-        """Call ``release()`` when the group is destroyed (collectively, on every rank)."""
-        self._on_free.append(release)
-
     def free(self) -> None:
-        for release in reversed(self._on_free):
-            release()
-        self._on_free.clear()
         for c in (self.comm, self.fault_comm):
             c.Free()
 

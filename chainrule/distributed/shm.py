@@ -19,7 +19,13 @@ ready to the averaged gradient, 0.09-0.18 ms, against 0.14-0.38 ms for MPICH's I
 the same step (docs/distributed.md).
 
 The barriers are non-blocking and waited for by ``ProcessGroup.wait``, so a dead rank or the
-timeout stops the others as for any collective. Ranks on several machines, or a shared-memory
+timeout stops the others as for any collective.
+
+NOTE: the window is never freed: MPI releases it when the process ends. Freeing it unmaps its
+memory, and a ``.grad`` that views it (``gradient_as_bucket_view=True``) or a reference a user
+kept to one would then crash the interpreter when read, for instance after
+``destroy_process_group()``. The cost: every DistributedDataParallel keeps one gradient's worth
+of shared memory per rank until the process exits. Ranks on several machines, or a shared-memory
 file system (``/dev/shm``) with too little room for the buckets, or ``CHAINRULE_DDP_SHM=0`` in
 the environment: DistributedDataParallel uses MPI's allreduce instead.
 """
@@ -72,9 +78,7 @@ class SharedBuckets:
         if not pg.comm.allreduce(int(ok), op=MPI.MIN):  # every rank decides the same
             node.Free()
             return None
-        shared = cls(pg, node, sizes, dtype)
-        pg.on_free(shared.free)
-        return shared
+        return cls(pg, node, sizes, dtype)
 
     def start(self, k: int) -> Any:
         """Bucket k is written on this rank: the arrival barrier (non-blocking)."""
@@ -99,10 +103,6 @@ class SharedBuckets:
         pg.wait(self.node.Ibarrier(), what)
         self.win.Sync()
 
-    def free(self) -> None:
-        self.win.Unlock_all()
-        self.win.Free()
-        self.node.Free()
 
 
 def _room(nbytes: int) -> bool:
