@@ -7,8 +7,9 @@ on every parameter writes its ``.grad`` divided by the world size into its place
 (the division first, as PyTorch's default communication hook does); when a bucket is complete
 its non-blocking reduction (a sum) starts, so communication overlaps with the hooks of the
 next buckets. The reduction is MPI's Iallreduce, or, when all ranks run on one machine, a sum
-over the ranks' buckets kept in one shared-memory window (chainrule/distributed/shm.py). When the last parameter's gradient has arrived, every bucket is waited for and
-``param.grad`` is set to its slot (a copy, or with ``gradient_as_bucket_view=True`` a view of
+over the ranks' buckets kept in one shared-memory window (chainrule/distributed/shm.py).
+When the last parameter's gradient has arrived, every bucket is waited for and ``param.grad``
+is set to its slot (a copy, or with ``gradient_as_bucket_view=True`` a view of
 the bucket: one pass over the gradients fewer): after ``loss.backward()`` every rank holds the
 same averaged gradient.
 
