@@ -12,22 +12,26 @@ bucket over N ranks is then
 
 Each rank reads one bucket's worth (its part of every segment) and writes one: the same
 arithmetic as a reduce-scatter and allgather, without MPI copying the gradient through its own
-buffers. Every
-rank ends with the same bits (each part is summed once, in one order). Measured on two local
-ranks with the 784-256-10 MLP's 0.81 MB gradient: from the moment the last rank's gradient is
-ready to the averaged gradient, 0.09-0.18 ms, against 0.14-0.38 ms for MPICH's Iallreduce in
-the same step (docs/distributed.md).
+buffers. Every rank ends with the same bits (each part is summed once, in one order).
+Measured on two local ranks with the 784-256-10 MLP's 0.81 MB gradient: from the moment the
+last rank's gradient is ready to the averaged gradient, 0.08-0.18 ms, against 0.14-0.38 ms for
+MPICH's Iallreduce in the same step (docs/distributed.md).
 
 The barriers are non-blocking and waited for by ``ProcessGroup.wait``, so a dead rank or the
-timeout stops the others as for any collective.
+timeout stops the others as for any collective. The first one is a tiny allreduce of the
+bucket's number: MPI pairs collectives by the order they are started, and a rank that finished
+its buckets in another order than the others (a model whose ranks take different paths) gets
+an error naming the buckets instead of another bucket's sums.
 
 NOTE: the window is never freed: MPI releases it when the process ends. Freeing it unmaps its
 memory, and a ``.grad`` that views it (``gradient_as_bucket_view=True``) or a reference a user
 kept to one would then crash the interpreter when read, for instance after
 ``destroy_process_group()``. The cost: every DistributedDataParallel keeps one gradient's worth
-of shared memory per rank until the process exits. Ranks on several machines, or a shared-memory
-file system (``/dev/shm``) with too little room for the buckets, or ``CHAINRULE_DDP_SHM=0`` in
-the environment: DistributedDataParallel uses MPI's allreduce instead.
+of shared memory per rank until the process exits.
+
+Ranks on several machines, or a shared-memory file system (``/dev/shm``) with too little room
+for the buckets, or ``CHAINRULE_DDP_SHM=0`` in the environment: DistributedDataParallel uses
+MPI's allreduce instead.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ class SharedBuckets:
         for q in range(self.n):
             mem, _ = self.win.Shared_query(q)
             segments.append(xp.ndarray(buffer=mem, dtype=dtype, shape=(max(total, 1),)))
+        self.votes = [(xp.zeros(2, xp.int64), xp.zeros(2, xp.int64)) for _ in sizes]
         self.parts: list[tuple[list[ndarray], ndarray]] = []  # per bucket: (part r of every
         self.arrays: list[ndarray] = []  # segment, a scratch for their sum)
         off = 0
@@ -81,14 +86,25 @@ class SharedBuckets:
         return cls(pg, node, sizes, dtype)
 
     def start(self, k: int) -> Any:
-        """Bucket k is written on this rank: the arrival barrier (non-blocking)."""
+        """Bucket k is written on this rank: the arrival barrier (non-blocking), which also
+        gathers the smallest and largest bucket number the ranks arrived with."""
         self.win.Sync()
-        return self.node.Ibarrier()
+        send, recv = self.votes[k]
+        send[0], send[1] = k, -k
+        return self.node.Iallreduce(send, recv, self.pg.MPI.MIN)
 
     def finish(self, k: int, arrived: Any, what: str) -> None:
         """Wait for every rank's bucket k, sum this rank's part, wait until all parts are in."""
         pg = self.pg
         pg.wait(arrived, what)
+        lo, hi = int(self.votes[k][1][0]), -int(self.votes[k][1][1])
+        if lo != k or hi != k:
+            raise RuntimeError(
+                f"{what}: rank {pg.rank()} reduced bucket {k} while another rank reduced bucket "
+                f"{hi if lo == k else lo}: the ranks finished their gradient buckets in different "
+                "orders (their backward passes took different paths through the model). Every "
+                "rank must run the same layers; for parameters some ranks skip, pass "
+                "find_unused_parameters=True.")
         self.win.Sync()
         parts, total = self.parts[k]
         if self.n == 2:  # the sum straight into this rank's part (read before written)
@@ -102,7 +118,6 @@ class SharedBuckets:
         self.win.Sync()
         pg.wait(self.node.Ibarrier(), what)
         self.win.Sync()
-
 
 
 def _room(nbytes: int) -> bool:

@@ -179,6 +179,25 @@ def buffers_and_unused(r, n):
         raise AssertionError("no error for unused parameters")
 
 
+def shm_order(r, n):
+    """Ranks that finish their buckets in different orders get an error, not mixed sums."""
+    from chainrule.distributed.process_group import default_group
+    from chainrule.distributed.shm import SharedBuckets
+
+    shared = SharedBuckets.create(default_group(), [5, 7], np.dtype(np.float64))
+    assert shared is not None
+    order = [0, 1] if r == 0 else [1, 0]
+    requests = {k: shared.start(k) for k in order}
+    try:
+        shared.finish(0, requests[0], "bucket 0")
+    except RuntimeError as e:
+        assert "different orders" in str(e) and "reduced bucket 0 while another rank reduced " \
+            "bucket 1" in str(e), e
+    else:
+        raise AssertionError("no error for buckets reduced in different orders")
+    default_group().wait(requests[1], "bucket 1")
+
+
 def fault(r, n, how):
     dist.barrier()
     if r == n - 1:
@@ -206,6 +225,8 @@ if __name__ == "__main__":
         no_sync(rank, size)
     elif mode == "buffers":
         buffers_and_unused(rank, size)
+    elif mode == "shm_order":
+        shm_order(rank, size)
     elif mode == "fault":
         fault(rank, size, sys.argv[2])
     print(f"rank {rank} of {size}: {mode} ok", flush=True)

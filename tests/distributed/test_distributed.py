@@ -72,6 +72,15 @@ def test_no_sync_accumulates_then_averages(n):
 
 
 @needs_mpi
+def test_shared_buckets_reduced_in_different_orders_raise():
+    from chainrule.distributed.shm import _room
+
+    if not _room(1024):
+        pytest.skip("/dev/shm has no room here: DistributedDataParallel uses MPI's allreduce")
+    launch(2, "shm_order")
+
+
+@needs_mpi
 def test_buffers_broadcast_and_unused_parameters():
     launch(2, "buffers")
 
