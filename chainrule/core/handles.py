@@ -32,6 +32,19 @@ class RemovableHandle:
         self.remove()
 
 
+def appended(hooks: list, hook: Callable) -> RemovableHandle:
+    """Append ``hook`` to ``hooks``; the handle takes that entry out again."""
+    hooks.append(hook)
+
+    def remove() -> None:
+        for i, h in enumerate(hooks):
+            if h is hook:
+                del hooks[i]
+                return
+
+    return RemovableHandle(remove)
+
+
 class RetainGrad:
     """The hook behind ``Tensor.retain_grad()``: stores the gradient on the (weakly held) tensor."""
 

@@ -25,6 +25,7 @@ from .compat import Size as _Size
 from .creation import default_generator
 from .dtypes import normalize_dtype
 from .graph import AccumulateGrad, GraphError, Node
+from .handles import appended
 from .to_args import to_dtype
 from .tensor_class import (Tensor, _check_grad_dtype, _make, _rebuild, _to_array,  # noqa: F401
                            _unwrap_nested)
@@ -199,16 +200,7 @@ class _TensorMethods:
             raise TypeError(f"register_hook: the hook must be callable, got {type(hook).__name__}")
         if n.hooks is None:
             n.hooks = []
-        hooks = n.hooks
-        hooks.append(hook)
-
-        def remove() -> None:
-            for i, h in enumerate(hooks):
-                if h is hook:
-                    del hooks[i]
-                    return
-
-        return graph.RemovableHandle(remove)
+        return appended(n.hooks, hook)
 
     def register_post_accumulate_grad_hook(self: Any, hook: Any) -> graph.RemovableHandle:
         """Call ``hook(tensor)`` after a backward pass has added this leaf's gradient to its
@@ -238,16 +230,7 @@ class _TensorMethods:
                             f"got {type(hook).__name__}")
         if n.post_hooks is None:
             n.post_hooks = []
-        hooks = n.post_hooks
-        hooks.append(hook)
-
-        def remove() -> None:
-            for i, h in enumerate(hooks):
-                if h is hook:
-                    del hooks[i]
-                    return
-
-        return graph.RemovableHandle(remove)
+        return appended(n.post_hooks, hook)
 
     def backward(self: Any, gradient: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Sequence[Tensor] | None = None) -> None:

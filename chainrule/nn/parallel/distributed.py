@@ -34,7 +34,7 @@ __all__ = ["DistributedDataParallel"]
 class _Bucket:
     __slots__ = ("params", "offsets", "buf", "pending", "request", "index")
 
-    def __init__(self, params: list[Any]) -> None:
+    def __init__(self, params: list[Any], index: int) -> None:
         self.params = params
         self.offsets, n = [], 0
         for p in params:
@@ -43,7 +43,7 @@ class _Bucket:
         self.buf = xp.zeros(n, params[0]._data.dtype)
         self.pending = len(params)
         self.request: Any = None
-        self.index = 0
+        self.index = index  # its place in DistributedDataParallel._buckets
 
 
 def _flat_broadcast(pg: Any, tensors: list[Tensor]) -> None:
@@ -125,20 +125,18 @@ class DistributedDataParallel(Module):
         for p in reversed(params):
             nbytes = p._data.nbytes
             if current and (p._data.dtype != current[0]._data.dtype or size + nbytes > cap):
-                buckets.append(_Bucket(current))
+                buckets.append(_Bucket(current, len(buckets)))
                 current, size = [], 0
             current.append(p)
             size += nbytes
         if current:
-            buckets.append(_Bucket(current))
+            buckets.append(_Bucket(current, len(buckets)))
         return buckets
 
     def _share_buckets(self) -> Any:
         """Ranks on one machine: the buckets in shared memory (distributed/shm.py)."""
         from ...distributed.shm import SharedBuckets
 
-        for k, b in enumerate(self._buckets):
-            b.index = k
         dtypes = {b.buf.dtype for b in self._buckets}
         if self.process_group.size() == 1 or len(dtypes) != 1:
             return None
